@@ -1,0 +1,1 @@
+"""cctag: Constant Contact tags and bulk contact activities, from Slack."""

@@ -1,0 +1,1 @@
+"""Constant Contact V3: schema models, errors, and the HTTP client."""

@@ -1,0 +1,108 @@
+"""Typed errors for what the Constant Contact API answers, keeping the API's own message."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+
+class CCError(Exception):
+    """Base of every error the client raises."""
+
+    def __init__(self, message: str, *, status: int | None = None, error_key: str = "") -> None:
+        super().__init__(message)
+        self.message = message
+        self.status = status
+        self.error_key = error_key
+
+
+class BadRequest(CCError):
+    """400: the API refused the request's content."""
+
+
+class Unauthorized(CCError):
+    """401: the token is missing, wrong or expired (after one refresh attempt)."""
+
+
+class Forbidden(CCError):
+    """403: the user lacks a privilege or scope."""
+
+
+class NotFound(CCError):
+    """404."""
+
+
+class Conflict(CCError):
+    """409: e.g. a tag with that name exists already."""
+
+
+class UnsupportedMediaType(CCError):
+    """415."""
+
+
+class RateLimited(CCError):
+    """429: throttled (per second), quota_exceeded (per day) or too many queued activities."""
+
+    def __init__(self, message: str, *, error_key: str = "", retry_after: float | None = None):
+        super().__init__(message, status=429, error_key=error_key)
+        self.retry_after = retry_after
+
+    @property
+    def is_daily_quota(self) -> bool:
+        return self.error_key == "quota_exceeded"
+
+
+class ServerError(CCError):
+    """5xx."""
+
+
+class Timeout(CCError):
+    """No answer in time (connect or read)."""
+
+
+class TransportError(CCError):
+    """The connection failed before any answer."""
+
+
+class AuthError(CCError):
+    """The OAuth2 token endpoint refused (invalid_grant, invalid_client, ...)."""
+
+
+class QuotaExhausted(CCError):
+    """The day's request budget of the API key is spent; no call was made."""
+
+
+_BY_STATUS: dict[int, type[CCError]] = {
+    400: BadRequest,
+    401: Unauthorized,
+    403: Forbidden,
+    404: NotFound,
+    409: Conflict,
+    415: UnsupportedMediaType,
+}
+
+
+def parse_error_body(text: str) -> tuple[str, str]:
+    """(error_key, error_message) from a list of error objects, or a single one."""
+    try:
+        body: Any = json.loads(text)
+    except ValueError:
+        return "", text.strip()[:500]
+    items = body if isinstance(body, list) else [body]
+    keys, messages = [], []
+    for item in items:
+        if isinstance(item, dict):
+            keys.append(str(item.get("error_key", "")))
+            messages.append(str(item.get("error_message", "") or item.get("error", "")))
+    return (keys[0] if keys else ""), "; ".join(m for m in messages if m)
+
+
+def error_for(status: int, text: str, retry_after: float | None = None) -> CCError:
+    key, message = parse_error_body(text)
+    message = message or f"HTTP {status}"
+    if status == 429:
+        return RateLimited(message, error_key=key, retry_after=retry_after)
+    if status >= 500:
+        return ServerError(message, status=status, error_key=key)
+    cls = _BY_STATUS.get(status, CCError)
+    return cls(message, status=status, error_key=key)
