@@ -48,7 +48,12 @@ class ActivityState(StrEnum):
 
 
 TERMINAL_STATES = frozenset(
-    {ActivityState.COMPLETED, ActivityState.CANCELLED, ActivityState.FAILED, ActivityState.TIMED_OUT}
+    {
+        ActivityState.COMPLETED,
+        ActivityState.CANCELLED,
+        ActivityState.FAILED,
+        ActivityState.TIMED_OUT,
+    }
 )
 
 
@@ -165,11 +170,7 @@ class _Source(_Model):
     """Exactly one source property may be set; the subclasses list which ones exist."""
 
     def chosen(self) -> list[str]:
-        return [
-            name
-            for name, value in self
-            if value not in (None, False, [])
-        ]
+        return [name for name, value in self if value not in (None, False, [])]
 
     @model_validator(mode="after")
     def _exactly_one(self) -> _Source:
