@@ -332,7 +332,7 @@ def create_app(fake: FakeSlack) -> Starlette:
 
 
 class FakeSlackServer(ThreadedServer):
-    """`with FakeSlackServer() as slack:` → `slack.api_url` for WebClient, `slack.fake` to inspect."""
+    """`with FakeSlackServer() as slack:`: `slack.api_url` for WebClient, `slack.fake` to read."""
 
     def __init__(self, fake: FakeSlack | None = None, port: int = 0) -> None:
         self.fake = fake or FakeSlack()
