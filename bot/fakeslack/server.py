@@ -43,6 +43,7 @@ class SlackMessage:
     thread_ts: str | None = None
     user: str | None = None  # set for ephemeral messages
     edits: int = 0
+    metadata: dict[str, Any] | None = None
 
 
 class _SlackError(Exception):
@@ -195,6 +196,7 @@ class FakeSlack:
         if thread_ts and not any(m.channel == channel and m.ts == thread_ts for m in self.messages):
             raise _SlackError("thread_not_found")
         message = SlackMessage(channel, self._next_ts(), text, blocks, thread_ts)
+        message.metadata = _metadata(args.get("metadata"))
         self.messages.append(message)
         self._notify("posted", message)
         return {"channel": channel, "ts": message.ts, "message": {"text": text, "ts": message.ts}}
@@ -219,9 +221,21 @@ class FakeSlack:
             message.blocks = _validate_blocks(args.get("blocks"))
         if "text" in args:
             message.text = str(args.get("text") or "")
+        if "metadata" in args:
+            message.metadata = _metadata(args.get("metadata"))
         message.edits += 1
         self._notify("updated", message)
         return {"channel": channel, "ts": ts, "text": message.text}
+
+    def _replies(self, args: dict[str, Any]) -> dict[str, Any]:
+        channel, ts = _required(args, "channel"), _required(args, "ts")
+        with_metadata = str(args.get("include_all_metadata", "")).lower() in ("1", "true")
+        try:
+            parent = self.message(channel, ts)
+        except KeyError:
+            raise _SlackError("thread_not_found") from None
+        found = [parent, *self.thread(channel, ts)]
+        return {"messages": [_as_history(m, with_metadata) for m in found], "has_more": False}
 
     def _views_open(self, args: dict[str, Any]) -> dict[str, Any]:
         _required(args, "trigger_id")
@@ -273,6 +287,27 @@ class FakeSlack:
         return grant
 
 
+def _metadata(value: Any) -> dict[str, Any] | None:
+    if value in (None, ""):
+        return None
+    if isinstance(value, str):
+        value = json.loads(value)
+    if not isinstance(value, dict) or "event_type" not in value or "event_payload" not in value:
+        raise _SlackError("invalid_metadata_format")
+    return value
+
+
+def _as_history(message: SlackMessage, with_metadata: bool) -> dict[str, Any]:
+    found: dict[str, Any] = {"type": "message", "ts": message.ts, "text": message.text}
+    if message.thread_ts:
+        found["thread_ts"] = message.thread_ts
+    if message.blocks:
+        found["blocks"] = message.blocks
+    if with_metadata and message.metadata:
+        found["metadata"] = message.metadata
+    return found
+
+
 def _required(args: dict[str, Any], name: str) -> str:
     value = args.get(name)
     if not value:
@@ -285,6 +320,7 @@ _METHODS: dict[str, Callable[[FakeSlack, dict[str, Any]], dict[str, Any]]] = {
     "chat.postMessage": FakeSlack._post_message,
     "chat.postEphemeral": FakeSlack._post_ephemeral,
     "chat.update": FakeSlack._update,
+    "conversations.replies": FakeSlack._replies,
     "views.open": FakeSlack._views_open,
     "views.push": FakeSlack._views_push,
     "views.update": FakeSlack._views_update,
