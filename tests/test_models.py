@@ -36,7 +36,7 @@ def test_tag_name_of_255_characters_is_fine_and_trimmed() -> None:
 
 
 def test_one_source_at_a_time() -> None:
-    with pytest.raises(LimitError, match="exactly one source.*got list_ids, tag_ids"):
+    with pytest.raises(LimitError, match=r"exactly one source.*got list_ids, tag_ids"):
         build(TaggingRequest, tagging({"list_ids": ["l"], "tag_ids": ["t"]}))
     with pytest.raises(LimitError, match="got none"):
         build(TaggingRequest, tagging({}))
