@@ -64,7 +64,12 @@ def test_exclude_only_with_all_active_contacts_or_lists() -> None:
     exclude = {"contact_ids": ["c1"]}
     build(TaggingRequest, tagging({"all_active_contacts": True}, exclude=exclude))
     build(TaggingRequest, tagging({"list_ids": ["l"]}, exclude=exclude))
-    for source in ({"tag_ids": ["t"]}, {"contact_ids": ["c"]}, {"new_subscriber": True}):
+    refused: list[dict[str, object]] = [
+        {"tag_ids": ["t"]},
+        {"contact_ids": ["c"]},
+        {"new_subscriber": True},
+    ]
+    for source in refused:
         with pytest.raises(LimitError, match="Excluding contacts only works"):
             build(TaggingRequest, tagging(source, exclude=exclude))
 
