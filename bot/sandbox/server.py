@@ -1,0 +1,93 @@
+"""Run the sandbox: `SandboxServer` (a context manager for tests and the shell) and `serve`."""
+
+from __future__ import annotations
+
+from types import TracebackType
+
+from starlette.applications import Starlette
+
+from bot.clock import Clock
+from bot.sandbox.app import create_app
+from bot.sandbox.faults import Faults
+from bot.sandbox.state import DEFAULT_ACCESS_TOKEN, DEMO_ACCOUNT_ID, SandboxState
+from bot.testing_server import ThreadedServer
+
+__all__ = ["SandboxServer", "create_app", "serve"]
+
+
+class SandboxServer:
+    """The sandbox over real HTTP on 127.0.0.1, in a daemon thread; ready when entered."""
+
+    def __init__(
+        self,
+        activity_seconds: float = 5.0,
+        rate_per_second: float = 4.0,
+        daily_quota: int = 10_000,
+        contacts: int = 200,
+        clock: Clock | None = None,
+        port: int = 0,
+        access_token: str | None = None,
+    ) -> None:
+        self.state = SandboxState(
+            clock=clock,
+            activity_seconds=activity_seconds,
+            rate_per_second=rate_per_second,
+            daily_quota=daily_quota,
+            contacts=contacts,
+        )
+        if access_token:
+            self.state.add_access_token(access_token, DEMO_ACCOUNT_ID, expires_in=None)
+        self.faults = Faults(self.state)
+        self.app: Starlette = create_app(self.state, self.faults)
+        self._server = ThreadedServer(self.app, port=port)
+        self.access_token = DEFAULT_ACCESS_TOKEN
+
+    @property
+    def url(self) -> str:
+        return self._server.url
+
+    @property
+    def base_url(self) -> str:
+        return f"{self._server.url}/v3"
+
+    @property
+    def auth_url(self) -> str:
+        return f"{self._server.url}/oauth2/default/v1"
+
+    def start(self) -> None:
+        self._server.start()
+
+    def stop(self) -> None:
+        self._server.stop()
+
+    def __enter__(self) -> SandboxServer:
+        self.start()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+
+def serve(
+    port: int = 8765,
+    access_token: str | None = None,
+    activity_seconds: float = 5.0,
+    rate_per_second: float = 4.0,
+    contacts: int = 200,
+) -> None:
+    """Serve the sandbox on 127.0.0.1:`port` until interrupted (the `cctag sandbox` command)."""
+    import uvicorn
+
+    state = SandboxState(
+        activity_seconds=activity_seconds, rate_per_second=rate_per_second, contacts=contacts
+    )
+    if access_token:
+        state.add_access_token(access_token, DEMO_ACCOUNT_ID, expires_in=None)
+    app = create_app(state, Faults(state))
+    print(f"Constant Contact sandbox at http://127.0.0.1:{port}/v3", flush=True)
+    uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning")
