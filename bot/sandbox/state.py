@@ -250,7 +250,8 @@ class SandboxState:
         self.requests: Counter[str] = Counter()
         self._recent: dict[str, deque[float]] = {}
         self._daily: dict[str, tuple[str, int]] = {}
-        self._pending: set[tuple[str, str]] = set()  # (account_id, activity_id) not yet terminal
+        # (account_id, activity_id) not yet terminal, in creation order: effects apply in order.
+        self._pending: dict[tuple[str, str], None] = {}
         self._outcomes: deque[tuple[ActivityState, tuple[str, ...]]] = deque()
         self.register_client(DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET)
         self.add_account(DEMO_ACCOUNT_ID, "Sandbox Demo Account", contacts=contacts, seed=seed)
@@ -416,7 +417,7 @@ class SandboxState:
             if self._outcomes:
                 activity.outcome, activity.planned_errors = self._outcomes.popleft()
             account.activities[activity.activity_id] = activity
-            self._pending.add((account.account_id, activity.activity_id))
+            self._pending[(account.account_id, activity.activity_id)] = None
             return activity
 
     def advance(self) -> None:
@@ -427,7 +428,7 @@ class SandboxState:
                 activity = self.accounts[account_id].activities[activity_id]
                 self._progress(activity, now)
                 if activity.state.is_terminal:
-                    self._pending.discard((account_id, activity_id))
+                    del self._pending[(account_id, activity_id)]
 
     def _progress(self, activity: ActivityRecord, now: float) -> None:
         elapsed = now - activity.started

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import httpx
 import pytest
@@ -49,8 +50,8 @@ def tag_id(account: Account, name: str) -> str:
     return tag.tag_id
 
 
-def finish(clock: FakeClock, cc: httpx.Client, activity_id: str) -> dict[str, object]:
+def finish(clock: FakeClock, cc: httpx.Client, activity_id: str) -> dict[str, Any]:
     """Move time past the activity's run and read it."""
     clock.advance(ACTIVITY_SECONDS + 0.1)
-    body: dict[str, object] = cc.get(f"/activities/{activity_id}").json()
+    body: dict[str, Any] = cc.get(f"/activities/{activity_id}").json()
     return body
