@@ -1,0 +1,1 @@
+"""Alembic migrations of the cctag database (script_location `bot:migrations`)."""

@@ -1,0 +1,96 @@
+"""What the store takes and gives: plain pydantic models, never sessions or rows."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class NewActivity(BaseModel):
+    """An activity just started from Slack, to be followed to its end in its thread."""
+
+    workspace_id: str
+    channel_id: str
+    parent_ts: str
+    requester_id: str
+    kind: str
+    summary: str
+    activity_id: str
+    state: str = "initialized"
+    percent_done: int | None = None
+
+
+class TrackedActivity(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    id: int
+    workspace_id: str
+    channel_id: str
+    parent_ts: str
+    progress_ts: str | None
+    requester_id: str
+    kind: str
+    summary: str
+    activity_id: str
+    state: str
+    percent_done: int | None
+    items_total_count: int | None
+    items_completed_count: int | None
+    list_count: int | None
+    activity_errors: list[str] = Field(default_factory=list)
+    created_at: datetime
+    updated_at: datetime
+    ended_at: datetime | None
+    gave_up: bool
+    parent_updated: bool
+    next_poll_at: datetime
+    poll_interval: float
+    poll_count: int
+    lease_owner: str | None
+    lease_expires_at: datetime | None
+
+    @property
+    def finished(self) -> bool:
+        return self.ended_at is not None
+
+
+class Observation(BaseModel):
+    """What one status read of Constant Contact said about an activity."""
+
+    state: str
+    percent_done: int | None = None
+    items_total_count: int | None = None
+    items_completed_count: int | None = None
+    list_count: int | None = None
+    activity_errors: list[str] = Field(default_factory=list)
+
+
+class SlackPost(BaseModel):
+    """A reply in an activity's thread: meant (`pending`) or done (`posted`, with its ts)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    tracked_id: int
+    key: str
+    status: str
+    ts: str | None
+    owner: str
+    created_at: datetime
+    posted_at: datetime | None
+
+    @property
+    def posted(self) -> bool:
+        return self.status == "posted"
+
+
+class AuditEntry(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    id: int
+    workspace_id: str
+    user_id: str
+    action: str
+    detail: str
+    outcome: str
+    at: datetime
