@@ -1,0 +1,92 @@
+"""The database rate budget shared by two limiters (two processes) on one database."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import pytest
+
+from bot.cc.errors import QuotaExhausted
+from bot.clock import FakeClock
+from bot.store import Store
+from bot.store.ratelimit import DatabaseRateLimiter
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+def _limiters(
+    database_url: str, clock: FakeClock, **options: float
+) -> tuple[DatabaseRateLimiter, DatabaseRateLimiter, Store]:
+    first, second = Store(database_url, clock), Store(database_url, clock)
+    first.upgrade()
+    one = DatabaseRateLimiter(first, "api-key", clock=clock, **options)  # type: ignore[arg-type]
+    two = DatabaseRateLimiter(second, "api-key", clock=clock, **options)  # type: ignore[arg-type]
+    return one, two, first
+
+
+def _max_in_any_second(moments: list[datetime]) -> int:
+    return max(
+        sum(1 for other in moments if start <= other < start + timedelta(seconds=1))
+        for start in moments
+    )
+
+
+def test_two_limiters_together_keep_to_the_rate(database_url: str, clock: FakeClock) -> None:
+    one, two, _ = _limiters(database_url, clock, rate_per_second=4.0)
+    sent: list[datetime] = []
+    for n in range(12):
+        (one if n % 2 else two).acquire()
+        sent.append(clock.now())
+    assert _max_in_any_second(sent) == 4
+    assert sent[-1] - sent[0] == timedelta(seconds=11 * 0.25)
+
+
+def test_idle_time_is_not_saved_up_as_a_burst(database_url: str, clock: FakeClock) -> None:
+    one, two, _ = _limiters(database_url, clock, rate_per_second=4.0)
+    one.acquire()
+    clock.advance(60)
+    sent = []
+    for limiter in (one, two, one, two, one, two):
+        limiter.acquire()
+        sent.append(clock.now())
+    assert _max_in_any_second(sent) == 4
+
+
+def test_hold_off_keeps_every_limiter_back(database_url: str, clock: FakeClock) -> None:
+    one, two, _ = _limiters(database_url, clock)
+    one.acquire()
+    start = clock.now()
+    one.hold_off(5.0)
+    two.acquire()
+    assert clock.now() - start >= timedelta(seconds=5)
+
+
+def test_calls_are_counted_per_utc_day_and_the_quota_stops_them(
+    database_url: str, clock: FakeClock
+) -> None:
+    one, two, store = _limiters(database_url, clock, daily_quota=3)
+    one.acquire()
+    two.acquire()
+    one.acquire()
+    assert store.calls_today("api-key") == 3
+    assert store.calls_today("another-key") == 0
+    with pytest.raises(QuotaExhausted):
+        two.acquire()
+    assert store.calls_today("api-key") == 3
+    clock.advance(24 * 3600)
+    assert store.calls_today("api-key") == 0
+    two.acquire()
+    assert store.calls_today("api-key") == 1
+
+
+def test_the_key_is_not_stored_in_clear(database_url: str, clock: FakeClock) -> None:
+    from sqlalchemy import text
+
+    one, _, store = _limiters(database_url, clock)
+    one.acquire()
+    with store.engine.connect() as connection:
+        keys = connection.execute(text("SELECT key_hash FROM rate_budget")).scalars().all()
+    assert keys and "api-key" not in keys

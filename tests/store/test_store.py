@@ -1,0 +1,210 @@
+"""The store on SQLite and PostgreSQL: migrations, records, leases, post intents, keys, locks."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import inspect
+
+from bot.clock import FakeClock
+from bot.store import NewActivity, Observation, Store
+
+
+def _new(activity_id: str = "act-1", workspace_id: str = "T1") -> NewActivity:
+    return NewActivity(
+        workspace_id=workspace_id,
+        channel_id="C1",
+        parent_ts="1700000001.000100",
+        requester_id="U1",
+        kind="contacts_taggings_add",
+        summary="Add tag VIP to 3 contacts",
+        activity_id=activity_id,
+    )
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+def store(database_url: str, clock: FakeClock) -> Store:
+    store = Store(database_url, clock)
+    store.upgrade()
+    return store
+
+
+def test_migrations_create_every_table_and_run_twice(database_url: str) -> None:
+    store = Store(database_url)
+    store.upgrade()
+    store.upgrade()
+    tables = set(inspect(store.engine).get_table_names())
+    assert {
+        "tracked_activity",
+        "slack_post",
+        "audit_log",
+        "idempotency_key",
+        "rate_budget",
+        "named_lock",
+        "alembic_version",
+    } <= tables
+    assert store.healthy()
+
+
+def test_unreachable_database_is_not_healthy(tmp_path: object) -> None:
+    assert not Store("postgresql://nobody@127.0.0.1:1/none").healthy()
+
+
+def test_claim_once_is_true_only_the_first_time(store: Store, database_url: str) -> None:
+    assert store.claim_once("slack:retry:abc")
+    assert not store.claim_once("slack:retry:abc")
+    assert not Store(database_url).claim_once("slack:retry:abc")
+    assert store.claim_once("slack:retry:other")
+
+
+def test_tracking_records_the_request_and_is_idempotent(store: Store) -> None:
+    first = store.track_activity(_new())
+    again = store.track_activity(_new())
+    assert again.id == first.id
+    found = store.get_tracked("T1", "act-1")
+    assert found is not None
+    assert (found.state, found.summary, found.kind) == (
+        "initialized",
+        "Add tag VIP to 3 contacts",
+        "contacts_taggings_add",
+    )
+    assert found.created_at.tzinfo is not None and not found.finished
+    assert store.get_tracked("T2", "act-1") is None
+
+
+def test_same_activity_id_in_two_workspaces_is_two_records(store: Store) -> None:
+    one = store.track_activity(_new(workspace_id="T1"))
+    two = store.track_activity(_new(workspace_id="T2"))
+    assert one.id != two.id
+
+
+def test_recent_activities_newest_first_per_workspace(store: Store, clock: FakeClock) -> None:
+    for n in range(4):
+        store.track_activity(_new(f"act-{n}"))
+        clock.advance(1)
+    store.track_activity(_new("elsewhere", workspace_id="T2"))
+    recent = store.recent_activities("T1", limit=3)
+    assert [a.activity_id for a in recent] == ["act-3", "act-2", "act-1"]
+
+
+def test_audit_log_keeps_every_action_newest_first(store: Store, clock: FakeClock) -> None:
+    store.audit(workspace_id="T1", user_id="U1", action="create_tag", detail="VIP", outcome="ok")
+    clock.advance(1)
+    store.audit(
+        workspace_id="T1", user_id="U2", action="delete_tags", detail="Old", outcome="denied"
+    )
+    store.audit(workspace_id="T2", user_id="U9", action="create_tag", detail="X", outcome="ok")
+    log = store.audit_log("T1")
+    assert [(e.user_id, e.action, e.outcome) for e in log] == [
+        ("U2", "delete_tags", "denied"),
+        ("U1", "create_tag", "ok"),
+    ]
+    assert log[1].at == clock.now() - timedelta(seconds=1)
+
+
+def test_due_rows_are_leased_to_one_owner_until_the_lease_expires(
+    store: Store, clock: FakeClock
+) -> None:
+    tracked = store.track_activity(_new())
+    assert [t.id for t in store.claim_due("a", lease_seconds=30)] == [tracked.id]
+    assert store.claim_due("b", lease_seconds=30) == []
+    clock.advance(29)
+    assert store.claim_due("b", lease_seconds=30) == []
+    clock.advance(2)
+    assert [t.lease_owner for t in store.claim_due("b", lease_seconds=30)] == ["b"]
+    assert not store.renew_lease(tracked.id, "a", 30), "the old owner lost the row"
+    assert store.renew_lease(tracked.id, "b", 30)
+
+
+def test_a_due_row_brings_along_the_other_free_rows_of_its_workspace(
+    store: Store, clock: FakeClock
+) -> None:
+    due = store.track_activity(_new("due"))
+    later = store.track_activity(_new("later"))
+    other = store.track_activity(_new("other", workspace_id="T2"))
+    for tracked in (later, other):
+        store.claim_due("x", 1)
+        store.release(tracked.id, "x", next_poll_at=clock.now() + timedelta(seconds=60))
+    store.release(due.id, "x", next_poll_at=clock.now())
+    claimed = {t.activity_id for t in store.claim_due("me", 30)}
+    assert claimed == {"due", "later"}
+
+
+def test_observation_and_finish_need_the_lease(store: Store, clock: FakeClock) -> None:
+    tracked = store.track_activity(_new())
+    seen = Observation(
+        state="processing",
+        percent_done=40,
+        items_total_count=10,
+        items_completed_count=4,
+        activity_errors=["one contact was skipped"],
+    )
+    later = clock.now() + timedelta(seconds=5)
+    assert not store.observe(tracked.id, "me", seen, next_poll_at=later, poll_interval=5)
+    store.claim_due("me", 30)
+    assert store.observe(tracked.id, "me", seen, next_poll_at=later, poll_interval=5)
+    found = store.get_tracked("T1", "act-1")
+    assert found is not None
+    assert (found.state, found.percent_done, found.items_completed_count) == ("processing", 40, 4)
+    assert found.activity_errors == ["one contact was skipped"] and found.poll_count == 1
+    assert store.finish(tracked.id, "me")
+    done = store.get_tracked("T1", "act-1")
+    assert done is not None and done.finished and done.lease_owner is None
+    clock.advance(3600)
+    assert store.claim_due("me", 30) == []
+
+
+def test_post_intent_exists_once_and_is_confirmed_with_its_ts(store: Store) -> None:
+    tracked = store.track_activity(_new())
+    intent = store.intend_post(tracked.id, "state:completed", "a")
+    assert not intent.posted
+    assert store.intend_post(tracked.id, "state:completed", "b").owner == "a"
+    store.confirm_post(tracked.id, "state:completed", "1700000009.000100")
+    post = store.get_post(tracked.id, "state:completed")
+    assert post is not None and post.posted and post.ts == "1700000009.000100"
+    store.intend_post(tracked.id, "progress", "a")
+    store.confirm_post(tracked.id, "progress", "1700000002.000100")
+    found = store.get_tracked("T1", "act-1")
+    assert found is not None and found.progress_ts == "1700000002.000100"
+    assert [p.key for p in store.posts(tracked.id)] == ["state:completed", "progress"]
+
+
+def test_next_due_at_follows_polls_and_leases(store: Store, clock: FakeClock) -> None:
+    assert store.next_due_at() is None
+    tracked = store.track_activity(_new())
+    assert store.next_due_at() == clock.now()
+    store.claim_due("a", 30)
+    assert store.next_due_at() == clock.now() + timedelta(seconds=30)
+    store.release(tracked.id, "a", next_poll_at=clock.now() + timedelta(seconds=7))
+    assert store.next_due_at() == clock.now() + timedelta(seconds=7)
+
+
+def test_refresh_lock_serializes_holders(store: Store, database_url: str) -> None:
+    import threading
+
+    # Real time here: the lock's waiters really wait for each other.
+    store, other = Store(database_url), Store(database_url)
+    inside: list[str] = []
+    overlap: list[bool] = []
+
+    def hold(name: str, which: Store) -> None:
+        with which.refresh_lock("token:acct-1"):
+            overlap.append(bool(inside))
+            inside.append(name)
+            threading.Event().wait(0.05)
+            inside.remove(name)
+
+    threads = [
+        threading.Thread(target=hold, args=(f"t{n}", store if n % 2 else other)) for n in range(4)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(10)
+    assert overlap == [False] * 4
