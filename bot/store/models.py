@@ -83,6 +83,10 @@ class SlackPost(BaseModel):
     def posted(self) -> bool:
         return self.status == "posted"
 
+    @property
+    def pending(self) -> bool:
+        return self.status == "pending"
+
 
 class AuditEntry(BaseModel):
     model_config = ConfigDict(frozen=True)

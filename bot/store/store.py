@@ -37,6 +37,7 @@ from bot.store.tables import (
 
 PENDING = "pending"
 POSTED = "posted"
+SKIPPED = "skipped"
 
 
 def key_hash(api_key: str) -> str:
@@ -367,6 +368,19 @@ class Store:
                     .where(col(TrackedActivityRow.id) == tracked_id)
                     .values(progress_ts=ts)
                 )
+
+    def skip_post(self, tracked_id: int, key: str) -> None:
+        """A pending reply that was never posted and is out of date now: it will not be."""
+        with self.write() as session:
+            session.execute(
+                update(SlackPostRow)
+                .where(
+                    col(SlackPostRow.tracked_id) == tracked_id,
+                    col(SlackPostRow.key) == key,
+                    col(SlackPostRow.status) == PENDING,
+                )
+                .values(status=SKIPPED)
+            )
 
     # ------------------------------------------------------------------ rate budget rows
     @contextmanager

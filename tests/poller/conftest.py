@@ -1,0 +1,229 @@
+"""A world for the poller: the sandbox on a FakeClock, the fake Slack, a store, accounts."""
+
+from __future__ import annotations
+
+import itertools
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+import httpx
+import pytest
+from slack_sdk import WebClient
+from slack_sdk.web import SlackResponse
+
+from bot.cc.client import AccountClient
+from bot.cc.errors import error_for
+from bot.cc.models import Activity, ActivityKind, ActivityPage, ActivityStateFilter
+from bot.clock import FakeClock
+from bot.fakeslack.server import FakeSlack, FakeSlackServer, SlackMessage
+from bot.poller import Poller
+from bot.poller.thread import EVENT_TYPE
+from bot.sandbox.server import SandboxServer
+from bot.store import NewActivity, Store, TrackedActivity
+
+ACTIVITY_SECONDS = 20.0
+CONTACTS = 30
+REQUESTER = "U0REQUEST"
+CHANNEL = "C0ACTIVITY"
+
+
+class SandboxAccount(AccountClient):
+    """The two reads the poller makes, over HTTP to the sandbox.
+
+    A stand-in until bot/cc's CCApi lands (it raised NotImplementedError when these tests were
+    written); it answers the same typed errors (bot.cc.errors.error_for).
+    """
+
+    def __init__(self, base_url: str, token: str) -> None:
+        self._http = httpx.Client(
+            base_url=base_url, headers={"Authorization": f"Bearer {token}"}, timeout=5
+        )
+
+    def list_activities(
+        self, limit: int = 50, state: ActivityStateFilter | None = None
+    ) -> list[Activity]:
+        params: dict[str, Any] = {"limit": limit} | ({"state": state} if state else {})
+        body = self._get("/activities", params)
+        return ActivityPage.model_validate(body).activities
+
+    def get_activity(self, activity_id: str) -> Activity:
+        return Activity.model_validate(self._get(f"/activities/{activity_id}", {}))
+
+    def _get(self, path: str, params: dict[str, Any]) -> Any:
+        response = self._http.get(path, params=params)
+        if response.status_code >= 400:
+            raise error_for(response.status_code, response.text)
+        return response.json()
+
+    def close(self) -> None:
+        self._http.close()
+
+
+class Accounts:
+    """Each workspace its own sandbox account (T1 → account-T1, ...)."""
+
+    def __init__(self, sandbox: SandboxServer) -> None:
+        self._sandbox = sandbox
+        self._clients: dict[str, SandboxAccount] = {}
+        self.disconnected: set[str] = set()
+
+    def client_for(self, workspace_id: str) -> AccountClient | None:
+        if workspace_id in self.disconnected:
+            return None
+        if workspace_id not in self._clients:
+            token = f"token-{workspace_id}"
+            state = self._sandbox.state
+            if f"account-{workspace_id}" not in state.accounts:
+                state.add_account(f"account-{workspace_id}", contacts=CONTACTS)
+                state.add_access_token(token, f"account-{workspace_id}", expires_in=None)
+            self._clients[workspace_id] = SandboxAccount(self._sandbox.base_url, token)
+        return self._clients[workspace_id]
+
+    def close(self) -> None:
+        for client in self._clients.values():
+            client.close()
+
+
+class Crash(BaseException):
+    """A kill -9 stand-in: nothing in the poller may catch it."""
+
+
+class CrashingWebClient(WebClient):
+    """A WebClient that dies at a chosen Slack call, before sending it or after its answer."""
+
+    def __init__(self, plan: CrashPlan, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._plan = plan
+
+    def api_call(self, api_method: str, **kwargs: Any) -> SlackResponse:
+        number = next(self._plan.calls)
+        if number == self._plan.at and self._plan.when == "before":
+            raise Crash(f"before call {number} ({api_method})")
+        response = super().api_call(api_method, **kwargs)
+        if number == self._plan.at and self._plan.when == "after":
+            raise Crash(f"after call {number} ({api_method})")
+        return response
+
+
+@dataclass
+class CrashPlan:
+    at: int = -1
+    when: str = "after"
+    calls: Iterator[int] = field(default_factory=lambda: itertools.count(1))
+
+
+class Slack:
+    def __init__(self, api_url: str, plan: CrashPlan | None = None) -> None:
+        self._client = (
+            CrashingWebClient(plan, token="xoxb-test", base_url=api_url)
+            if plan is not None
+            else WebClient(token="xoxb-test", base_url=api_url)
+        )
+
+    def client_for(self, workspace_id: str) -> WebClient:
+        return self._client
+
+
+@dataclass
+class World:
+    clock: FakeClock
+    sandbox: SandboxServer
+    slack: FakeSlackServer
+    store: Store
+    accounts: Accounts
+    owners: Iterator[int] = field(default_factory=lambda: itertools.count(1))
+
+    @property
+    def fake(self) -> FakeSlack:
+        return self.slack.fake
+
+    def poller(self, plan: CrashPlan | None = None, **options: Any) -> Poller:
+        settings: dict[str, Any] = {
+            "base_interval": 5.0,
+            "max_interval": 60.0,
+            "lease_seconds": 30.0,
+            "max_age": timedelta(hours=24),
+        } | options
+        return Poller(
+            self.store,
+            self.accounts,
+            Slack(self.slack.api_url, plan),
+            self.clock,
+            owner=f"poller-{next(self.owners)}",
+            **settings,
+        )
+
+    def start(
+        self, workspace_id: str = "T1", outcome: str | None = None, errors: list[str] | None = None
+    ) -> TrackedActivity:
+        """Start a tagging activity in the workspace's account and track it, as the app does."""
+        self.accounts.client_for(workspace_id)
+        state = self.sandbox.state
+        if outcome:
+            self.sandbox.faults.end_next_activity(outcome, errors)
+        account = state.account(f"account-{workspace_id}")
+        tag_id = next(iter(account.tags))
+        contacts = list(account.contacts)[:10]
+        activity = state.start_activity(
+            account, ActivityKind.ADD_TAGS, contact_ids=contacts, tag_ids=[tag_id]
+        )
+        parent = WebClient(token="xoxb-test", base_url=self.slack.api_url).chat_postMessage(
+            channel=CHANNEL, text=f"Adding a tag to {len(contacts)} contacts"
+        )
+        return self.store.track_activity(
+            NewActivity(
+                workspace_id=workspace_id,
+                channel_id=CHANNEL,
+                parent_ts=str(parent["ts"]),
+                requester_id=REQUESTER,
+                kind=ActivityKind.ADD_TAGS,
+                summary=f"Add a tag to {len(contacts)} contacts",
+                activity_id=activity.activity_id,
+            )
+        )
+
+    def run_until_done(self, poller: Poller, limit: int = 200) -> None:
+        for _ in range(limit):
+            wait = poller.run_once()
+            if self.store.in_flight_count() == 0:
+                return
+            self.clock.advance(max(wait, 0.5))
+        raise AssertionError("activities still in flight")
+
+    def thread(self, tracked: TrackedActivity) -> list[SlackMessage]:
+        return self.fake.thread(tracked.channel_id, tracked.parent_ts)
+
+    def replies_by_state(self, tracked: TrackedActivity) -> Counter[str]:
+        """How many replies of each state (and `progress`) the activity's thread holds."""
+        counted: Counter[str] = Counter()
+        for message in self.thread(tracked):
+            meta = message.metadata or {}
+            payload = meta.get("event_payload") or {}
+            ours = payload.get("activity_id") == tracked.activity_id
+            if meta.get("event_type") == EVENT_TYPE and ours:
+                counted[str(payload["state"])] += 1
+        return counted
+
+    def cc_status_calls(self) -> int:
+        return self.sandbox.state.request_count("/v3/activities", "GET")
+
+
+@pytest.fixture
+def world(database_url: str) -> Iterator[World]:
+    clock = FakeClock()
+    store = Store(database_url, clock)
+    store.upgrade()
+    slack = FakeSlackServer()
+    with (
+        SandboxServer(
+            activity_seconds=ACTIVITY_SECONDS, rate_per_second=1000.0, clock=clock, contacts=0
+        ) as sandbox,
+        slack,
+    ):
+        accounts = Accounts(sandbox)
+        yield World(clock, sandbox, slack, store, accounts)
+        accounts.close()
+    store.close()
