@@ -31,7 +31,7 @@ from bot.clock import Clock
 from bot.poller import messages
 from bot.poller.thread import PROGRESS, Thread, post_key
 from bot.ports import Accounts, SlackClients
-from bot.store import Observation, Store, TrackedActivity
+from bot.store import Observation, SlackPost, Store, TrackedActivity
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +41,24 @@ MAX_LIST_LIMIT = 500
 MIN_LIST_LIMIT = 50
 _Work = Callable[[], None]
 TERMINAL = {state.value for state in ActivityState if state.is_terminal}
+
+
+Posts = dict[str, SlackPost]
+PROGRESS_STEP = 10  # percent: the progress reply is edited when it crosses a step (Slack's rate)
+
+
+def _settled(tracked: TrackedActivity, posts: Posts) -> bool:
+    """Everything this activity's current state calls for is in its thread already."""
+    if any(post.pending for post in posts.values()) or tracked.state in TERMINAL:
+        return False
+    wanted = {post_key(PROGRESS)}
+    if tracked.state != ActivityState.INITIALIZED:
+        wanted.add(post_key(tracked.state))
+    return wanted <= posts.keys()
+
+
+def _shown_progress(tracked: TrackedActivity) -> tuple[str, int]:
+    return tracked.state, (tracked.percent_done or 0) // PROGRESS_STEP
 
 
 class LeaseLost(Exception):
@@ -77,6 +95,7 @@ class Poller:
         max_interval: float = 60.0,
         lease_seconds: float = 30.0,
         max_age: timedelta = timedelta(hours=24),
+        min_interval: float | None = None,
     ) -> None:
         self._store = store
         self._accounts = accounts
@@ -85,7 +104,7 @@ class Poller:
         self._owner = owner
         self._base = base_interval
         self._max = max_interval
-        self._min = min(1.0, base_interval)
+        self._min = min(1.0, base_interval) if min_interval is None else min_interval
         self._lease = lease_seconds
         self._max_age = max_age
 
@@ -169,26 +188,32 @@ class Poller:
         seen = observation(activity)
         changed = _changed(tracked, seen)
         interval = self._interval(tracked, seen, changed)
-        if not self._store.observe(
-            tracked.id, self._owner, seen, next_poll_at=self._at(interval), poll_interval=interval
-        ):
-            return
-        current = self._store.get_tracked_by_id(tracked.id)
-        if current is None:
+        posts = {post.key: post for post in self._store.posts(tracked.id)}
+        quiet = not changed and _settled(tracked, posts) and not self._too_old(tracked)
+        current = self._store.observe(
+            tracked.id,
+            self._owner,
+            seen,
+            next_poll_at=self._at(interval),
+            poll_interval=interval,
+            release=quiet,
+        )
+        if current is None or quiet:
             return
         if seen.state not in TERMINAL and self._too_old(current):
             self._give_up(current)
             return
-        self._guarded(current, lambda: self._publish(current, changed))
+        refresh = _shown_progress(tracked) != _shown_progress(current)
+        self._guarded(current, lambda: self._publish(current, posts, refresh))
 
-    def _publish(self, tracked: TrackedActivity, changed: bool) -> None:
+    def _publish(self, tracked: TrackedActivity, posts: Posts, refresh: bool) -> None:
         thread = self._thread(tracked)
         terminal = tracked.state in TERMINAL
-        self._reconcile(tracked, thread, wanted={PROGRESS, tracked.state})
-        self._show_progress(tracked, thread, refresh=changed or terminal)
+        self._reconcile(tracked, thread, posts, wanted={PROGRESS, tracked.state})
+        self._show_progress(tracked, thread, posts, refresh=refresh or terminal)
         if tracked.state != ActivityState.INITIALIZED:
             reply = messages.state_reply(tracked, self._clock.now())
-            self._post_once(tracked, thread, tracked.state, reply)
+            self._post_once(tracked, thread, posts, tracked.state, reply)
         if not terminal:
             self._store.release(tracked.id, self._owner)
             return
@@ -198,9 +223,10 @@ class Poller:
     def _give_up(self, tracked: TrackedActivity) -> None:
         def give_up() -> None:
             thread = self._thread(tracked)
-            self._reconcile(tracked, thread, wanted={messages.GIVEN_UP})
+            posts = {post.key: post for post in self._store.posts(tracked.id)}
+            self._reconcile(tracked, thread, posts, wanted={messages.GIVEN_UP})
             reply = messages.given_up(tracked, self._max_age)
-            self._post_once(tracked, thread, messages.GIVEN_UP, reply)
+            self._post_once(tracked, thread, posts, messages.GIVEN_UP, reply)
             self._close_parent(tracked, thread, messages.parent_final(tracked, gave_up=True))
             self._store.finish(tracked.id, self._owner, gave_up=True)
 
@@ -230,9 +256,11 @@ class Poller:
         client = self._slack.client_for(tracked.workspace_id)
         return Thread(client, tracked.channel_id, tracked.parent_ts, tracked.activity_id)
 
-    def _reconcile(self, tracked: TrackedActivity, thread: Thread, wanted: set[str]) -> None:
+    def _reconcile(
+        self, tracked: TrackedActivity, thread: Thread, posts: Posts, wanted: set[str]
+    ) -> None:
         """Settle intents a dead poller left pending: found in the thread, or still wanted."""
-        pending = [post for post in self._store.posts(tracked.id) if post.pending]
+        pending = [post for post in posts.values() if post.pending]
         if not pending:
             return
         in_thread = thread.posted_states()
@@ -242,12 +270,23 @@ class Poller:
                 self._store.confirm_post(tracked.id, post.key, in_thread[state])
             elif state not in wanted:
                 self._store.skip_post(tracked.id, post.key)  # out of date: never posted
+            else:
+                continue
+            del posts[post.key]  # settled: read again from the store when needed
 
     def _post_once(
-        self, tracked: TrackedActivity, thread: Thread, state: str, reply: messages.Message
+        self,
+        tracked: TrackedActivity,
+        thread: Thread,
+        posts: Posts,
+        state: str,
+        reply: messages.Message,
     ) -> str | None:
         """Post the reply for `state` unless it is posted (or was skipped); answers its ts."""
         key = post_key(state)
+        known = posts.get(key)
+        if known is not None and not known.pending:
+            return known.ts
         post = self._store.intend_post(tracked.id, key, self._owner)
         if not post.pending:
             return post.ts
@@ -257,12 +296,15 @@ class Poller:
         self._store.confirm_post(tracked.id, key, ts)
         return ts
 
-    def _show_progress(self, tracked: TrackedActivity, thread: Thread, refresh: bool) -> None:
+    def _show_progress(
+        self, tracked: TrackedActivity, thread: Thread, posts: Posts, refresh: bool
+    ) -> None:
         """One progress reply per activity, edited in place as the activity moves."""
-        existing = self._store.get_post(tracked.id, post_key(PROGRESS))
+        key = post_key(PROGRESS)
+        existing = posts.get(key) or self._store.get_post(tracked.id, key)
         reply = messages.progress(tracked)
         if existing is None or existing.pending:
-            self._post_once(tracked, thread, PROGRESS, reply)
+            self._post_once(tracked, thread, posts, PROGRESS, reply)
         elif refresh and existing.ts:
             thread.edit(existing.ts, reply)
 

@@ -24,7 +24,8 @@ def make_engine(database_url: str) -> Engine:
     url = make_url(normalize_url(database_url))
     if url.get_backend_name() == "sqlite":
         return _sqlite_engine(url.render_as_string(hide_password=False))
-    return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10)
+    # No pre-ping (a round trip per checkout); connections are recycled instead.
+    return create_engine(url, pool_recycle=300, pool_size=5, max_overflow=10)
 
 
 def _sqlite_engine(url: str) -> Engine:

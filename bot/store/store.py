@@ -200,6 +200,7 @@ class Store:
     ) -> list[TrackedActivity]:
         """Lease the activities due for a poll, with every other free one of the same workspaces.
 
+        Workspaces with rows leased by another live poller are left to it.
         Rows are picked with SELECT ... FOR UPDATE SKIP LOCKED on PostgreSQL (inside a BEGIN
         IMMEDIATE transaction on SQLite), so two pollers never lease the same row; a lease of a
         dead poller expires after `lease_seconds` and the row is free again.
@@ -210,10 +211,21 @@ class Store:
             col(TrackedActivityRow.lease_expires_at) <= now,
         )
         unfinished = col(TrackedActivityRow.ended_at).is_(None)
+        # A workspace another poller is working on stays with it: one list call, not two.
+        busy = (
+            select(TrackedActivityRow.workspace_id)
+            .where(
+                unfinished,
+                col(TrackedActivityRow.lease_owner) != owner,
+                col(TrackedActivityRow.lease_expires_at) > now,
+            )
+            .distinct()
+        )
         with self.write() as session:
             due = session.exec(
                 select(TrackedActivityRow)
                 .where(unfinished, free, col(TrackedActivityRow.next_poll_at) <= now)
+                .where(col(TrackedActivityRow.workspace_id).not_in(busy))
                 .order_by(col(TrackedActivityRow.next_poll_at))
                 .limit(limit)
                 .with_for_update(skip_locked=True)
@@ -251,22 +263,31 @@ class Store:
         *,
         next_poll_at: datetime,
         poll_interval: float,
-    ) -> bool:
-        """Record what Constant Contact said (only while we hold the lease)."""
-        return self._update_leased(
-            tracked_id,
-            owner,
-            state=seen.state,
-            percent_done=seen.percent_done,
-            items_total_count=seen.items_total_count,
-            items_completed_count=seen.items_completed_count,
-            list_count=seen.list_count,
-            activity_errors=json.dumps(seen.activity_errors),
-            updated_at=self._now(),
-            next_poll_at=next_poll_at,
-            poll_interval=poll_interval,
-            poll_count=TrackedActivityRow.poll_count + 1,
-        )
+        release: bool = False,
+    ) -> TrackedActivity | None:
+        """Record what Constant Contact said, only while we hold the lease; answers the record.
+
+        `release` lets go of the lease in the same transaction (nothing left to post).
+        """
+        values: dict[str, Any] = {
+            "state": seen.state,
+            "percent_done": seen.percent_done,
+            "items_total_count": seen.items_total_count,
+            "items_completed_count": seen.items_completed_count,
+            "list_count": seen.list_count,
+            "activity_errors": json.dumps(seen.activity_errors),
+            "updated_at": self._now(),
+            "next_poll_at": next_poll_at,
+            "poll_interval": poll_interval,
+            "poll_count": TrackedActivityRow.poll_count + 1,
+        }
+        if release:
+            values |= {"lease_owner": None, "lease_expires_at": None}
+        with self.write() as session:
+            if not session.execute(self._leased(tracked_id, owner).values(**values)).rowcount:  # type: ignore[attr-defined]
+                return None
+            row = session.get(TrackedActivityRow, tracked_id, populate_existing=True)
+            return _tracked(row) if row is not None else None
 
     def release(self, tracked_id: int, owner: str, next_poll_at: datetime | None = None) -> bool:
         values: dict[str, Any] = {"lease_owner": None, "lease_expires_at": None}
@@ -288,15 +309,14 @@ class Store:
             lease_expires_at=None,
         )
 
-    def _update_leased(self, tracked_id: int, owner: str, **values: Any) -> bool:
-        statement = (
-            update(TrackedActivityRow)
-            .where(
-                col(TrackedActivityRow.id) == tracked_id,
-                col(TrackedActivityRow.lease_owner) == owner,
-            )
-            .values(**values)
+    def _leased(self, tracked_id: int, owner: str) -> Any:
+        return update(TrackedActivityRow).where(
+            col(TrackedActivityRow.id) == tracked_id,
+            col(TrackedActivityRow.lease_owner) == owner,
         )
+
+    def _update_leased(self, tracked_id: int, owner: str, **values: Any) -> bool:
+        statement = self._leased(tracked_id, owner).values(**values)
         with self.write() as session:
             return bool(session.execute(statement).rowcount)  # type: ignore[attr-defined]
 

@@ -41,7 +41,7 @@ def test_two_limiters_together_keep_to_the_rate(database_url: str, clock: FakeCl
         (one if n % 2 else two).acquire()
         sent.append(clock.now())
     assert _max_in_any_second(sent) == 4
-    assert sent[-1] - sent[0] == timedelta(seconds=11 * 0.25)
+    assert timedelta(seconds=11 * 0.25) <= sent[-1] - sent[0] <= timedelta(seconds=11 * 0.3)
 
 
 def test_idle_time_is_not_saved_up_as_a_burst(database_url: str, clock: FakeClock) -> None:

@@ -1,0 +1,239 @@
+"""Bench: N activities over M sandbox accounts followed by one or two pollers, real clock.
+
+    python -m bench.poller [--activities 200] [--accounts 10] [--pollers 1]
+
+Measures Constant Contact status calls per activity (GET /v3/activities and /activities/{id}),
+the lag from an activity's end (its start + the sandbox's activity_seconds) to its end being
+posted in Slack, and 429s answered by the sandbox (4 requests/second per API key, as the real
+API). Its last line: `poller: activities=… accounts=… status_calls_per_activity=… lag_p95_s=…
+http_429=…`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import tempfile
+import threading
+import time
+from datetime import timedelta
+from typing import Any
+
+import httpx
+from slack_sdk import WebClient
+
+from bot.cc.client import AccountClient, CCApi
+from bot.cc.errors import RateLimited, error_for
+from bot.cc.models import Activity, ActivityKind, ActivityPage, ActivityStateFilter
+from bot.cc.ports import RateLimiter
+from bot.clock import SYSTEM_CLOCK
+from bot.fakeslack.server import FakeSlackServer, SlackMessage
+from bot.poller import Poller
+from bot.sandbox.server import create_app
+from bot.sandbox.faults import Faults
+from bot.sandbox.state import SandboxState
+from bot.store import NewActivity, Store
+from bot.store.ratelimit import DatabaseRateLimiter
+from bot.testing_server import ThreadedServer
+
+API_KEY = "bench-api-key"
+TERMINAL = {"completed", "failed", "cancelled", "timed_out"}
+
+
+class StaticToken:
+    def __init__(self, token: str) -> None:
+        self._token = token
+
+    def access_token(self) -> str:
+        return self._token
+
+    def refresh(self, rejected_token: str) -> str:
+        return self._token
+
+
+class SandboxReads(AccountClient):
+    """The poller's two reads over HTTP, used only while bot/cc's CCApi is not implemented."""
+
+    def __init__(self, base_url: str, token: str, limiter: RateLimiter) -> None:
+        self._http = httpx.Client(
+            base_url=base_url, headers={"Authorization": f"Bearer {token}"}, timeout=10
+        )
+        self._limiter = limiter
+
+    def list_activities(
+        self, limit: int = 50, state: ActivityStateFilter | None = None
+    ) -> list[Activity]:
+        params: dict[str, Any] = {"limit": limit} | ({"state": state} if state else {})
+        return ActivityPage.model_validate(self._get("/activities", params)).activities
+
+    def get_activity(self, activity_id: str) -> Activity:
+        return Activity.model_validate(self._get(f"/activities/{activity_id}", {}))
+
+    def _get(self, path: str, params: dict[str, Any]) -> Any:
+        self._limiter.acquire()
+        response = self._http.get(path, params=params)
+        if response.status_code == 429:
+            self._limiter.hold_off(1.0)
+            raise RateLimited("Too Many Requests", error_key="throttled")
+        if response.status_code >= 400:
+            raise error_for(response.status_code, response.text)
+        return response.json()
+
+
+def account_client(base_url: str, token: str, limiter: RateLimiter) -> AccountClient:
+    try:
+        return CCApi(base_url, limiter).for_account(StaticToken(token))
+    except NotImplementedError:
+        return SandboxReads(base_url, token, limiter)
+
+
+class Count429:
+    """ASGI wrapper counting the sandbox's 429 answers."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+        self.count = 0
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        async def counting_send(message: dict[str, Any]) -> None:
+            if message.get("type") == "http.response.start" and message.get("status") == 429:
+                self.count += 1
+            await send(message)
+
+        await self.app(scope, receive, counting_send)
+
+
+class Accounts:
+    def __init__(self, clients: dict[str, AccountClient]) -> None:
+        self._clients = clients
+
+    def client_for(self, workspace_id: str) -> AccountClient | None:
+        return self._clients.get(workspace_id)
+
+
+class Slack:
+    def __init__(self, client: WebClient) -> None:
+        self._client = client
+
+    def client_for(self, workspace_id: str) -> WebClient:
+        return self._client
+
+
+def percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(share * len(ordered)))] if ordered else 0.0
+
+
+def run(args: argparse.Namespace) -> str:
+    state = SandboxState(activity_seconds=args.activity_seconds, rate_per_second=4.0)
+    counter = Count429(create_app(state, Faults(state)))
+    database_url = args.database_url or f"sqlite:///{tempfile.mkdtemp()}/bench.db"
+    store = Store(database_url)
+    store.upgrade()
+    limiter = DatabaseRateLimiter(store, API_KEY, rate_per_second=args.rate)
+    notified: dict[str, float] = {}
+
+    def on_slack(event: str, payload: SlackMessage | dict[str, Any]) -> None:
+        if event == "posted" and isinstance(payload, SlackMessage) and payload.metadata:
+            body = payload.metadata.get("event_payload") or {}
+            if body.get("state") in TERMINAL:
+                notified.setdefault(str(body["activity_id"]), time.monotonic())
+
+    with ThreadedServer(counter) as sandbox_server, FakeSlackServer() as slack_server:
+        slack_server.fake.listeners.append(on_slack)
+        base_url = f"{sandbox_server.url}/v3"
+        clients: dict[str, AccountClient] = {}
+        for n in range(args.accounts):
+            account_id, token = f"bench-{n}", f"bench-token-{n}"
+            state.add_account(account_id, contacts=20)
+            state.add_access_token(token, account_id, expires_in=None)
+            clients[f"T{n}"] = account_client(base_url, token, limiter)
+        web = WebClient(token="xoxb-bench", base_url=slack_server.api_url)
+        stop = threading.Event()
+        pollers = [
+            Poller(
+                store,
+                Accounts(clients),
+                Slack(web),
+                SYSTEM_CLOCK,
+                owner=f"bench-{p}",
+                base_interval=args.interval,
+                max_interval=30.0,
+                max_age=timedelta(hours=1),
+            )
+            for p in range(args.pollers)
+        ]
+        threads = [threading.Thread(target=p.run_forever, args=(stop,)) for p in pollers]
+        for thread in threads:
+            thread.start()
+        ends = start_activities(args, state, store, web)
+        deadline = time.monotonic() + args.timeout
+        while time.monotonic() < deadline and (
+            store.in_flight_count() or len(notified) < len(ends)
+        ):
+            time.sleep(0.2)
+        stop.set()
+        for thread in threads:
+            thread.join(30)
+        status_calls = state.request_count("/v3/activities", "GET")
+    lags = [notified[a] - end for a, end in ends.items() if a in notified]
+    missing = len(ends) - len(lags)
+    if missing:
+        print(f"{missing} activities had no end posted within {args.timeout} s")
+    print(
+        f"lag: min {min(lags):.2f} s, median {percentile(lags, 0.5):.2f} s, max {max(lags):.2f} s"
+    )
+    return (
+        f"poller: activities={len(ends)} accounts={args.accounts} "
+        f"status_calls_per_activity={status_calls / len(ends):.2f} "
+        f"lag_p95_s={percentile(lags, 0.95):.2f} http_429={counter.count}"
+    )
+
+
+def start_activities(
+    args: argparse.Namespace, state: SandboxState, store: Store, web: WebClient
+) -> dict[str, float]:
+    """Start the activities spread over `spread` seconds; answers activity id → its end."""
+    rng = random.Random(7)
+    plan = sorted(rng.uniform(0, args.spread) for _ in range(args.activities))
+    began, ends = time.monotonic(), {}
+    for n, offset in enumerate(plan):
+        time.sleep(max(0.0, began + offset - time.monotonic()))
+        workspace = f"T{n % args.accounts}"
+        account = state.account(f"bench-{n % args.accounts}")
+        contacts = list(account.contacts)[:10]
+        record = state.start_activity(
+            account, ActivityKind.ADD_TAGS, contact_ids=contacts, tag_ids=[next(iter(account.tags))]
+        )
+        parent = web.chat_postMessage(channel=f"C{workspace}", text=f"Activity {n}")
+        store.track_activity(
+            NewActivity(
+                workspace_id=workspace,
+                channel_id=f"C{workspace}",
+                parent_ts=str(parent["ts"]),
+                requester_id="UBENCH",
+                kind=ActivityKind.ADD_TAGS,
+                summary=f"Bench activity {n}",
+                activity_id=record.activity_id,
+            )
+        )
+        ends[record.activity_id] = record.started + record.duration
+    return ends
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--activities", type=int, default=200)
+    parser.add_argument("--accounts", type=int, default=10)
+    parser.add_argument("--pollers", type=int, default=1)
+    parser.add_argument("--interval", type=float, default=3.0, help="poll interval (s)")
+    parser.add_argument("--rate", type=float, default=4.0, help="requests/s of the API key")
+    parser.add_argument("--activity-seconds", type=float, default=8.0)
+    parser.add_argument("--spread", type=float, default=10.0, help="seconds to start them over")
+    parser.add_argument("--timeout", type=float, default=90.0)
+    parser.add_argument("--database-url", default=None)
+    print(run(parser.parse_args()))
+
+
+if __name__ == "__main__":
+    main()
