@@ -29,8 +29,8 @@ from bot.cc.ports import RateLimiter
 from bot.clock import SYSTEM_CLOCK
 from bot.fakeslack.server import FakeSlackServer, SlackMessage
 from bot.poller import Poller
-from bot.sandbox.server import create_app
 from bot.sandbox.faults import Faults
+from bot.sandbox.server import create_app
 from bot.sandbox.state import SandboxState
 from bot.store import NewActivity, Store
 from bot.store.ratelimit import DatabaseRateLimiter
@@ -139,7 +139,8 @@ def run(args: argparse.Namespace) -> str:
             if body.get("state") in TERMINAL:
                 notified.setdefault(str(body["activity_id"]), time.monotonic())
 
-    with ThreadedServer(counter) as sandbox_server, FakeSlackServer() as slack_server:
+    slack_server = FakeSlackServer()
+    with ThreadedServer(counter) as sandbox_server, slack_server:
         slack_server.fake.listeners.append(on_slack)
         base_url = f"{sandbox_server.url}/v3"
         clients: dict[str, AccountClient] = {}
