@@ -1,0 +1,80 @@
+"""The `cctag` commands as an operator runs them: real processes, real signals."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from bot.testing_server import free_port
+
+
+def _env(tmp_path: Path, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("CC_", "SLACK_", "CCTAG_"))}
+    env.update(DATABASE_URL=f"sqlite:///{tmp_path}/cctag.db", **extra)
+    return env
+
+
+def _wait_for_line(process: subprocess.Popen[str], needle: str, deadline: float) -> None:
+    assert process.stderr is not None
+    while time.monotonic() < deadline:
+        line = process.stderr.readline()
+        if needle in line:
+            return
+        if not line and process.poll() is not None:
+            break
+    pytest.fail(f"never saw {needle!r}")
+
+
+def test_db_upgrade_creates_the_schema(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "bot", "db", "upgrade"],
+        env=_env(tmp_path),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "up to date" in done.stdout
+    assert (tmp_path / "cctag.db").exists()
+
+
+def test_poll_stops_cleanly_on_sigterm(tmp_path: Path) -> None:
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bot", "poll"],
+        env=_env(tmp_path),
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        _wait_for_line(process, "poller started", time.monotonic() + 30)
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=15) == 0
+    finally:
+        process.kill()
+
+
+def test_sandbox_command_serves_the_api(tmp_path: Path) -> None:
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bot", "sandbox", "--port", str(port)],
+        env=_env(tmp_path),
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        assert f"http://127.0.0.1:{port}/v3" in process.stdout.readline()
+        headers = {"Authorization": "Bearer sandbox-token"}
+        url = f"http://127.0.0.1:{port}/v3/contact_tags"
+        assert httpx.post(url, json={"name": "CLI"}, headers=headers).status_code == 201
+        assert httpx.post(url, json={"name": "CLI"}, headers=headers).status_code == 409
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
