@@ -9,14 +9,14 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
-import httpx
 import pytest
 from slack_sdk import WebClient
 from slack_sdk.web import SlackResponse
 
-from bot.cc.client import AccountClient
-from bot.cc.errors import error_for
-from bot.cc.models import Activity, ActivityKind, ActivityPage, ActivityStateFilter
+from bot.cc.client import AccountClient, CCApi
+from bot.cc.models import ActivityKind
+from bot.cc.ratelimit import SpacingLimiter
+from bot.cc.tokens import StaticTokens
 from bot.clock import FakeClock
 from bot.fakeslack.server import FakeSlack, FakeSlackServer, SlackMessage
 from bot.poller import Poller
@@ -30,36 +30,12 @@ REQUESTER = "U0REQUEST"
 CHANNEL = "C0ACTIVITY"
 
 
-class SandboxAccount(AccountClient):
-    """The two reads the poller makes, over HTTP to the sandbox.
-
-    A stand-in until bot/cc's CCApi lands (it raised NotImplementedError when these tests were
-    written); it answers the same typed errors (bot.cc.errors.error_for).
-    """
-
-    def __init__(self, base_url: str, token: str) -> None:
-        self._http = httpx.Client(
-            base_url=base_url, headers={"Authorization": f"Bearer {token}"}, timeout=5
-        )
-
-    def list_activities(
-        self, limit: int = 50, state: ActivityStateFilter | None = None
-    ) -> list[Activity]:
-        params: dict[str, Any] = {"limit": limit} | ({"state": state} if state else {})
-        body = self._get("/activities", params)
-        return ActivityPage.model_validate(body).activities
-
-    def get_activity(self, activity_id: str) -> Activity:
-        return Activity.model_validate(self._get(f"/activities/{activity_id}", {}))
-
-    def _get(self, path: str, params: dict[str, Any]) -> Any:
-        response = self._http.get(path, params=params)
-        if response.status_code >= 400:
-            raise error_for(response.status_code, response.text)
-        return response.json()
-
-    def close(self) -> None:
-        self._http.close()
+def sandbox_account(base_url: str, token: str) -> AccountClient:
+    """The real client on a sandbox account. Its own FakeClock keeps its backoff from moving the
+    sandbox's time; no retries, so each outage answer reaches the poller as it is."""
+    limiter = SpacingLimiter(rate_per_second=1000.0)
+    api = CCApi(base_url, limiter, clock=FakeClock(), max_retries=0)
+    return api.for_account(StaticTokens(token))
 
 
 class Accounts:
@@ -67,7 +43,7 @@ class Accounts:
 
     def __init__(self, sandbox: SandboxServer) -> None:
         self._sandbox = sandbox
-        self._clients: dict[str, SandboxAccount] = {}
+        self._clients: dict[str, AccountClient] = {}
         self.disconnected: set[str] = set()
 
     def client_for(self, workspace_id: str) -> AccountClient | None:
@@ -79,12 +55,11 @@ class Accounts:
             if f"account-{workspace_id}" not in state.accounts:
                 state.add_account(f"account-{workspace_id}", contacts=CONTACTS)
                 state.add_access_token(token, f"account-{workspace_id}", expires_in=None)
-            self._clients[workspace_id] = SandboxAccount(self._sandbox.base_url, token)
+            self._clients[workspace_id] = sandbox_account(self._sandbox.base_url, token)
         return self._clients[workspace_id]
 
     def close(self) -> None:
-        for client in self._clients.values():
-            client.close()
+        self._clients.clear()
 
 
 class Crash(BaseException):
