@@ -19,13 +19,12 @@ import time
 from datetime import timedelta
 from typing import Any
 
-import httpx
 from slack_sdk import WebClient
 
 from bot.cc.client import AccountClient, CCApi
-from bot.cc.errors import RateLimited, error_for
-from bot.cc.models import Activity, ActivityKind, ActivityPage, ActivityStateFilter
+from bot.cc.models import ActivityKind
 from bot.cc.ports import RateLimiter
+from bot.cc.tokens import StaticTokens
 from bot.clock import SYSTEM_CLOCK
 from bot.fakeslack.server import FakeSlackServer, SlackMessage
 from bot.poller import Poller
@@ -40,51 +39,8 @@ API_KEY = "bench-api-key"
 TERMINAL = {"completed", "failed", "cancelled", "timed_out"}
 
 
-class StaticToken:
-    def __init__(self, token: str) -> None:
-        self._token = token
-
-    def access_token(self) -> str:
-        return self._token
-
-    def refresh(self, rejected_token: str) -> str:
-        return self._token
-
-
-class SandboxReads(AccountClient):
-    """The poller's two reads over HTTP, used only while bot/cc's CCApi is not implemented."""
-
-    def __init__(self, base_url: str, token: str, limiter: RateLimiter) -> None:
-        self._http = httpx.Client(
-            base_url=base_url, headers={"Authorization": f"Bearer {token}"}, timeout=10
-        )
-        self._limiter = limiter
-
-    def list_activities(
-        self, limit: int = 50, state: ActivityStateFilter | None = None
-    ) -> list[Activity]:
-        params: dict[str, Any] = {"limit": limit} | ({"state": state} if state else {})
-        return ActivityPage.model_validate(self._get("/activities", params)).activities
-
-    def get_activity(self, activity_id: str) -> Activity:
-        return Activity.model_validate(self._get(f"/activities/{activity_id}", {}))
-
-    def _get(self, path: str, params: dict[str, Any]) -> Any:
-        self._limiter.acquire()
-        response = self._http.get(path, params=params)
-        if response.status_code == 429:
-            self._limiter.hold_off(1.0)
-            raise RateLimited("Too Many Requests", error_key="throttled")
-        if response.status_code >= 400:
-            raise error_for(response.status_code, response.text)
-        return response.json()
-
-
 def account_client(base_url: str, token: str, limiter: RateLimiter) -> AccountClient:
-    try:
-        return CCApi(base_url, limiter).for_account(StaticToken(token))
-    except NotImplementedError:
-        return SandboxReads(base_url, token, limiter)
+    return CCApi(base_url, limiter).for_account(StaticTokens(token))
 
 
 class Count429:
