@@ -4,37 +4,49 @@
 `AccountClient` is that API bound to one account's tokens: `api.for_account(tokens)`.
 
 Retry policy:
-- every request waits for the key's rate limiter first;
+- every request waits for the key's rate limiter first (QuotaExhausted: no call is made);
+- a request that never left (connection refused, connect or pool timeout) is retried whatever
+  its method, a bounded number of times;
 - 429 `throttled` holds every caller of the key back (Retry-After, else exponential backoff) and
   is retried, even for POSTs: a throttled request was not processed;
 - 429 `quota_exceeded` and the 1,000-queued-activities 429 are raised at once;
-- GET, PUT and DELETE retry 5xx, timeouts and transport errors with backoff, a bounded number
+- GET and PUT retry 5xx, read timeouts and broken connections with backoff, a bounded number
   of times;
-- a POST that starts an activity is never retried blindly: when its answer is lost (a timeout or
-  transport error after the request may have been sent, or a 5xx), `_reconcile` asks the recent
-  activities whether it started;
+- a request that starts an activity (the five POSTs, and DELETE of a tag, whose 202 carries an
+  activity) is never retried blindly. Its answer counts as lost on a read/write timeout, a
+  connection broken after sending, or any 5xx (a gateway may answer 502/504 after the API
+  committed). `AccountClient._reconcile` then asks the recent activities whether it started;
+- a POST /contact_tags whose answer is lost looks the tag up by name before sending again;
 - a 401 gets one refresh of the account's token and one retry.
 """
 
 from __future__ import annotations
 
+import itertools
+import threading
+from collections import OrderedDict
 from collections.abc import Iterator, Sequence
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 import httpx
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
 
 from bot.cc.errors import (
+    AmbiguousActivity,
+    AuthError,
     CCError,
     RateLimited,
     ServerError,
     Timeout,
+    TooManyQueuedActivities,
     TransportError,
+    UnexpectedResponse,
     error_for,
 )
 from bot.cc.models import (
+    MAX_PAGE_LIMIT,
     Activity,
     ActivityKind,
     ActivityPage,
@@ -56,24 +68,28 @@ from bot.cc.models import (
 from bot.cc.ports import RateLimiter, TokenSource
 from bot.clock import SYSTEM_CLOCK, Clock
 
+__all__ = ["AccountClient", "AmbiguousActivity", "CCApi"]
+
 MAX_LISTS_PER_CONTACT_QUERY = 25
 MAX_TAGS_PER_CONTACT_QUERY = 50
+MAX_LISTS_PAGE = 1000
 # How far the API's clock may be behind ours when matching a lost POST to its activity.
 CLOCK_SKEW = timedelta(seconds=5)
-# 429s that waiting a moment does not cure.
-_NOT_TRANSIENT_429 = {"quota_exceeded", "too_many_queued_activities"}
+# Activities read to reconcile a lost answer: if every one of them falls inside the window,
+# there are this many candidates at least, which is ambiguous anyway.
+RECONCILE_LIMIT = 50
+# Activity ids this process started, remembered so a reconciliation never takes them for its own.
+STARTED_MEMORY = 10_000
+
+M = TypeVar("M", bound=BaseModel)
 
 
-class AmbiguousActivity(CCError):
-    """A lost POST answer matched several recent activities: nobody can tell which is ours."""
+class _NotSent(Exception):
+    """The request never left: safe to send again whatever it does."""
 
-    def __init__(self, candidates: list[Activity]) -> None:
-        ids = ", ".join(a.activity_id for a in candidates)
-        super().__init__(
-            "Constant Contact did not answer in time, and several activities started just then "
-            f"({ids}); check them before trying again"
-        )
-        self.candidates = candidates
+    def __init__(self, cause: CCError) -> None:
+        super().__init__(cause.message)
+        self.cause = cause
 
 
 class _AnswerLost(Exception):
@@ -106,6 +122,8 @@ class CCApi:
         self._http = http or httpx.Client(timeout=timeout)
         self._max_retries = max_retries
         self._backoff_base = backoff_base
+        self._started: OrderedDict[str, None] = OrderedDict()
+        self._started_lock = threading.Lock()
 
     def for_account(self, tokens: TokenSource) -> AccountClient:
         return AccountClient(self, tokens)
@@ -121,6 +139,18 @@ class CCApi:
             return self._origin + path_or_href
         return self.base_url + path_or_href
 
+    # ------------------------------------------------------------ activities started here
+    def remember_started(self, activity_id: str) -> None:
+        with self._started_lock:
+            self._started[activity_id] = None
+            while len(self._started) > STARTED_MEMORY:
+                self._started.popitem(last=False)
+
+    def started_here(self, activity_id: str) -> bool:
+        with self._started_lock:
+            return activity_id in self._started
+
+    # ------------------------------------------------------------ requests
     def request(
         self,
         tokens: TokenSource,
@@ -133,8 +163,8 @@ class CCApi:
     ) -> httpx.Response:
         """Send one API request with the policy of the module docstring.
 
-        `retry_unsafe` is True for requests that may be repeated (GET, PUT, DELETE); for the others
-        a lost answer raises _AnswerLost.
+        `retry_unsafe` is True for requests that may be repeated (GET, PUT); for the others a
+        lost answer raises _AnswerLost, for the caller to reconcile.
         """
         content = body.model_dump(mode="json", exclude_none=True, by_alias=True) if body else None
         attempt, refreshed = 0, False
@@ -142,22 +172,23 @@ class CCApi:
             token = tokens.access_token()
             try:
                 response = self._send(token, method, path, params, content)
+            except _NotSent as failure:
+                error: CCError = failure.cause
             except _AnswerLost as lost:
-                if not retry_unsafe or attempt >= self._max_retries:
-                    raise lost if not retry_unsafe else lost.cause from None
-                self._backoff(attempt)
-                attempt += 1
-                continue
-            if response.status_code < 400:
-                return response
-            if response.status_code == 401 and not refreshed:
-                tokens.refresh(token)
-                refreshed = True
-                continue
-            error = error_for(response.status_code, response.text, _retry_after(response))
-            if not self._should_retry(error, attempt, retry_unsafe):
+                if not retry_unsafe:
+                    raise
+                error = lost.cause
+            else:
+                if response.status_code < 400:
+                    return response
+                if response.status_code == 401 and not refreshed:
+                    _refresh_after_401(tokens, token, response)
+                    refreshed = True
+                    continue
+                error = error_for(response.status_code, response.text, _retry_after(response))
                 if isinstance(error, ServerError) and not retry_unsafe:
                     raise _AnswerLost(error)
+            if attempt >= self._max_retries or not _transient(error):
                 raise error
             self._wait_before_retry(error, attempt)
             attempt += 1
@@ -176,9 +207,10 @@ class CCApi:
             return self._http.request(
                 method, self.url(path), params=params, json=content, headers=headers
             )
+        except (httpx.ConnectTimeout, httpx.PoolTimeout):
+            raise _NotSent(Timeout("Could not connect to Constant Contact in time")) from None
         except httpx.ConnectError as exc:
-            # Nothing was sent: safe to retry whatever the method.
-            raise _AnswerLost(TransportError(f"Cannot reach Constant Contact: {exc}")) from None
+            raise _NotSent(TransportError(f"Cannot reach Constant Contact: {exc}")) from None
         except httpx.TimeoutException:
             raise _AnswerLost(Timeout("Constant Contact did not answer in time")) from None
         except httpx.TransportError as exc:
@@ -186,24 +218,31 @@ class CCApi:
                 TransportError(f"Connection to Constant Contact failed: {exc}")
             ) from None
 
-    def _should_retry(self, error: CCError, attempt: int, retry_unsafe: bool) -> bool:
-        if attempt >= self._max_retries:
-            return False
-        if isinstance(error, RateLimited):
-            return error.error_key not in _NOT_TRANSIENT_429
-        return isinstance(error, ServerError) and retry_unsafe
-
     def _wait_before_retry(self, error: CCError, attempt: int) -> None:
         if isinstance(error, RateLimited):
             self.limiter.hold_off(error.retry_after or self._backoff_seconds(attempt))
         else:
-            self._backoff(attempt)
+            self.clock.sleep(self._backoff_seconds(attempt))
 
     def _backoff_seconds(self, attempt: int) -> float:
         return float(self._backoff_base * (2**attempt))
 
-    def _backoff(self, attempt: int) -> None:
-        self.clock.sleep(self._backoff_seconds(attempt))
+
+def _transient(error: CCError) -> bool:
+    """Whether sending the same request again, a moment later, may succeed."""
+    if isinstance(error, RateLimited):
+        return not (error.is_daily_quota or isinstance(error, TooManyQueuedActivities))
+    return isinstance(error, ServerError | Timeout | TransportError)
+
+
+def _refresh_after_401(tokens: TokenSource, rejected: str, response: httpx.Response) -> None:
+    try:
+        tokens.refresh(rejected)
+    except AuthError as exc:
+        refused = error_for(401, response.text)
+        raise AuthError(
+            f"{refused.message}: {exc.message}", status=401, error_key=refused.error_key
+        ) from exc
 
 
 def _retry_after(response: httpx.Response) -> float | None:
@@ -214,24 +253,36 @@ def _retry_after(response: httpx.Response) -> float | None:
         return None
 
 
+def _parse(model: type[M], response: httpx.Response) -> M:
+    try:
+        return model.model_validate(response.json())
+    except (ValueError, ValidationError) as exc:
+        raise UnexpectedResponse(
+            f"Constant Contact answered {response.status_code} with an unexpected body: {exc}",
+            status=response.status_code,
+        ) from None
+
+
 class AccountClient:
     """Every operation cctag performs on one Constant Contact account."""
 
     def __init__(self, api: CCApi, tokens: TokenSource) -> None:
         self._api = api
         self._tokens = tokens
-        # Activities this client started: never mistaken for a lost POST's activity.
-        self._started: set[str] = set()
+        # Activity requests of this account now in flight in this process.
+        self._in_flight: set[int] = set()
+        self._in_flight_lock = threading.Lock()
+        self._tickets = itertools.count()
 
     # ------------------------------------------------------------------ plumbing
     def _get(self, path: str, params: dict[str, Any] | None = None) -> httpx.Response:
         return self._api.request(self._tokens, "GET", path, params=params, retry_unsafe=True)
 
     def _pages(self, path: str, params: dict[str, Any], model: type[_PageT]) -> Iterator[_PageT]:
-        page = model.model_validate(self._get(path, params).json())
+        page = _parse(model, self._get(path, params))
         yield page
         while (href := _next_href(page)) is not None:
-            page = model.model_validate(self._get(href).json())
+            page = _parse(model, self._get(href))
             yield page
 
     # ------------------------------------------------------------------ tags
@@ -246,24 +297,25 @@ class AccountClient:
             existing = self.find_tag_by_name(body.name)
             if existing is not None:
                 return existing
-            response = self._retry_post_once("/contact_tags", body, lost)
-        return Tag.model_validate(response.json())
+            response = self._send_once_more("POST", "/contact_tags", body, lost)
+        return _parse(Tag, response)
 
     def get_tag(self, tag_id: str, include_count: bool = False) -> Tag:
         params = {"include_count": "true"} if include_count else None
-        return Tag.model_validate(self._get(f"/contact_tags/{tag_id}", params).json())
+        return _parse(Tag, self._get(f"/contact_tags/{tag_id}", params))
 
     def iter_tags(self, include_count: bool = False, page_size: int = 500) -> Iterator[Tag]:
-        params: dict[str, Any] = {"limit": page_size}
+        params: dict[str, Any] = {"limit": _page_size(page_size, MAX_PAGE_LIMIT)}
         if include_count:
             params["include_count"] = "true"
-        for page in self._pages("/contact_tags", params, TagPage):
-            yield from page.tags
+        pages = self._pages("/contact_tags", params, TagPage)
+        return (tag for page in pages for tag in page.tags)
 
     def list_tags(self, include_count: bool = False) -> list[Tag]:
         return list(self.iter_tags(include_count=include_count))
 
     def find_tag_by_name(self, name: str) -> Tag | None:
+        """The tag whose name matches, ignoring case (as the API's uniqueness does)."""
         wanted = name.strip().casefold()
         return next((t for t in self.iter_tags() if t.name.casefold() == wanted), None)
 
@@ -272,20 +324,24 @@ class AccountClient:
         response = self._api.request(
             self._tokens, "PUT", f"/contact_tags/{tag_id}", body=body, retry_unsafe=True
         )
-        return Tag.model_validate(response.json())
+        return _parse(Tag, response)
 
     def delete_tag(self, tag_id: str) -> Activity:
-        response = self._api.request(
-            self._tokens, "DELETE", f"/contact_tags/{tag_id}", retry_unsafe=True
-        )
-        return self._remember(Activity.model_validate(response.json()))
+        """DELETE /contact_tags/{id}: asynchronous, 202 with the activity that deletes it.
+
+        Reconciled like the activity POSTs rather than retried: a blind retry would start a
+        second activity, or answer 404 for a tag that is being deleted as asked.
+        """
+        return self._start_activity("DELETE", f"/contact_tags/{tag_id}", None)
 
     # ------------------------------------------------------------------ bulk activities
     def add_tags(self, request: TaggingRequest) -> Activity:
-        return self._start(ActivityKind.ADD_TAGS, build(TaggingRequest, request.model_dump()))
+        body = build(TaggingRequest, request.model_dump())
+        return self._start(ActivityKind.ADD_TAGS, body)
 
     def remove_tags(self, request: TaggingRequest) -> Activity:
-        return self._start(ActivityKind.REMOVE_TAGS, build(TaggingRequest, request.model_dump()))
+        body = build(TaggingRequest, request.model_dump())
+        return self._start(ActivityKind.REMOVE_TAGS, body)
 
     def delete_tags(self, tag_ids: Sequence[str]) -> Activity:
         body = build(TagDeleteRequest, {"tag_ids": list(tag_ids)})
@@ -302,87 +358,108 @@ class AccountClient:
         return self._start(ActivityKind.REMOVE_FROM_LISTS, body)
 
     def _start(self, kind: ActivityKind, body: BaseModel) -> Activity:
-        path = f"/activities/{kind.value}"
+        return self._start_activity("POST", f"/activities/{kind.value}", body)
+
+    def _start_activity(self, method: str, path: str, body: BaseModel | None) -> Activity:
         sent_at = self._api.clock.now()
+        ticket = next(self._tickets)
+        with self._in_flight_lock:
+            self._in_flight.add(ticket)
         try:
-            response = self._api.request(self._tokens, "POST", path, body=body, retry_unsafe=False)
-        except _AnswerLost as lost:
-            found = self._reconcile(sent_at)
-            if found is not None:
-                return self._remember(found)
-            response = self._retry_post_once(path, body, lost)
-        return self._remember(Activity.model_validate(response.json()))
+            try:
+                response = self._api.request(
+                    self._tokens, method, path, body=body, retry_unsafe=False
+                )
+            except _AnswerLost as lost:
+                found = self._reconcile(sent_at, ticket)
+                if found is not None:
+                    return self._remember(found)
+                response = self._send_once_more(method, path, body, lost)
+            return self._remember(_parse(Activity, response))
+        finally:
+            with self._in_flight_lock:
+                self._in_flight.discard(ticket)
 
-    def _reconcile(self, sent_at: datetime) -> Activity | None:
-        """Did a POST whose answer was lost start an activity?
+    def _reconcile(self, sent_at: datetime, ticket: int) -> Activity | None:
+        """Did a request whose answer was lost start an activity?
 
-        One GET /activities (newest first). Candidates: activities created since the POST was sent
-        (less CLOCK_SKEW) that this client did not start itself. One candidate: that is ours.
-        None: the POST did not start anything (the caller may send it once more). Several: we
-        cannot tell (another worker started one for the same account at the same moment), so
-        AmbiguousActivity is raised rather than risking a second activity. The list does not say
-        which endpoint started an activity, so a lone concurrent activity of another process
-        would be taken for ours: a limit of the API, accepted because two bulk requests on one
-        account within seconds of a lost answer are rare.
+        One GET /activities?limit=50 (newest first). Candidates: activities created since the
+        request was sent, less CLOCK_SKEW, that no request of this process was answered with.
+        - one candidate, and no other activity request of this account was in flight meanwhile
+          in this process: that is ours;
+        - none: the request did not start anything (the caller sends it once more);
+        - several, or one while another request of ours was in flight (its answer may still be
+          coming): AmbiguousActivity, rather than risking a second activity.
+        Limits: the list does not say which endpoint started an activity, so a lone activity
+        started within those seconds by another process (or by hand) on the same account is
+        taken for ours; and a request the API is still working on when the list is read
+        (held longer than our timeout before committing) is not seen, so sending it again may
+        start a second activity. Both need a second writer or a stalled API within seconds.
         """
         since = sent_at - CLOCK_SKEW
         candidates = [
             activity
-            for activity in self.list_activities(limit=50)
-            if activity.activity_id not in self._started
-            and activity.created_at is not None
+            for activity in self.list_activities(limit=RECONCILE_LIMIT)
+            if activity.created_at is not None
             and activity.created_at >= since
+            and not self._api.started_here(activity.activity_id)
         ]
-        if len(candidates) > 1:
+        if len(candidates) > 1 or (candidates and self._others_in_flight(ticket)):
             raise AmbiguousActivity(candidates)
         return candidates[0] if candidates else None
 
-    def _retry_post_once(self, path: str, body: BaseModel, lost: _AnswerLost) -> httpx.Response:
+    def _others_in_flight(self, ticket: int) -> bool:
+        with self._in_flight_lock:
+            return bool(self._in_flight - {ticket})
+
+    def _send_once_more(
+        self, method: str, path: str, body: BaseModel | None, lost: _AnswerLost
+    ) -> httpx.Response:
         try:
-            return self._api.request(self._tokens, "POST", path, body=body, retry_unsafe=False)
+            return self._api.request(self._tokens, method, path, body=body, retry_unsafe=False)
         except _AnswerLost as again:
             raise again.cause from lost.cause
 
     def _remember(self, activity: Activity) -> Activity:
-        self._started.add(activity.activity_id)
+        self._api.remember_started(activity.activity_id)
         return activity
 
     # ------------------------------------------------------------------ activities
     def get_activity(self, activity_id: str) -> Activity:
-        return Activity.model_validate(self._get(f"/activities/{activity_id}").json())
+        return _parse(Activity, self._get(f"/activities/{activity_id}"))
 
     def list_activities(
         self, limit: int = 50, state: ActivityStateFilter | None = None
     ) -> list[Activity]:
-        if not 1 <= limit <= 500:
-            raise LimitError(f"limit must be from 1 to 500, not {limit}")
-        params: dict[str, Any] = {"limit": limit}
+        """The account's most recent activities (newest first), one call."""
+        params: dict[str, Any] = {"limit": _page_size(limit, MAX_PAGE_LIMIT)}
         if state is not None:
             params["state"] = state
-        return ActivityPage.model_validate(self._get("/activities", params).json()).activities
+        return _parse(ActivityPage, self._get("/activities", params)).activities
 
     # ------------------------------------------------------------------ contact lists
     def iter_lists(
         self, include_membership_count: bool = False, page_size: int = 500
     ) -> Iterator[ContactList]:
-        params: dict[str, Any] = {"limit": page_size}
+        params: dict[str, Any] = {"limit": _page_size(page_size, MAX_LISTS_PAGE)}
         if include_membership_count:
             params["include_membership_count"] = "all"
-        for page in self._pages("/contact_lists", params, ContactListPage):
-            yield from page.lists
+        pages = self._pages("/contact_lists", params, ContactListPage)
+        return (found for page in pages for found in page.lists)
 
     def list_lists(self, include_membership_count: bool = False) -> list[ContactList]:
         return list(self.iter_lists(include_membership_count=include_membership_count))
 
     def find_list_by_name(self, name: str) -> ContactList | None:
+        """The list with exactly this name (the API's `name` filter), with its member count."""
         params = {"name": name, "include_membership_count": "all"}
-        page = ContactListPage.model_validate(self._get("/contact_lists", params).json())
+        page = _parse(ContactListPage, self._get("/contact_lists", params))
         return next((found for found in page.lists if found.name == name), None)
 
     # ------------------------------------------------------------------ contacts
     def find_contact_by_email(self, email: str) -> Contact | None:
         params = {"email": email.strip(), "status": "all", "limit": 1}
-        page = ContactPage.model_validate(self._get("/contacts", params).json())
+        page = _parse(ContactPage, self._get("/contacts", params))
         return page.contacts[0] if page.contacts else None
 
     def count_contacts(
@@ -402,8 +479,14 @@ class AccountClient:
             params["tags"] = ",".join(tag_ids)
         if status:
             params["status"] = status
-        page = ContactPage.model_validate(self._get("/contacts", params).json())
+        page = _parse(ContactPage, self._get("/contacts", params))
         return page.contacts_count or 0
+
+
+def _page_size(value: int, maximum: int) -> int:
+    if not 1 <= value <= maximum:
+        raise LimitError(f"A page holds 1 to {maximum} items, not {value}")
+    return value
 
 
 def _check_query_ids(ids: Sequence[str], limit: int, what: str) -> None:

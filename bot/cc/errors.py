@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from bot.cc.models import Activity
+
 
 class CCError(Exception):
     """Base of every error the client raises."""
@@ -52,6 +54,10 @@ class RateLimited(CCError):
         return self.error_key == "quota_exceeded"
 
 
+class TooManyQueuedActivities(RateLimited):
+    """429: the account has 1,000 activities queued; waiting seconds does not cure it."""
+
+
 class ServerError(CCError):
     """5xx."""
 
@@ -64,12 +70,32 @@ class TransportError(CCError):
     """The connection failed before any answer."""
 
 
-class AuthError(CCError):
-    """The OAuth2 token endpoint refused (invalid_grant, invalid_client, ...)."""
+class AuthError(Unauthorized):
+    """The OAuth2 token endpoint refused (invalid_grant, invalid_client, ...).
+
+    An Unauthorized too: either way the account must be connected again.
+    """
 
 
 class QuotaExhausted(CCError):
     """The day's request budget of the API key is spent; no call was made."""
+
+
+class UnexpectedResponse(CCError):
+    """A success status whose body is not what the V3 schema describes."""
+
+
+class AmbiguousActivity(CCError):
+    """A lost activity request's answer matched more than one recent activity (or one while
+    another request of the account was in flight): nobody can tell which, if any, is ours."""
+
+    def __init__(self, candidates: list[Activity]) -> None:
+        ids = ", ".join(a.activity_id for a in candidates)
+        super().__init__(
+            "Constant Contact did not answer in time, and other activities started just then "
+            f"({ids}); check them before trying again"
+        )
+        self.candidates = candidates
 
 
 _BY_STATUS: dict[int, type[CCError]] = {
@@ -101,6 +127,8 @@ def error_for(status: int, text: str, retry_after: float | None = None) -> CCErr
     key, message = parse_error_body(text)
     message = message or f"HTTP {status}"
     if status == 429:
+        if key == "too_many_queued_activities" or "queued activities" in message:
+            return TooManyQueuedActivities(message, error_key=key, retry_after=retry_after)
         return RateLimited(message, error_key=key, retry_after=retry_after)
     if status >= 500:
         return ServerError(message, status=status, error_key=key)

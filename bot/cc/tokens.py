@@ -88,11 +88,18 @@ class RefreshingTokens:
         if not self._refresh:
             raise AuthError("The Constant Contact token expired and there is no refresh token")
         tokens = self._oauth.refresh(self._refresh)
-        self._on_rotate(tokens)
+        try:
+            self._on_rotate(tokens)
+        finally:
+            # The old refresh token is spent now: even when persisting failed, the new ones are
+            # this process's only way on (and the next rotation persists again).
+            self._hold(tokens)
+        return self._access
+
+    def _hold(self, tokens: TokenResponse) -> None:
         self._access = tokens.access_token
         self._refresh = tokens.refresh_token or self._refresh
         self._expires_at = self._clock.now() + timedelta(seconds=tokens.expires_in)
-        return self._access
 
     def _expiring(self) -> bool:
         return (
