@@ -1,0 +1,510 @@
+"""The use cases: resolve names, check limits, preview counts, start activities, audit.
+
+No Slack payloads and no HTTP here: plain inputs (bot/operations/inputs.py), an AccountClient,
+the Store. Every refusal raises `Refused` with a message a person understands, after auditing.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from pydantic import BaseModel
+
+from bot.cc.client import MAX_LISTS_PER_CONTACT_QUERY, MAX_TAGS_PER_CONTACT_QUERY, AccountClient
+from bot.cc.errors import CCError, Conflict, NotFound, QuotaExhausted, RateLimited
+from bot.cc.models import (
+    Activity,
+    ActivityKind,
+    LimitError,
+    ListAddSource,
+    ListMembershipRequest,
+    ListRemoveSource,
+    Tag,
+    TagDeleteRequest,
+    TaggingRequest,
+    TaggingSource,
+    build,
+)
+from bot.operations.catalog import Catalog
+from bot.operations.inputs import (
+    Actor,
+    BulkInput,
+    DeleteInput,
+    ListsInput,
+    Source,
+    SourceKind,
+    TaggingInput,
+)
+from bot.store import Store, TrackedActivity
+
+# Above this many contacts a request counts as broad and asks to confirm.
+BROAD_CONTACTS = 1000
+EMAIL = re.compile(r"^[^@\s,]+@[^@\s,]+\.[^@\s,]+$")
+
+TAGGING_SOURCES = (
+    SourceKind.CONTACTS,
+    SourceKind.LISTS,
+    SourceKind.TAGS,
+    SourceKind.ALL_ACTIVE,
+    SourceKind.NEW_SUBSCRIBERS,
+)
+LIST_ADD_SOURCES = (
+    SourceKind.CONTACTS,
+    SourceKind.LISTS,
+    SourceKind.TAGS,
+    SourceKind.ALL_ACTIVE,
+    SourceKind.ENGAGEMENT,
+    SourceKind.SEGMENT,
+)
+LIST_REMOVE_SOURCES = (
+    SourceKind.CONTACTS,
+    SourceKind.LISTS,
+    SourceKind.TAGS,
+    SourceKind.ALL_ACTIVE,
+    SourceKind.ENGAGEMENT,
+)
+SOURCE_GAPS = {
+    ("lists", "add", SourceKind.NEW_SUBSCRIBERS): (
+        "Adding contacts to lists cannot take new subscribers as the source: Constant "
+        "Contact's add_list_memberships has no new-subscriber source. Use --lists, --tags, "
+        "--contacts, --all-active, --engagement or --segment"
+    ),
+    ("lists", "remove", SourceKind.SEGMENT): (
+        "Removing contacts from lists cannot take a segment as the source: Constant Contact's "
+        "remove_list_memberships has no segment source. Use --lists, --tags, --contacts, "
+        "--all-active or --engagement"
+    ),
+    ("lists", "remove", SourceKind.NEW_SUBSCRIBERS): (
+        "Removing contacts from lists cannot take new subscribers as the source: Constant "
+        "Contact's remove_list_memberships has no new-subscriber source"
+    ),
+}
+
+
+class Refused(Exception):
+    """Nothing was started; `message` says why, `fields` which input it was about."""
+
+    def __init__(self, message: str, fields: dict[str, str] | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.fields = fields or {}
+
+
+@dataclass(frozen=True)
+class Plan:
+    """A checked, resolved request, ready to start."""
+
+    kind: ActivityKind
+    summary: str
+    request: BaseModel
+    contacts: int | None = None
+    tag_counts: tuple[tuple[str, int | None], ...] = ()
+    broad: bool = False
+    notes: tuple[str, ...] = field(default_factory=tuple)
+
+    @property
+    def needs_confirmation(self) -> bool:
+        return self.broad or self.kind == ActivityKind.DELETE_TAGS
+
+
+@dataclass(frozen=True)
+class StatusReport:
+    activity: Activity
+    tracked: TrackedActivity | None
+
+
+def quoted(names: Sequence[str]) -> str:
+    return ", ".join(f"“{name}”" for name in names)
+
+
+def plural(count: int, word: str) -> str:
+    return f"{count} {word}" + ("" if count == 1 else "s")
+
+
+def cc_message(exc: CCError) -> str:
+    if isinstance(exc, (RateLimited, QuotaExhausted)):
+        return f"Constant Contact is busy right now ({exc.message}); try again shortly"
+    return f"Constant Contact refused: {exc.message}"
+
+
+# ---------------------------------------------------------------- limits, without any call
+
+
+def _source_body(source: Source) -> dict[str, Any]:
+    values = list(source.values)
+    bodies: dict[SourceKind, Callable[[], dict[str, Any]]] = {
+        SourceKind.CONTACTS: lambda: {"contact_ids": values},
+        SourceKind.LISTS: lambda: {"list_ids": values},
+        SourceKind.TAGS: lambda: {"tag_ids": values},
+        SourceKind.ALL_ACTIVE: lambda: {"all_active_contacts": True},
+        SourceKind.NEW_SUBSCRIBERS: lambda: {"new_subscriber": True},
+        SourceKind.ENGAGEMENT: lambda: {"engagement_level": values[0] if values else None},
+        SourceKind.SEGMENT: lambda: {"segment_id": values[0] if values else None},
+    }
+    return bodies[source.kind]()
+
+
+def _allowed_sources(inp: TaggingInput | ListsInput) -> tuple[SourceKind, ...]:
+    if isinstance(inp, TaggingInput):
+        return TAGGING_SOURCES
+    return LIST_ADD_SOURCES if inp.action == "add" else LIST_REMOVE_SOURCES
+
+
+def _source_gap(inp: TaggingInput | ListsInput) -> str | None:
+    kind = inp.source.kind
+    if isinstance(inp, ListsInput):
+        gap = SOURCE_GAPS.get(("lists", inp.action, kind))
+        if gap:
+            return gap
+    if kind not in _allowed_sources(inp):
+        allowed = ", ".join(f"--{k.value}" for k in _allowed_sources(inp))
+        return f"--{kind.value} is not a source for this; use one of {allowed}"
+    if kind.takes_values and not inp.source.values:
+        return f"--{kind.value} needs at least one value"
+    return None
+
+
+def _capture(problems: dict[str, str], key: str, check: Callable[[], object]) -> None:
+    try:
+        check()
+    except LimitError as exc:
+        problems[key] = str(exc)
+
+
+def check_limits(inp: BulkInput) -> dict[str, str]:
+    """Documented limits broken by the input, by field ("targets", "source", "exclude")."""
+    problems: dict[str, str] = {}
+    if isinstance(inp, DeleteInput):
+        _capture(problems, "targets", lambda: build(TagDeleteRequest, {"tag_ids": inp.tag_names}))
+        return problems
+    targets = list(inp.tag_names if isinstance(inp, TaggingInput) else inp.list_names)
+    model, source_model = _models(inp)
+    any_source = {"all_active_contacts": True}
+    key = "tag_ids" if isinstance(inp, TaggingInput) else "list_ids"
+    _capture(problems, "targets", lambda: build(model, {"source": any_source, key: targets}))
+    gap = _source_gap(inp)
+    if gap:
+        problems["source"] = gap
+    else:
+        _capture(problems, "source", lambda: build(source_model, _source_body(inp.source)))
+    if inp.exclude and not problems:
+        body = {
+            "source": _source_body(inp.source),
+            "exclude": {"contact_ids": list(inp.exclude)},
+            key: targets,
+        }
+        _capture(problems, "exclude", lambda: build(model, body))
+    return problems
+
+
+def _models(inp: TaggingInput | ListsInput) -> tuple[type[BaseModel], type[BaseModel]]:
+    if isinstance(inp, TaggingInput):
+        return TaggingRequest, TaggingSource
+    source = ListAddSource if inp.action == "add" else ListRemoveSource
+    return ListMembershipRequest, source
+
+
+def _refuse_limits(inp: BulkInput) -> None:
+    problems = check_limits(inp)
+    if problems:
+        raise Refused("; ".join(problems.values()), problems)
+
+
+# ---------------------------------------------------------------- the use cases
+
+_T = TypeVar("_T")
+
+
+class Operations:
+    def __init__(self, store: Store, catalog: Catalog) -> None:
+        self.store = store
+        self.catalog = catalog
+
+    # ------------------------------------------------------------ audit
+    def audit(self, actor: Actor, action: str, detail: str, outcome: str) -> None:
+        self.store.audit(
+            workspace_id=actor.workspace_id,
+            user_id=actor.user_id,
+            action=action,
+            detail=detail[:2000],
+            outcome=outcome[:2000],
+        )
+
+    def _refusing(self, actor: Actor, action: str, detail: str, work: Callable[[], _T]) -> _T:
+        """Run `work`; any refusal is audited and raised as Refused, never half-done."""
+        try:
+            return work()
+        except Refused as exc:
+            self.audit(actor, action, detail, f"refused: {exc.message}")
+            raise
+        except LimitError as exc:
+            self.audit(actor, action, detail, f"refused: {exc}")
+            raise Refused(str(exc)) from None
+        except CCError as exc:
+            message = cc_message(exc)
+            self.audit(actor, action, detail, f"refused: {message}")
+            raise Refused(message) from None
+
+    # ------------------------------------------------------------ single calls
+    def create_tag(self, actor: Actor, client: AccountClient, name: str) -> Tag:
+        def work() -> Tag:
+            try:
+                tag = client.create_tag(name)
+            except Conflict:
+                raise Refused(
+                    f"A tag named “{name.strip()}” exists already (tag names are unique, "
+                    "whatever their case)"
+                ) from None
+            self.catalog.forget_tags(actor.workspace_id)
+            return tag
+
+        tag = self._refusing(actor, "create_tag", name, work)
+        self.audit(actor, "create_tag", name, f"created {tag.tag_id}")
+        return tag
+
+    def tag_counts(self, actor: Actor, client: AccountClient) -> list[Tag]:
+        tags = self._refusing(actor, "tags", "", lambda: client.list_tags(include_count=True))
+        self.audit(actor, "tags", "", f"listed {len(tags)}")
+        return sorted(tags, key=lambda tag: tag.name.casefold())
+
+    def status(self, actor: Actor, client: AccountClient, activity_id: str) -> StatusReport:
+        def work() -> Activity:
+            if not activity_id.strip():
+                raise Refused("Say which activity: /cctag status <activity_id>")
+            try:
+                return client.get_activity(activity_id.strip())
+            except NotFound:
+                raise Refused(f"No activity `{activity_id.strip()}` in this account") from None
+
+        activity = self._refusing(actor, "status", activity_id, work)
+        self.audit(actor, "status", activity_id, activity.state)
+        tracked = self.store.get_tracked(actor.workspace_id, activity.activity_id)
+        return StatusReport(activity, tracked)
+
+    # ------------------------------------------------------------ plans
+    def plan(self, actor: Actor, client: AccountClient, inp: BulkInput) -> Plan:
+        """Check limits, resolve every name (all unknown ones listed), count what it touches."""
+        action = action_name(inp)
+        detail = describe_input(inp)
+        return self._refusing(actor, action, detail, lambda: self._plan(actor, client, inp))
+
+    def _plan(self, actor: Actor, client: AccountClient, inp: BulkInput) -> Plan:
+        _refuse_limits(inp)
+        if isinstance(inp, DeleteInput):
+            return self._plan_delete(client, inp)
+        resolver = _Resolver(self.catalog, actor.workspace_id, client)
+        if isinstance(inp, TaggingInput):
+            targets = resolver.tags(inp.tag_names)
+        else:
+            targets = resolver.lists(inp.list_names)
+        source = resolver.source(inp.source)
+        exclude = resolver.contacts(inp.exclude, "excluded contact")
+        resolver.raise_unknown()
+        key = "tag_ids" if isinstance(inp, TaggingInput) else "list_ids"
+        body: dict[str, Any] = {"source": source, key: targets}
+        if exclude:
+            body["exclude"] = {"contact_ids": exclude}
+        model, _ = _models(inp)
+        request = build(model, body)
+        contacts = _count(client, inp.source.kind, source, len(exclude))
+        broad = inp.source.kind == SourceKind.ALL_ACTIVE or (contacts or 0) > BROAD_CONTACTS
+        return Plan(activity_kind(inp), summarize(inp), request, contacts, broad=broad)
+
+    def _plan_delete(self, client: AccountClient, inp: DeleteInput) -> Plan:
+        tags = client.list_tags(include_count=True)
+        by_name = {tag.name.casefold(): tag for tag in tags}
+        unknown = [name for name in inp.tag_names if name.strip().casefold() not in by_name]
+        if unknown:
+            raise Refused(_unknown("tag", unknown))
+        chosen = _unique([by_name[name.strip().casefold()] for name in inp.tag_names])
+        request = build(TagDeleteRequest, {"tag_ids": [tag.tag_id for tag in chosen]})
+        counts = tuple((tag.name, tag.contacts_count) for tag in chosen)
+        return Plan(
+            ActivityKind.DELETE_TAGS,
+            f"delete tags {quoted([tag.name for tag in chosen])}",
+            request,
+            contacts=sum(count or 0 for _, count in counts),
+            tag_counts=counts,
+            broad=True,
+        )
+
+    # ------------------------------------------------------------ start
+    def start(self, actor: Actor, client: AccountClient, plan: Plan) -> Activity:
+        activity = self._refusing(
+            actor, plan.kind.value, plan.summary, lambda: _start(client, plan)
+        )
+        if plan.kind == ActivityKind.DELETE_TAGS:
+            self.catalog.forget_tags(actor.workspace_id)
+        self.audit(actor, plan.kind.value, plan.summary, f"started {activity.activity_id}")
+        return activity
+
+
+def _start(client: AccountClient, plan: Plan) -> Activity:
+    request = plan.request
+    if isinstance(request, TaggingRequest):
+        starter = client.add_tags if plan.kind == ActivityKind.ADD_TAGS else client.remove_tags
+        return starter(request)
+    if isinstance(request, ListMembershipRequest):
+        if plan.kind == ActivityKind.ADD_TO_LISTS:
+            return client.add_to_lists(request)
+        return client.remove_from_lists(request)
+    if isinstance(request, TagDeleteRequest):
+        return client.delete_tags(request.tag_ids)
+    raise TypeError(f"cannot start {type(request).__name__}")
+
+
+# ---------------------------------------------------------------- names → ids
+
+
+def _unknown(what: str, names: Sequence[str]) -> str:
+    word = what if len(names) == 1 else what + "s"
+    return f"Unknown {word}: {quoted(names)}"
+
+
+def _unique(items: list[_T]) -> list[_T]:
+    seen: list[_T] = []
+    for item in items:
+        if item not in seen:
+            seen.append(item)
+    return seen
+
+
+class _Resolver:
+    """Resolves names through the catalog; collects every unknown name before refusing."""
+
+    def __init__(self, catalog: Catalog, workspace_id: str, client: AccountClient) -> None:
+        self._catalog = catalog
+        self._workspace = workspace_id
+        self._client = client
+        self._unknown: list[str] = []
+
+    def tags(self, names: Sequence[str]) -> list[str]:
+        return self._by_name(names, "tag", self._tag_ids)
+
+    def lists(self, names: Sequence[str]) -> list[str]:
+        return self._by_name(names, "list", self._list_ids)
+
+    def _tag_ids(self, fresh: bool) -> dict[str, str]:
+        tags = self._catalog.tags(self._workspace, self._client, fresh=fresh)
+        return {tag.name.casefold(): tag.tag_id for tag in tags}
+
+    def _list_ids(self, fresh: bool) -> dict[str, str]:
+        lists = self._catalog.lists(self._workspace, self._client, fresh=fresh)
+        return {found.name.casefold(): found.list_id for found in lists}
+
+    def _by_name(
+        self, names: Sequence[str], what: str, load: Callable[[bool], dict[str, str]]
+    ) -> list[str]:
+        ids = load(False)
+        if any(name.strip().casefold() not in ids for name in names):
+            ids = load(True)  # created a moment ago? look once more
+        missing = [name for name in names if name.strip().casefold() not in ids]
+        if missing:
+            self._unknown.append(_unknown(what, missing))
+        return _unique([ids[n.strip().casefold()] for n in names if n.strip().casefold() in ids])
+
+    def contacts(self, values: Sequence[str], what: str = "contact") -> list[str]:
+        """Emails are looked up; anything else is taken as a contact id."""
+        found, missing = [], []
+        for value in values:
+            if not EMAIL.match(value.strip()):
+                found.append(value.strip())
+                continue
+            contact = self._client.find_contact_by_email(value)
+            if contact is None:
+                missing.append(value.strip())
+            else:
+                found.append(contact.contact_id)
+        if missing:
+            word = "email" if len(missing) == 1 else "emails"
+            self._unknown.append(f"No {what} with the {word} {quoted(missing)}")
+        return _unique(found)
+
+    def source(self, source: Source) -> dict[str, Any]:
+        if source.kind == SourceKind.CONTACTS:
+            return {"contact_ids": self.contacts(source.values)}
+        if source.kind == SourceKind.LISTS:
+            return {"list_ids": self.lists(source.values)}
+        if source.kind == SourceKind.TAGS:
+            return {"tag_ids": self.tags(source.values)}
+        return _source_body(source)
+
+    def raise_unknown(self) -> None:
+        if self._unknown:
+            raise Refused("; ".join(self._unknown))
+
+
+def _count(
+    client: AccountClient, kind: SourceKind, source: dict[str, Any], excluded: int
+) -> int | None:
+    """How many contacts the source holds (one call), or None when the API cannot say."""
+    if kind == SourceKind.CONTACTS:
+        return len(source["contact_ids"])
+    if kind == SourceKind.LISTS and len(source["list_ids"]) <= MAX_LISTS_PER_CONTACT_QUERY:
+        total = client.count_contacts(list_ids=source["list_ids"])
+    elif kind == SourceKind.TAGS and len(source["tag_ids"]) <= MAX_TAGS_PER_CONTACT_QUERY:
+        total = client.count_contacts(tag_ids=source["tag_ids"])
+    elif kind == SourceKind.ALL_ACTIVE:
+        total = client.count_contacts(status="active")
+    else:
+        return None
+    return max(total - excluded, 0)
+
+
+# ---------------------------------------------------------------- words
+
+
+def action_name(inp: BulkInput) -> str:
+    return activity_kind(inp).value
+
+
+def activity_kind(inp: BulkInput) -> ActivityKind:
+    if isinstance(inp, DeleteInput):
+        return ActivityKind.DELETE_TAGS
+    if isinstance(inp, TaggingInput):
+        return ActivityKind.ADD_TAGS if inp.action == "add" else ActivityKind.REMOVE_TAGS
+    return ActivityKind.ADD_TO_LISTS if inp.action == "add" else ActivityKind.REMOVE_FROM_LISTS
+
+
+def describe_source(source: Source) -> str:
+    values = list(source.values)
+    words = {
+        SourceKind.CONTACTS: lambda: (
+            f"the contacts {quoted(values)}"
+            if len(values) <= 3
+            else plural(len(values), "named contact")
+        ),
+        SourceKind.LISTS: lambda: (
+            f"contacts on {'list' if len(values) == 1 else 'lists'} " + quoted(values)
+        ),
+        SourceKind.TAGS: lambda: f"contacts tagged {quoted(values)}",
+        SourceKind.ALL_ACTIVE: lambda: "all active contacts",
+        SourceKind.NEW_SUBSCRIBERS: lambda: "new subscribers",
+        SourceKind.ENGAGEMENT: lambda: f"contacts with {values[0] if values else '?'} engagement",
+        SourceKind.SEGMENT: lambda: f"contacts in segment {values[0] if values else '?'}",
+    }
+    return words[source.kind]()
+
+
+def summarize(inp: BulkInput) -> str:
+    if isinstance(inp, DeleteInput):
+        return f"delete tags {quoted(inp.tag_names)}"
+    source = describe_source(inp.source)
+    if inp.exclude:
+        source += f", except {plural(len(inp.exclude), 'contact')}"
+    if isinstance(inp, TaggingInput):
+        tags = ("tag " if len(inp.tag_names) == 1 else "tags ") + quoted(inp.tag_names)
+        if inp.action == "add":
+            return f"add {tags} to {source}"
+        return f"remove {tags} from {source}"
+    lists = ("list " if len(inp.list_names) == 1 else "lists ") + quoted(inp.list_names)
+    if inp.action == "add":
+        return f"add {source} to {lists}"
+    return f"remove {source} from {lists}"
+
+
+def describe_input(inp: BulkInput) -> str:
+    return summarize(inp)

@@ -1,0 +1,189 @@
+"""The one-line forms of /cctag (CONTRACT.md): names separated by commas, quoted names, flags."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from bot.operations.inputs import (
+    Action,
+    DeleteInput,
+    ListsInput,
+    Source,
+    SourceKind,
+    TaggingInput,
+)
+
+# Straight and typographic double quotes (Slack clients may turn " into “ ”).
+OPEN_QUOTES = {'"': '"', "\u201c": "\u201d", "\u201e": "\u201c"}
+SOURCE_FLAGS = {f"--{kind.value}": kind for kind in SourceKind}
+LIST_ONLY_SOURCES = {SourceKind.ENGAGEMENT, SourceKind.SEGMENT}
+SUBCOMMANDS = ("help", "create", "add", "remove", "delete", "lists", "unlists", "status", "tags")
+
+
+class ParseError(ValueError):
+    """The command line cannot be read; the message says why and how to write it."""
+
+
+@dataclass(frozen=True)
+class Command:
+    name: str
+    rest: str
+
+
+def split_command(text: str) -> Command:
+    stripped = text.strip()
+    head, _, rest = stripped.partition(" ")
+    return Command(head.lower() or "help", rest.strip())
+
+
+def split_names(text: str) -> list[str]:
+    """`VIP, "Donor, 2025", Board` → ["VIP", "Donor, 2025", "Board"]."""
+    names: list[str] = []
+    current: list[str] = []
+    closing: str | None = None
+    quoted = False
+    for char in text:
+        if closing is not None:
+            if char == closing:
+                closing = None
+            else:
+                current.append(char)
+        elif char in OPEN_QUOTES and not "".join(current).strip():
+            closing, quoted = OPEN_QUOTES[char], True
+            current = []
+        elif char == ",":
+            names.append(_finish(current, quoted))
+            current, quoted = [], False
+        else:
+            current.append(char)
+    if closing is not None:
+        raise ParseError(f"A quote is not closed in: {text.strip()}")
+    names.append(_finish(current, quoted))
+    if any(not name for name in names):
+        raise ParseError(f"An empty name between commas in: {text.strip()}")
+    return names
+
+
+def _finish(chars: list[str], quoted: bool) -> str:
+    text = "".join(chars)
+    return text if quoted and text.strip() else text.strip()
+
+
+def split_flags(text: str) -> tuple[str, list[tuple[str, str]]]:
+    """Text before the first flag, then (flag, its text) pairs; flags inside quotes are names."""
+    segments: list[tuple[str, list[str]]] = [("", [])]
+    closing: str | None = None
+    i = 0
+    while i < len(text):
+        char = text[i]
+        at_word_start = i == 0 or text[i - 1].isspace()
+        if closing is None and at_word_start and text.startswith("--", i):
+            end = i
+            while end < len(text) and not text[end].isspace():
+                end += 1
+            segments.append((text[i:end].lower(), []))
+            i = end
+            continue
+        if closing is not None and char == closing:
+            closing = None
+        elif closing is None and char in OPEN_QUOTES and _opens(text, i):
+            closing = OPEN_QUOTES[char]
+        segments[-1][1].append(char)
+        i += 1
+    head = "".join(segments[0][1]).strip()
+    return head, [(flag, "".join(chars).strip()) for flag, chars in segments[1:]]
+
+
+def _opens(text: str, i: int) -> bool:
+    """A quote opens a name only at its start (after a space or a comma)."""
+    before = text[:i].rstrip()
+    return i == 0 or text[i - 1].isspace() or not before or before.endswith(",")
+
+
+@dataclass(frozen=True)
+class BulkLine:
+    names: tuple[str, ...]
+    source: Source
+    exclude: tuple[str, ...]
+
+
+def parse_bulk(rest: str, *, what: str, lists: bool) -> BulkLine:
+    head, flags = split_flags(rest)
+    if not head:
+        raise ParseError(f"Name at least one {what} before the source")
+    names = tuple(split_names(head))
+    sources: list[Source] = []
+    exclude: tuple[str, ...] = ()
+    for flag, value in flags:
+        if flag == "--exclude":
+            if exclude:
+                raise ParseError("Give --exclude once, with the emails separated by commas")
+            exclude = _values(flag, value)
+        elif flag in SOURCE_FLAGS:
+            sources.append(_source(SOURCE_FLAGS[flag], flag, value, lists))
+        else:
+            raise ParseError(f"Unknown option {flag}; {_sources_hint(lists)}")
+    if len(sources) != 1:
+        got = "none" if not sources else ", ".join(f"--{s.kind.value}" for s in sources)
+        hint = _sources_hint(lists)
+        raise ParseError(f"Choose exactly one source of contacts (got {got}); {hint}")
+    return BulkLine(names, sources[0], exclude)
+
+
+def _source(kind: SourceKind, flag: str, value: str, lists: bool) -> Source:
+    if kind in LIST_ONLY_SOURCES and not lists:
+        raise ParseError(f"{flag} only works with /cctag lists and /cctag unlists")
+    if not kind.takes_values:
+        if value:
+            raise ParseError(f"{flag} takes no value, but got: {value}")
+        return Source(kind)
+    values = _values(flag, value)
+    if kind in LIST_ONLY_SOURCES and len(values) != 1:
+        raise ParseError(f"{flag} takes exactly one value")
+    return Source(kind, values)
+
+
+def _values(flag: str, value: str) -> tuple[str, ...]:
+    if not value:
+        raise ParseError(f"{flag} needs a value")
+    return tuple(split_names(value))
+
+
+def _sources_hint(lists: bool) -> str:
+    extra = ", --engagement <unqualified|low|medium|high>, --segment <id>" if lists else ""
+    return (
+        "the source is one of --contacts <emails>, --lists <lists>, --tags <tags>, "
+        f"--all-active, --new-subscribers{extra}"
+    )
+
+
+def parse_tagging(action: str, rest: str) -> TaggingInput:
+    line = parse_bulk(rest, what="tag", lists=False)
+    mode: Action = "add" if action == "add" else "remove"
+    return TaggingInput(mode, line.names, line.source, line.exclude)
+
+
+def parse_lists(action: str, rest: str) -> ListsInput:
+    line = parse_bulk(rest, what="list", lists=True)
+    mode: Action = "add" if action == "lists" else "remove"
+    return ListsInput(mode, line.names, line.source, line.exclude)
+
+
+def parse_delete(rest: str) -> DeleteInput:
+    head, flags = split_flags(rest)
+    if flags:
+        raise ParseError(f"/cctag delete takes only tag names, not {flags[0][0]}")
+    if not head:
+        raise ParseError("Name at least one tag to delete")
+    return DeleteInput(tuple(split_names(head)))
+
+
+def parse_single_name(rest: str) -> str:
+    """`create "Donor, 2025"` or `create Donor 2025`: the whole rest is one name."""
+    text = rest.strip()
+    if text and text[0] in OPEN_QUOTES:
+        names = split_names(text)
+        if len(names) != 1:
+            raise ParseError("Create one tag at a time; quote a name that holds a comma")
+        return names[0]
+    return text
