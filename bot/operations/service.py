@@ -91,6 +91,7 @@ class Refused(Exception):
         super().__init__(message)
         self.message = message
         self.fields = fields or {}
+        self.audited = False
 
 
 @dataclass(frozen=True)
@@ -238,15 +239,14 @@ class Operations:
         try:
             return work()
         except Refused as exc:
-            self.audit(actor, action, detail, f"refused: {exc.message}")
-            raise
+            refused = exc
         except LimitError as exc:
-            self.audit(actor, action, detail, f"refused: {exc}")
-            raise Refused(str(exc)) from None
+            refused = Refused(str(exc))
         except CCError as exc:
-            message = cc_message(exc)
-            self.audit(actor, action, detail, f"refused: {message}")
-            raise Refused(message) from None
+            refused = Refused(cc_message(exc))
+        self.audit(actor, action, detail, f"refused: {refused.message}")
+        refused.audited = True
+        raise refused
 
     # ------------------------------------------------------------ single calls
     def create_tag(self, actor: Actor, client: AccountClient, name: str) -> Tag:

@@ -1,0 +1,82 @@
+"""The bolt app: `create_app(...)` registers every listener; no globals.
+
+Each listener acks first (bolt's sync App answers Slack as soon as ack() is called and runs the
+rest of the listener in its thread pool), then does look-ups, counts and starts activities.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from slack_bolt import App
+from slack_bolt.oauth.oauth_settings import OAuthSettings
+from slack_sdk import WebClient
+
+from bot.clock import Clock
+from bot.operations import Catalog, Operations
+from bot.ports import Accounts
+from bot.settings import Settings
+from bot.slackbot.handlers import Handlers
+from bot.slackbot.views import (
+    CANCEL_COMMAND,
+    CONFIRM_COMMAND,
+    CONFIRM_VIEW,
+    DELETE_FORM,
+    LIST_SELECT,
+    LISTS_FORM,
+    TAG_SELECT,
+    TAGGING_FORM,
+)
+from bot.store import Store
+
+log = logging.getLogger(__name__)
+COMMAND = "/cctag"
+
+
+def create_app(
+    settings: Settings,
+    store: Store,
+    accounts: Accounts,
+    slack_client: WebClient,
+    clock: Clock,
+    *,
+    oauth_settings: OAuthSettings | None = None,
+    catalog: Catalog | None = None,
+) -> App:
+    """The Slack app: token mode with `slack_client`'s token, or OAuth installs when given."""
+    app = App(
+        client=slack_client,
+        signing_secret=settings.slack_signing_secret or "",
+        token_verification_enabled=False,
+        oauth_settings=oauth_settings,
+        raise_error_for_unhandled_request=False,
+    )
+    operations = Operations(store, catalog or Catalog(clock=clock))
+    register(app, Handlers(operations, accounts))
+    return app
+
+
+def register(app: App, handlers: Handlers) -> None:
+    app.command(COMMAND)(handlers.on_command)
+    app.view(TAGGING_FORM)(handlers.on_form)
+    app.view(LISTS_FORM)(handlers.on_form)
+    app.view(DELETE_FORM)(handlers.on_form)
+    app.view(CONFIRM_VIEW)(handlers.on_confirm_view)
+    app.action(CONFIRM_COMMAND)(handlers.on_confirm_click)
+    app.action(CANCEL_COMMAND)(handlers.on_cancel_click)
+    app.options(TAG_SELECT)(handlers.on_tag_options)
+    app.options(LIST_SELECT)(handlers.on_list_options)
+    app.event("app_home_opened")(handlers.on_home_opened)
+    app.error(_on_error)
+
+
+def _on_error(error: Exception, body: dict[str, Any]) -> None:
+    log.error("unhandled error in a listener: %r", error, exc_info=error)
+
+
+def run_socket_mode(app: App, app_token: str) -> None:
+    """Socket Mode (SLACK_APP_TOKEN): the same listeners over a WebSocket; blocks until stopped."""
+    from slack_bolt.adapter.socket_mode import SocketModeHandler
+
+    SocketModeHandler(app, app_token).start()

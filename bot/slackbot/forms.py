@@ -1,0 +1,160 @@
+"""Reading a submitted modal into plain inputs, and the inline errors it deserves."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from bot.operations import BulkInput, DeleteInput, ListsInput, Source, SourceKind, TaggingInput
+from bot.operations.inputs import Action
+from bot.slackbot.views import DELETE_FORM, LISTS_FORM
+
+MAX_METADATA = 3000
+SPLIT_CONTACTS = re.compile(r"[,;\s]+")
+SOURCE_BLOCKS = {
+    SourceKind.LISTS: "source_lists",
+    SourceKind.TAGS: "source_tags",
+    SourceKind.CONTACTS: "source_contacts",
+    SourceKind.ENGAGEMENT: "source_engagement",
+    SourceKind.SEGMENT: "source_segment",
+}
+# Sources whose values are ids picked from a type-ahead menu (turned into names later).
+PICKED = {SourceKind.LISTS, SourceKind.TAGS}
+
+
+@dataclass(frozen=True)
+class Form:
+    """A submitted form: `targets` and picked source values are ids until `named` is called."""
+
+    form: str  # "tagging", "lists" or "delete"
+    action: Action
+    channel_id: str
+    targets: tuple[str, ...]
+    source: Source
+    exclude: tuple[str, ...] = ()
+
+    def as_input(self) -> BulkInput:
+        if self.form == "delete":
+            return DeleteInput(self.targets)
+        if self.form == "lists":
+            return ListsInput(self.action, self.targets, self.source, self.exclude)
+        return TaggingInput(self.action, self.targets, self.source, self.exclude)
+
+    def named(self, tag_name: Callable[[str], str], list_name: Callable[[str], str]) -> Form:
+        """Ids replaced by names (an id no longer known stays, and is then reported unknown)."""
+        target_name = list_name if self.form == "lists" else tag_name
+        source = self.source
+        if source.kind in PICKED:
+            name = list_name if source.kind == SourceKind.LISTS else tag_name
+            source = Source(source.kind, tuple(name(value) for value in source.values))
+        return Form(
+            self.form,
+            self.action,
+            self.channel_id,
+            tuple(target_name(value) for value in self.targets),
+            source,
+            self.exclude,
+        )
+
+    def to_metadata(self) -> str:
+        data = {
+            "channel": self.channel_id,
+            "form": self.form,
+            "action": self.action,
+            "targets": self.targets,
+            "source": [self.source.kind.value, *self.source.values],
+            "exclude": self.exclude,
+        }
+        return json.dumps(data, separators=(",", ":"))
+
+
+def from_metadata(raw: str) -> Form:
+    data = json.loads(raw)
+    kind, *values = data["source"]
+    return Form(
+        data["form"],
+        data["action"],
+        data["channel"],
+        tuple(data["targets"]),
+        Source(SourceKind(kind), tuple(values)),
+        tuple(data["exclude"]),
+    )
+
+
+def form_kind(callback_id: str) -> str:
+    return {LISTS_FORM: "lists", DELETE_FORM: "delete"}.get(callback_id, "tagging")
+
+
+def metadata(view: dict[str, Any]) -> dict[str, Any]:
+    try:
+        found = json.loads(view.get("private_metadata") or "{}")
+    except ValueError:
+        return {}
+    return found if isinstance(found, dict) else {}
+
+
+def _state(view: dict[str, Any], block_id: str) -> dict[str, Any]:
+    actions = view.get("state", {}).get("values", {}).get(block_id, {})
+    return next(iter(actions.values()), {}) if actions else {}
+
+
+def _picked(view: dict[str, Any], block_id: str) -> tuple[str, ...]:
+    chosen = _state(view, block_id).get("selected_options") or []
+    return tuple(str(option["value"]) for option in chosen)
+
+
+def _selected(view: dict[str, Any], block_id: str) -> str | None:
+    chosen = _state(view, block_id).get("selected_option")
+    return str(chosen["value"]) if chosen else None
+
+
+def _typed(view: dict[str, Any], block_id: str) -> tuple[str, ...]:
+    text = _state(view, block_id).get("value") or ""
+    return tuple(part for part in SPLIT_CONTACTS.split(text) if part)
+
+
+def read_form(view: dict[str, Any]) -> tuple[Form, dict[str, str]]:
+    """The form's content, and inline errors (by block id) for what is missing."""
+    kind = form_kind(str(view.get("callback_id", "")))
+    meta = metadata(view)
+    action: Action = "remove" if meta.get("action") == "remove" else "add"
+    errors: dict[str, str] = {}
+    targets = _picked(view, "targets")
+    if not targets:
+        errors["targets"] = "Pick at least one"
+    source = Source(SourceKind.ALL_ACTIVE)
+    if kind != "delete":
+        source = _read_source(view, errors)
+    channel = str(meta.get("channel", ""))
+    return Form(kind, action, channel, targets, source, _typed(view, "exclude")), errors
+
+
+def _read_source(view: dict[str, Any], errors: dict[str, str]) -> Source:
+    kind = SourceKind(_selected(view, "source_kind") or SourceKind.LISTS.value)
+    block = SOURCE_BLOCKS.get(kind)
+    if block is None:
+        return Source(kind)
+    if kind in PICKED:
+        values = _picked(view, block)
+    elif kind == SourceKind.ENGAGEMENT:
+        level = _selected(view, block)
+        values = (level,) if level else ()
+    else:
+        values = _typed(view, block)
+    if not values:
+        errors[block] = f"Fill this in for “{kind.value}”, or pick another source above"
+    return Source(kind, values)
+
+
+def block_errors(form: Form, fields: dict[str, str]) -> dict[str, str]:
+    """Map use-case problem fields ("targets", "source", "exclude") onto the form's blocks."""
+    errors: dict[str, str] = {}
+    for field_name, message in fields.items():
+        block = field_name
+        if field_name == "source":
+            block = SOURCE_BLOCKS.get(form.source.kind, "source_kind")
+        errors[block] = message[:2000]
+    return errors

@@ -1,0 +1,352 @@
+"""Every message and modal the bot shows, built with slack_sdk's Block Kit models."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from slack_sdk.models.blocks import (
+    ActionsBlock,
+    Block,
+    ButtonElement,
+    ContextBlock,
+    ExternalDataMultiSelectElement,
+    InputBlock,
+    MarkdownTextObject,
+    Option,
+    PlainTextInputElement,
+    PlainTextObject,
+    RadioButtonsElement,
+    SectionBlock,
+    StaticSelectElement,
+)
+from slack_sdk.models.views import View
+
+from bot.cc.models import Activity, EngagementLevel, Tag
+from bot.operations import Plan, SourceKind, StatusReport
+from bot.operations.service import (
+    LIST_ADD_SOURCES,
+    LIST_REMOVE_SOURCES,
+    TAGGING_SOURCES,
+    plural,
+)
+
+TAG_SELECT = "tag_select"
+LIST_SELECT = "list_select"
+CONFIRM_COMMAND = "confirm_command"
+CANCEL_COMMAND = "cancel_command"
+TAGGING_FORM = "tagging_form"
+LISTS_FORM = "lists_form"
+DELETE_FORM = "delete_form"
+CONFIRM_VIEW = "confirm_view"
+MAX_OPTION_TEXT = 75
+MAX_SECTION_TEXT = 3000
+
+HELP_TEXT = """*cctag* manages Constant Contact tags and bulk contact activities.
+• `/cctag create <tag>`: create a tag
+• `/cctag add` / `/cctag remove`: add tags to contacts, or remove them (a form)
+• `/cctag add <tag>[, <tag>...] <source> [--exclude <email>[, ...]]`: the same in one line
+• `/cctag delete [<tag>[, ...]]`: delete tags (shows how many contacts carry each; asks first)
+• `/cctag lists` / `/cctag unlists [<list>[, ...] <source>]`: add contacts to lists, or remove them
+• `/cctag tags`: the tags with their contact counts
+• `/cctag status <activity_id>`: how an activity is doing
+<source> is one of `--contacts <email or id>[, ...]`, `--lists <list>[, ...]`, \
+`--tags <tag>[, ...]`, `--all-active`, `--new-subscribers`; `/cctag lists` also takes \
+`--engagement <unqualified|low|medium|high>` and `--segment <segment id>`. \
+Quote a name that holds a comma: `"Donor, 2025"`."""
+
+SOURCE_LABELS = {
+    SourceKind.LISTS: "Contacts on lists",
+    SourceKind.TAGS: "Contacts with tags",
+    SourceKind.CONTACTS: "These contacts",
+    SourceKind.ALL_ACTIVE: "All active contacts",
+    SourceKind.NEW_SUBSCRIBERS: "New subscribers",
+    SourceKind.ENGAGEMENT: "Contacts by engagement",
+    SourceKind.SEGMENT: "A segment",
+}
+
+
+@dataclass(frozen=True)
+class Reply:
+    text: str
+    blocks: list[dict[str, Any]]
+
+
+def _dicts(blocks: Sequence[Block]) -> list[dict[str, Any]]:
+    return [block.to_dict() for block in blocks]
+
+
+def _section(text: str) -> SectionBlock:
+    return SectionBlock(text=MarkdownTextObject(text=_clip(text, MAX_SECTION_TEXT)))
+
+
+def _context(text: str) -> ContextBlock:
+    return ContextBlock(elements=[MarkdownTextObject(text=_clip(text, MAX_SECTION_TEXT))])
+
+
+def _clip(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def reply(text: str, context: str | None = None) -> Reply:
+    blocks: list[Block] = [_section(text)]
+    if context:
+        blocks.append(_context(context))
+    return Reply(text=_clip(text, MAX_SECTION_TEXT), blocks=_dicts(blocks))
+
+
+# ---------------------------------------------------------------- ephemeral replies
+
+
+def help_reply() -> Reply:
+    return reply(HELP_TEXT)
+
+
+def refusal(message: str) -> Reply:
+    return reply(f":warning: {message}", context="Nothing was changed.")
+
+
+def created_reply(tag: Tag) -> Reply:
+    return reply(f"Created the tag *{tag.name}*.", context=f"Tag id `{tag.tag_id}`")
+
+
+def tags_reply(tags: Sequence[Tag]) -> Reply:
+    if not tags:
+        return reply("The account has no tags yet. Create one with `/cctag create <name>`.")
+    lines = [f"• *{tag.name}*: {plural(tag.contacts_count or 0, 'contact')}" for tag in tags]
+    return reply(f"*{plural(len(tags), 'tag')}*\n" + "\n".join(lines))
+
+
+def status_reply(report: StatusReport) -> Reply:
+    activity = report.activity
+    text = f"Activity `{activity.activity_id}` is *{activity.state}*"
+    if activity.percent_done is not None:
+        text += f" ({activity.percent_done}% done)"
+    if activity.activity_errors:
+        text += "\n" + "\n".join(f"• {error}" for error in activity.activity_errors[:10])
+    tracked = report.tracked
+    context = f"{tracked.summary}, asked by <@{tracked.requester_id}>" if tracked else None
+    return reply(text, context=context)
+
+
+def preview_text(plan: Plan) -> str:
+    lines = [f"You asked to *{plan.summary}*."]
+    if plan.tag_counts:
+        lines += [f"• *{name}*: {_count_words(count)}" for name, count in plan.tag_counts]
+    elif plan.contacts is not None:
+        lines.append(f"This touches about *{plural(plan.contacts, 'contact')}*.")
+    if plan.kind.value == "contacts_tags_delete":
+        lines.append("Deleting a tag removes it from every contact; it cannot be undone.")
+    return "\n".join(lines)
+
+
+def _count_words(count: int | None) -> str:
+    return "unknown number of contacts" if count is None else plural(count, "contact")
+
+
+def confirm_reply(plan: Plan, value: str) -> Reply:
+    buttons = ActionsBlock(
+        block_id="confirm",
+        elements=[
+            ButtonElement(text="Confirm", action_id=CONFIRM_COMMAND, value=value, style="primary"),
+            ButtonElement(text="Cancel", action_id=CANCEL_COMMAND, value=value),
+        ],
+    )
+    text = preview_text(plan) + "\nConfirm to start it."
+    return Reply(text=_clip(text, MAX_SECTION_TEXT), blocks=_dicts([_section(text), buttons]))
+
+
+def started_reply(summary: str, activity: Activity) -> Reply:
+    return reply(
+        f"Started: {summary}. Activity `{activity.activity_id}` is *{activity.state}*; "
+        "its progress follows in the channel thread."
+    )
+
+
+# ---------------------------------------------------------------- the parent message
+
+
+def parent_text(user_id: str, summary: str, state: str, activity_id: str | None) -> str:
+    ident = f" Activity `{activity_id}`:" if activity_id else ""
+    return f"<@{user_id}> asked to {summary}.{ident} *{state}*"
+
+
+def parent_message(user_id: str, summary: str, state: str, activity_id: str | None = None) -> Reply:
+    return reply(parent_text(user_id, summary, state, activity_id))
+
+
+def parent_failed(user_id: str, summary: str, why: str) -> Reply:
+    return reply(f"<@{user_id}> asked to {summary}. *Not started*: {why}")
+
+
+# ---------------------------------------------------------------- modals
+
+
+def _modal(
+    callback_id: str,
+    title: str,
+    blocks: Sequence[Block],
+    *,
+    submit: str | None = None,
+    metadata: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    view = View(
+        type="modal",
+        callback_id=callback_id,
+        title=PlainTextObject(text=_clip(title, 24)),
+        submit=PlainTextObject(text=submit) if submit else None,
+        close=PlainTextObject(text="Close" if submit is None else "Cancel"),
+        blocks=list(blocks),
+        private_metadata=json.dumps(metadata or {}, separators=(",", ":")),
+    )
+    return view.to_dict()
+
+
+def _multi(action_id: str, placeholder: str) -> ExternalDataMultiSelectElement:
+    return ExternalDataMultiSelectElement(
+        action_id=action_id, placeholder=placeholder, min_query_length=0
+    )
+
+
+def _text_input(multiline: bool = False, placeholder: str | None = None) -> PlainTextInputElement:
+    return PlainTextInputElement(action_id="value", multiline=multiline, placeholder=placeholder)
+
+
+def _source_blocks(kinds: Sequence[SourceKind]) -> list[Block]:
+    options = [Option(value=kind.value, text=SOURCE_LABELS[kind]) for kind in kinds]
+    blocks: list[Block] = [
+        InputBlock(
+            block_id="source_kind",
+            label="Which contacts",
+            element=RadioButtonsElement(
+                action_id="value", options=options, initial_option=options[0]
+            ),
+        ),
+        InputBlock(
+            block_id="source_lists",
+            label="Lists (when the contacts are on lists)",
+            element=_multi(LIST_SELECT, "Type to find lists"),
+            optional=True,
+        ),
+        InputBlock(
+            block_id="source_tags",
+            label="Tags (when the contacts have tags)",
+            element=_multi(TAG_SELECT, "Type to find tags"),
+            optional=True,
+        ),
+        InputBlock(
+            block_id="source_contacts",
+            label="Contacts (emails or ids, separated by commas)",
+            element=_text_input(True, "ann@example.com, bob@example.com"),
+            optional=True,
+        ),
+    ]
+    if SourceKind.ENGAGEMENT in kinds:
+        levels = [Option(value=level.value, text=level.value) for level in EngagementLevel]
+        blocks.append(
+            InputBlock(
+                block_id="source_engagement",
+                label="Engagement level",
+                element=StaticSelectElement(action_id="value", options=levels),
+                optional=True,
+            )
+        )
+    if SourceKind.SEGMENT in kinds:
+        blocks.append(
+            InputBlock(
+                block_id="source_segment",
+                label="Segment id",
+                element=_text_input(placeholder="42"),
+                optional=True,
+            )
+        )
+    blocks.append(
+        InputBlock(
+            block_id="exclude",
+            label="Except these contacts (emails, only with lists or all active contacts)",
+            element=_text_input(True),
+            optional=True,
+        )
+    )
+    return blocks
+
+
+def tagging_form(action: str, channel_id: str) -> dict[str, Any]:
+    verb = "Add tags" if action == "add" else "Remove tags"
+    targets = InputBlock(
+        block_id="targets",
+        label="Tags to add" if action == "add" else "Tags to remove",
+        element=_multi(TAG_SELECT, "Type to find tags"),
+    )
+    return _modal(
+        TAGGING_FORM,
+        verb,
+        [targets, *_source_blocks(TAGGING_SOURCES)],
+        submit=verb,
+        metadata={"channel": channel_id, "action": action},
+    )
+
+
+def lists_form(action: str, channel_id: str) -> dict[str, Any]:
+    verb = "Add to lists" if action == "add" else "Remove from lists"
+    kinds = LIST_ADD_SOURCES if action == "add" else LIST_REMOVE_SOURCES
+    note = (
+        "New subscribers cannot be added to lists: Constant Contact has no such source here."
+        if action == "add"
+        else "A segment cannot be the source for removing: Constant Contact has no such source."
+    )
+    targets = InputBlock(
+        block_id="targets",
+        label="Lists",
+        element=_multi(LIST_SELECT, "Type to find lists"),
+    )
+    return _modal(
+        LISTS_FORM,
+        verb,
+        [targets, *_source_blocks(kinds), _context(note)],
+        submit="Add" if action == "add" else "Remove",
+        metadata={"channel": channel_id, "action": action},
+    )
+
+
+def delete_form(channel_id: str) -> dict[str, Any]:
+    targets = InputBlock(
+        block_id="targets",
+        label="Tags to delete",
+        element=_multi(TAG_SELECT, "Type to find tags"),
+    )
+    note = _context("You will see how many contacts carry each tag before anything is deleted.")
+    return _modal(
+        DELETE_FORM, "Delete tags", [targets, note], submit="Next", metadata={"channel": channel_id}
+    )
+
+
+def working_view(title: str, text: str = "Working on it…") -> dict[str, Any]:
+    return _modal("working", title, [_section(f":hourglass_flowing_sand: {text}")])
+
+
+def result_view(title: str, text: str, context: str | None = None) -> dict[str, Any]:
+    blocks: list[Block] = [_section(text)]
+    if context:
+        blocks.append(_context(context))
+    return _modal("result", title, blocks)
+
+
+def confirm_view(title: str, plan: Plan, metadata: dict[str, Any]) -> dict[str, Any]:
+    return _modal(
+        CONFIRM_VIEW,
+        title,
+        [_section(preview_text(plan)), _context("Nothing starts until you confirm.")],
+        submit="Confirm",
+        metadata=metadata,
+    )
+
+
+def option(value: str, text: str) -> dict[str, Any]:
+    return Option(value=value, text=_clip(text, MAX_OPTION_TEXT)).to_dict()
+
+
+def home_view() -> dict[str, Any]:
+    return View(type="home", blocks=[_section(HELP_TEXT)]).to_dict()

@@ -1,0 +1,38 @@
+"""The web app: POST /slack/events (bolt, signature verified) and GET /healthz."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from slack_bolt import App
+from slack_bolt.adapter.starlette.handler import to_bolt_request, to_starlette_response
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from bot.store import Store
+
+
+def create_web_app(
+    bolt_app: App, store: Store, extra_routes: Sequence[BaseRoute] = ()
+) -> Starlette:
+    async def slack_events(request: Request) -> Response:
+        # bolt's sync App blocks until the listener acks: run it off the event loop, so one
+        # slow request never holds up the others.
+        bolt_request = to_bolt_request(request, await request.body())
+        bolt_response = await run_in_threadpool(bolt_app.dispatch, bolt_request)
+        return to_starlette_response(bolt_response)
+
+    async def healthz(request: Request) -> Response:
+        healthy = await run_in_threadpool(store.healthy)
+        status = 200 if healthy else 503
+        return JSONResponse({"ok": healthy, "database": healthy}, status_code=status)
+
+    routes: list[BaseRoute] = [
+        Route("/slack/events", slack_events, methods=["POST"]),
+        Route("/healthz", healthz, methods=["GET"]),
+        *extra_routes,
+    ]
+    return Starlette(routes=routes)
