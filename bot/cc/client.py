@@ -122,8 +122,9 @@ class CCApi:
         self._http = http or httpx.Client(timeout=timeout)
         self._max_retries = max_retries
         self._backoff_base = backoff_base
-        self._started: OrderedDict[str, None] = OrderedDict()
-        self._started_lock = threading.Lock()
+        self._started = _BoundedIds(STARTED_MEMORY)
+        # Candidates of an ambiguous reconciliation: no later one may claim them either.
+        self._contested = _BoundedIds(STARTED_MEMORY)
 
     def for_account(self, tokens: TokenSource) -> AccountClient:
         return AccountClient(self, tokens)
@@ -141,14 +142,17 @@ class CCApi:
 
     # ------------------------------------------------------------ activities started here
     def remember_started(self, activity_id: str) -> None:
-        with self._started_lock:
-            self._started[activity_id] = None
-            while len(self._started) > STARTED_MEMORY:
-                self._started.popitem(last=False)
+        self._started.add(activity_id)
 
     def started_here(self, activity_id: str) -> bool:
-        with self._started_lock:
-            return activity_id in self._started
+        return activity_id in self._started
+
+    def contest(self, activity_ids: list[str]) -> None:
+        for activity_id in activity_ids:
+            self._contested.add(activity_id)
+
+    def contested(self, activity_id: str) -> bool:
+        return activity_id in self._contested
 
     # ------------------------------------------------------------ requests
     def request(
@@ -226,6 +230,25 @@ class CCApi:
 
     def _backoff_seconds(self, attempt: int) -> float:
         return float(self._backoff_base * (2**attempt))
+
+
+class _BoundedIds:
+    """A thread-safe set of the last `size` ids added."""
+
+    def __init__(self, size: int) -> None:
+        self._ids: OrderedDict[str, None] = OrderedDict()
+        self._size = size
+        self._lock = threading.Lock()
+
+    def add(self, item: str) -> None:
+        with self._lock:
+            self._ids[item] = None
+            while len(self._ids) > self._size:
+                self._ids.popitem(last=False)
+
+    def __contains__(self, item: object) -> bool:
+        with self._lock:
+            return item in self._ids
 
 
 def _transient(error: CCError) -> bool:
@@ -389,7 +412,8 @@ class AccountClient:
           in this process: that is ours;
         - none: the request did not start anything (the caller sends it once more);
         - several, or one while another request of ours was in flight (its answer may still be
-          coming): AmbiguousActivity, rather than risking a second activity.
+          coming), or one that an earlier ambiguous reconciliation offered: AmbiguousActivity
+          (its candidates are then contested for good), rather than risking a second activity.
         Limits: the list does not say which endpoint started an activity, so a lone activity
         started within those seconds by another process (or by hand) on the same account is
         taken for ours; and a request the API is still working on when the list is read
@@ -404,7 +428,12 @@ class AccountClient:
             and activity.created_at >= since
             and not self._api.started_here(activity.activity_id)
         ]
-        if len(candidates) > 1 or (candidates and self._others_in_flight(ticket)):
+        if (
+            len(candidates) > 1
+            or (candidates and self._others_in_flight(ticket))
+            or any(self._api.contested(a.activity_id) for a in candidates)
+        ):
+            self._api.contest([a.activity_id for a in candidates])
             raise AmbiguousActivity(candidates)
         return candidates[0] if candidates else None
 

@@ -56,10 +56,9 @@ def make_world() -> Iterator[MakeWorld]:
         )
         server.start()
         limiter = TokenBucketLimiter(RATE, daily_quota=daily_quota, clock=clock)
-        api = CCApi(
-            server.base_url, limiter, clock=clock, timeout=TIMEOUT, max_retries=max_retries
-        )
-        world = World(clock, server, limiter, api, api.for_account(StaticTokens(server.access_token)))
+        api = CCApi(server.base_url, limiter, clock=clock, timeout=TIMEOUT, max_retries=max_retries)
+        account = api.for_account(StaticTokens(server.access_token))
+        world = World(clock, server, limiter, api, account)
         started.append(world)
         return world
 

@@ -60,9 +60,7 @@ def test_404_and_409(world: World) -> None:
     assert world.requests("/contact_tags", "POST") == 1  # a 409 is not retried
 
 
-@pytest.mark.parametrize(
-    ("status", "error"), [(403, Forbidden), (415, UnsupportedMediaType)]
-)
+@pytest.mark.parametrize(("status", "error"), [(403, Forbidden), (415, UnsupportedMediaType)])
 def test_403_and_415(world: World, status: int, error: type[Exception]) -> None:
     world.server.faults.fail(path="/contact_tags", status=status)
     with pytest.raises(error):

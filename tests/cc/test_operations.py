@@ -75,9 +75,7 @@ def test_bulk_tagging_activities_run_and_take_effect(world: World) -> None:
     tag = account.create_tag("Gala guests")
     vip = account.find_list_by_name("VIP Customers")
     assert vip is not None
-    add = build(
-        TaggingRequest, {"source": {"list_ids": [vip.list_id]}, "tag_ids": [tag.tag_id]}
-    )
+    add = build(TaggingRequest, {"source": {"list_ids": [vip.list_id]}, "tag_ids": [tag.tag_id]})
     started = account.add_tags(add)
     assert started.state == "initialized" and started.percent_done == 0
     finish_activities(world)

@@ -54,14 +54,16 @@ def test_static_tokens_cannot_refresh() -> None:
 
 
 def test_a_fresh_token_is_used_as_it_is() -> None:
-    clock, server, persisted = FakeClock(), RotatingServer(), []
+    clock, server = FakeClock(), RotatingServer()
+    persisted: list[TokenResponse] = []
     tokens = tokens_for(server, clock, persisted)
     assert tokens.access_token() == "access-0"
     assert server.issued == 0
 
 
 def test_a_token_about_to_expire_is_refreshed_and_persisted_first() -> None:
-    clock, server, persisted = FakeClock(), RotatingServer(), []
+    clock, server = FakeClock(), RotatingServer()
+    persisted: list[TokenResponse] = []
     tokens = tokens_for(server, clock, persisted)
     clock.advance((timedelta(hours=1) - REFRESH_MARGIN).total_seconds())
     assert tokens.access_token() == "access-1"
@@ -72,7 +74,8 @@ def test_a_token_about_to_expire_is_refreshed_and_persisted_first() -> None:
 
 
 def test_a_401_refreshes_once_and_an_older_rejection_takes_the_new_token() -> None:
-    clock, server, persisted = FakeClock(), RotatingServer(), []
+    clock, server = FakeClock(), RotatingServer()
+    persisted: list[TokenResponse] = []
     tokens = tokens_for(server, clock, persisted)
     assert tokens.refresh("access-0") == "access-1"
     assert tokens.refresh("access-0") == "access-1"  # a late caller with the old token
@@ -80,7 +83,8 @@ def test_a_401_refreshes_once_and_an_older_rejection_takes_the_new_token() -> No
 
 
 def test_concurrent_401s_cause_one_refresh() -> None:
-    clock, server, persisted = FakeClock(), RotatingServer(pause=0.05), []
+    clock, server = FakeClock(), RotatingServer(pause=0.05)
+    persisted: list[TokenResponse] = []
     tokens = tokens_for(server, clock, persisted)
     results: list[str] = []
 
@@ -98,7 +102,8 @@ def test_concurrent_401s_cause_one_refresh() -> None:
 
 
 def test_the_lock_seam_wraps_every_refresh() -> None:
-    clock, server, persisted = FakeClock(), RotatingServer(), []
+    clock, server = FakeClock(), RotatingServer()
+    persisted: list[TokenResponse] = []
     entered: list[str] = []
 
     class RecordingLock:
