@@ -1,0 +1,132 @@
+"""The real bolt app over HTTP: signed requests in, FakeSlack and the sandbox behind it."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+import pytest
+from slack_sdk import WebClient
+
+from bot.cc.client import AccountClient, CCApi
+from bot.cc.ratelimit import SpacingLimiter
+from bot.cc.tokens import StaticTokens
+from bot.clock import SYSTEM_CLOCK
+from bot.fakeslack.server import FakeSlack, FakeSlackServer, SlackMessage
+from bot.ports import SingleAccount
+from bot.sandbox.server import SandboxServer
+from bot.settings import Settings
+from bot.slackbot.app import create_app
+from bot.slackbot.local import LocalSlack
+from bot.store import Store, TrackedActivity
+from bot.testing_server import ThreadedServer
+from bot.webapp import create_web_app
+
+SECRET = "test-signing-secret"
+T = TypeVar("T")
+
+
+def wait_for(check: Callable[[], T | None], timeout: float = 10.0, what: str = "") -> T:
+    """Poll a real local server's effect until it shows, or fail after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        found = check()
+        if found:
+            return found
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what or check}")
+        time.sleep(0.02)
+
+
+@dataclass
+class Bot:
+    sandbox: SandboxServer
+    slack: FakeSlackServer
+    store: Store
+    account: AccountClient
+    web: ThreadedServer
+    local: LocalSlack
+
+    @property
+    def fake(self) -> FakeSlack:
+        return self.slack.fake
+
+    def responses(self, key: str) -> list[dict[str, Any]]:
+        return [payload for k, payload in self.fake.responses if k == key]
+
+    def wait_response(self, key: str, count: int = 1, timeout: float = 10.0) -> dict[str, Any]:
+        found = wait_for(
+            lambda: len(self.responses(key)) >= count, timeout, f"{count} responses to {key}"
+        )
+        assert found
+        return self.responses(key)[count - 1]
+
+    def command(self, text: str, key: str, **kwargs: Any) -> dict[str, Any]:
+        answer = self.local.command(text, key=key, **kwargs)
+        assert answer.status_code == 200, answer.text
+        return self.wait_response(key)
+
+    def parents(self, channel: str = "C0001") -> list[SlackMessage]:
+        return self.fake.channel_messages(channel)
+
+    def last_view(self) -> dict[str, Any]:
+        return (
+            wait_for(lambda: self.fake.calls_to("views.open"), what="a modal")
+            and list(self.fake.views.values())[-1]
+        )
+
+    def view(self, view_id: str) -> dict[str, Any]:
+        return self.fake.views[view_id]
+
+    def wait_tracked(self, count: int = 1) -> list[TrackedActivity]:
+        wait_for(
+            lambda: len(self.store.recent_activities("T0001")) >= count, what="tracked activity"
+        )
+        return self.store.recent_activities("T0001")
+
+    def activities(self) -> int:
+        return len(self.account.list_activities(limit=50))
+
+    def audit(self) -> list[tuple[str, str]]:
+        return [(e.action, e.outcome) for e in self.store.audit_log("T0001", limit=200)]
+
+
+def text_of(payload: dict[str, Any]) -> str:
+    """Everything a person reads in a message or view: text and every block's text."""
+    parts = [str(payload.get("text") or "")]
+    for block in payload.get("blocks", []):
+        parts.append(_block_text(block))
+    return "\n".join(parts)
+
+
+def _block_text(block: dict[str, Any]) -> str:
+    found: list[str] = []
+    if isinstance(block.get("text"), dict):
+        found.append(block["text"].get("text", ""))
+    for element in block.get("elements", []) or []:
+        if isinstance(element, dict) and isinstance(element.get("text"), (str, dict)):
+            text = element["text"]
+            found.append(text if isinstance(text, str) else text.get("text", ""))
+    if isinstance(block.get("label"), dict):
+        found.append(block["label"].get("text", ""))
+    return " ".join(found)
+
+
+@pytest.fixture
+def bot(sandbox: SandboxServer, tmp_path: Path) -> Iterator[Bot]:
+    with FakeSlackServer() as slack:
+        store = Store(f"sqlite:///{tmp_path}/cctag.db")
+        store.upgrade()
+        api = CCApi(sandbox.base_url, SpacingLimiter(rate_per_second=40.0), max_retries=1)
+        account = api.for_account(StaticTokens(sandbox.access_token))
+        settings = Settings(slack_signing_secret=SECRET, database_url=store.database_url)
+        client = WebClient(token="xoxb-test", base_url=slack.api_url)
+        app = create_app(settings, store, SingleAccount(account), client, SYSTEM_CLOCK)
+        with ThreadedServer(create_web_app(app, store)) as web:
+            local = LocalSlack(f"{web.url}/slack/events", SECRET, slack.response_url)
+            yield Bot(sandbox, slack, store, account, web, local)
+        api.close()
+        store.close()
