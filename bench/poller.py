@@ -13,9 +13,13 @@ from __future__ import annotations
 
 import argparse
 import random
+import re
 import tempfile
 import threading
 import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 from typing import Any
 
@@ -81,9 +85,37 @@ def percentile(values: list[float], share: float) -> float:
 
 
 def run(args: argparse.Namespace) -> str:
+    with fresh_database(args.database_url) as database_url:
+        return _run(args, database_url)
+
+
+@contextmanager
+def fresh_database(database_url: str | None) -> Iterator[str]:
+    """An empty database for each run: a new SQLite file, or a new PostgreSQL schema.
+
+    The sandbox's activity ids are seeded, so a run on rows left by an earlier one would find
+    its activities tracked (and finished) already.
+    """
+    if not database_url or not database_url.startswith("postgres"):
+        yield database_url or f"sqlite:///{tempfile.mkdtemp()}/bench.db"
+        return
+    import psycopg
+
+    plain = re.sub(r"^postgres(ql)?(\+\w+)?://", "postgresql://", database_url)
+    schema = f"bench_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(plain, autocommit=True) as conn:
+        conn.execute(f'create schema "{schema}"')
+    joiner = "&" if "?" in database_url else "?"
+    try:
+        yield f"{database_url}{joiner}options=-csearch_path%3D{schema}"
+    finally:
+        with psycopg.connect(plain, autocommit=True) as conn:
+            conn.execute(f'drop schema "{schema}" cascade')
+
+
+def _run(args: argparse.Namespace, database_url: str) -> str:
     state = SandboxState(activity_seconds=args.activity_seconds, rate_per_second=4.0)
     counter = Count429(create_app(state, Faults(state)))
-    database_url = args.database_url or f"sqlite:///{tempfile.mkdtemp()}/bench.db"
     store = Store(database_url)
     store.upgrade()
     limiter = DatabaseRateLimiter(store, API_KEY, rate_per_second=args.rate)
@@ -133,6 +165,7 @@ def run(args: argparse.Namespace) -> str:
         for thread in threads:
             thread.join(30)
         status_calls = state.request_count("/v3/activities", "GET")
+    store.close()
     lags = [notified[a] - end for a, end in ends.items() if a in notified]
     missing = len(ends) - len(lags)
     if missing:
