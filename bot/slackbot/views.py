@@ -215,7 +215,8 @@ def _text_input(multiline: bool = False, placeholder: str | None = None) -> Plai
 
 
 def _source_blocks(kinds: Sequence[SourceKind]) -> list[Block]:
-    options = [Option(value=kind.value, text=SOURCE_LABELS[kind]) for kind in kinds]
+    ordered = [kind for kind in SOURCE_LABELS if kind in kinds]  # lists first: the usual case
+    options = [Option(value=kind.value, text=SOURCE_LABELS[kind]) for kind in ordered]
     blocks: list[Block] = [
         InputBlock(
             block_id="source_kind",

@@ -29,7 +29,7 @@ SECRET = "test-signing-secret"
 T = TypeVar("T")
 
 
-def wait_for(check: Callable[[], T | None], timeout: float = 10.0, what: str = "") -> T:
+def wait_for(check: Callable[[], T], timeout: float = 10.0, what: str = "") -> T:
     """Poll a real local server's effect until it shows, or fail after `timeout` seconds."""
     deadline = time.monotonic() + timeout
     while True:
@@ -72,12 +72,6 @@ class Bot:
     def parents(self, channel: str = "C0001") -> list[SlackMessage]:
         return self.fake.channel_messages(channel)
 
-    def last_view(self) -> dict[str, Any]:
-        return (
-            wait_for(lambda: self.fake.calls_to("views.open"), what="a modal")
-            and list(self.fake.views.values())[-1]
-        )
-
     def view(self, view_id: str) -> dict[str, Any]:
         return self.fake.views[view_id]
 
@@ -117,7 +111,8 @@ def _block_text(block: dict[str, Any]) -> str:
 
 @pytest.fixture
 def bot(sandbox: SandboxServer, tmp_path: Path) -> Iterator[Bot]:
-    with FakeSlackServer() as slack:
+    slack = FakeSlackServer()
+    with slack:
         store = Store(f"sqlite:///{tmp_path}/cctag.db")
         store.upgrade()
         api = CCApi(sandbox.base_url, SpacingLimiter(rate_per_second=40.0), max_retries=1)
