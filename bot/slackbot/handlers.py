@@ -194,8 +194,9 @@ class Handlers:
         parent_ts = str(posted["ts"])
         try:
             activity = self.ops.start(actor, account, plan)
-        except Refused as exc:
-            failed = views.parent_failed(actor.user_id, plan.summary, exc.message)
+        except Exception as exc:
+            why = exc.message if isinstance(exc, Refused) else "something went wrong on our side"
+            failed = views.parent_failed(actor.user_id, plan.summary, why)
             client.chat_update(
                 channel=channel, ts=parent_ts, text=failed.text, blocks=failed.blocks
             )
