@@ -215,6 +215,7 @@ def oauth_settings(
         client_secret=settings.slack_client_secret,
         scopes=list(BOT_SCOPES),
         install_path=INSTALL_PATH,
+        install_page_rendering_enabled=False,  # /slack/install goes straight to Slack
         redirect_uri_path=REDIRECT_PATH,
         redirect_uri=settings.public_url() + REDIRECT_PATH,
         installation_store=EncryptedInstallationStore(
