@@ -1,0 +1,1 @@
+"""Slack: the bolt app (listeners, Block Kit views, one-line command parsing)."""
