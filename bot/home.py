@@ -1,0 +1,143 @@
+"""The App Home tab: the workspace's connection, today's API budget, recent activities, actions.
+
+Built with slack_sdk's Block Kit models; `home_view(...)` answers the dict for views.publish.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Protocol
+
+from slack_sdk.models.blocks import (
+    ActionsBlock,
+    Block,
+    ButtonElement,
+    ContextBlock,
+    DividerBlock,
+    HeaderBlock,
+    MarkdownTextObject,
+    SectionBlock,
+)
+from slack_sdk.models.views import View
+
+from bot.connect.flow import ConnectionInfo
+
+MAX_ACTIVITIES = 10
+_STATE_EMOJI = {
+    "initialized": ":hourglass_flowing_sand:",
+    "processing": ":arrows_counterclockwise:",
+    "completed": ":white_check_mark:",
+    "failed": ":x:",
+    "cancelled": ":no_entry_sign:",
+    "timed_out": ":alarm_clock:",
+}
+
+
+class ActivityLine(Protocol):
+    """What the home shows of an activity (bot.store.TrackedActivity has it)."""
+
+    @property
+    def activity_id(self) -> str: ...
+
+    @property
+    def summary(self) -> str: ...
+
+    @property
+    def state(self) -> str: ...
+
+    @property
+    def percent_done(self) -> int | None: ...
+
+    @property
+    def created_at(self) -> datetime: ...
+
+
+def _slack_date(moment: datetime) -> str:
+    fallback = moment.strftime("%Y-%m-%d %H:%M UTC")
+    return f"<!date^{int(moment.timestamp())}^{{date_short_pretty}} at {{time}}|{fallback}>"
+
+
+def _escape(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _connection_blocks(info: ConnectionInfo | None) -> list[Block]:
+    if info is None:
+        text = (
+            "*Constant Contact is not connected.* Connect an account to manage its tags, "
+            "lists and contacts from Slack."
+        )
+        button = ButtonElement(text="Connect Constant Contact", action_id="home_connect")
+        return [SectionBlock(text=MarkdownTextObject(text=text), accessory=button)]
+    name = _escape(info.account_name) if info.account_name else "An account"
+    text = (
+        f":link: *{name}* is connected, by <@{info.connected_by}> "
+        f"on {_slack_date(info.connected_at)}."
+    )
+    reconnect = ButtonElement(text="Reconnect", action_id="home_connect")
+    return [SectionBlock(text=MarkdownTextObject(text=text), accessory=reconnect)]
+
+
+def _budget_block(calls_today: int, daily_quota: int) -> Block:
+    left = max(daily_quota - calls_today, 0)
+    percent = round(100 * calls_today / daily_quota) if daily_quota else 0
+    text = (
+        f"*API calls today:* {calls_today:,} of {daily_quota:,} ({percent}%), "
+        f"{left:,} left until 00:00 UTC."
+    )
+    return SectionBlock(text=MarkdownTextObject(text=text))
+
+
+def _activity_line(activity: ActivityLine) -> str:
+    emoji = _STATE_EMOJI.get(activity.state, ":grey_question:")
+    progress = (
+        f" {activity.percent_done}%"
+        if activity.state == "processing" and activity.percent_done is not None
+        else ""
+    )
+    return (
+        f"{emoji} *{activity.state}*{progress} · {_escape(activity.summary)} "
+        f"· `{activity.activity_id}` · {_slack_date(activity.created_at)}"
+    )
+
+
+def _activity_blocks(activities: Sequence[ActivityLine]) -> list[Block]:
+    blocks: list[Block] = [HeaderBlock(text="Recent activities")]
+    if not activities:
+        blocks.append(ContextBlock(elements=[MarkdownTextObject(text="No activities yet.")]))
+        return blocks
+    lines = [_activity_line(a) for a in activities[:MAX_ACTIVITIES]]
+    blocks.append(SectionBlock(text=MarkdownTextObject(text="\n".join(lines))))
+    return blocks
+
+
+def _action_buttons(connected: bool) -> list[Block]:
+    if not connected:
+        return []
+    buttons = [
+        ButtonElement(text="Create a tag", action_id="home_create", style="primary"),
+        ButtonElement(text="Add tags", action_id="home_add"),
+        ButtonElement(text="Remove tags", action_id="home_remove"),
+        ButtonElement(text="Add to lists", action_id="home_lists"),
+        ButtonElement(text="Delete tags", action_id="home_delete", style="danger"),
+    ]
+    return [ActionsBlock(block_id="home_actions", elements=buttons)]
+
+
+def home_view(
+    connection_info: ConnectionInfo | None,
+    calls_today: int,
+    daily_quota: int,
+    recent_activities: Sequence[ActivityLine],
+) -> dict[str, object]:
+    blocks: list[Block] = [
+        HeaderBlock(text="cctag: Constant Contact tags"),
+        *_connection_blocks(connection_info),
+        *_action_buttons(connection_info is not None),
+        DividerBlock(),
+        _budget_block(calls_today, daily_quota),
+        DividerBlock(),
+        *_activity_blocks(recent_activities),
+    ]
+    return View(type="home", blocks=blocks).to_dict()

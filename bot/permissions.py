@@ -1,0 +1,213 @@
+"""Who may do what, and where: per-workspace policy with environment defaults.
+
+Broad or destructive actions (deleting tags, acting on all active contacts, connecting or
+disconnecting the account, changing the policy) are for the configured Slack users or user
+group; when a workspace configures neither, for its admins and owners (users.info). The bot
+acts only in the allowed channels when a list is set. Every refusal is told and audited.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from slack_sdk.errors import SlackApiError
+
+from bot.clock import SYSTEM_CLOCK, Clock
+from bot.connect.flow import Auditor
+from bot.ports import SlackClients
+from bot.store.connections import ConnectionRepository, StoredPolicy
+
+DELETE_TAGS = "delete_tags"
+ALL_ACTIVE = "all_active"
+CONNECT = "connect"
+DISCONNECT = "disconnect"
+SET_POLICY = "set_policy"
+PRIVILEGED_ACTIONS = frozenset({DELETE_TAGS, ALL_ACTIVE, CONNECT, DISCONNECT, SET_POLICY})
+
+_WHAT = {
+    DELETE_TAGS: "delete tags",
+    ALL_ACTIVE: "act on all active contacts",
+    CONNECT: "connect a Constant Contact account",
+    DISCONNECT: "disconnect the Constant Contact account",
+    SET_POLICY: "change who may do what",
+}
+
+
+def comma_list(value: str | None) -> frozenset[str]:
+    return frozenset(part.strip() for part in (value or "").split(",") if part.strip())
+
+
+@dataclass(frozen=True)
+class Policy:
+    admin_users: frozenset[str] = frozenset()
+    admin_usergroup: str | None = None
+    allowed_channels: frozenset[str] = frozenset()
+
+    @classmethod
+    def from_settings(cls, settings: Any) -> Policy:
+        """CCTAG_ADMIN_USERS, CCTAG_ADMIN_USERGROUP, CCTAG_ALLOWED_CHANNELS (comma lists)."""
+        return cls(
+            comma_list(getattr(settings, "cctag_admin_users", None)),
+            getattr(settings, "cctag_admin_usergroup", None) or None,
+            comma_list(getattr(settings, "cctag_allowed_channels", None)),
+        )
+
+    def overridden_by(self, stored: StoredPolicy | None) -> Policy:
+        if stored is None:
+            return self
+        return Policy(
+            comma_list(stored.admin_users) if stored.admin_users is not None else self.admin_users,
+            stored.admin_usergroup if stored.admin_usergroup is not None else self.admin_usergroup,
+            comma_list(stored.allowed_channels)
+            if stored.allowed_channels is not None
+            else self.allowed_channels,
+        )
+
+    @property
+    def admins_by_default(self) -> bool:
+        return not self.admin_users and not self.admin_usergroup
+
+
+@dataclass(frozen=True)
+class Decision:
+    allowed: bool
+    reason: str = ""
+
+
+ALLOWED = Decision(True)
+
+
+@dataclass
+class _Cached:
+    value: bool
+    until: float
+
+
+class Permissions:
+    def __init__(
+        self,
+        policies: ConnectionRepository,
+        slack: SlackClients,
+        defaults: Policy,
+        auditor: Auditor,
+        clock: Clock = SYSTEM_CLOCK,
+        cache_seconds: float = 300.0,
+    ) -> None:
+        self._policies = policies
+        self._slack = slack
+        self._defaults = defaults
+        self._auditor = auditor
+        self._clock = clock
+        self._cache_seconds = cache_seconds
+        self._cache: dict[tuple[str, ...], _Cached] = {}
+
+    def policy_for(self, workspace_id: str) -> Policy:
+        return self._defaults.overridden_by(self._policies.get_policy(workspace_id))
+
+    def set_policy(
+        self,
+        workspace_id: str,
+        user_id: str,
+        *,
+        admin_users: Iterable[str] | None = None,
+        admin_usergroup: str | None = None,
+        allowed_channels: Iterable[str] | None = None,
+    ) -> None:
+        """Store the workspace's policy; a None field keeps the environment's default."""
+        stored = StoredPolicy(
+            workspace_id=workspace_id,
+            admin_users=None if admin_users is None else ",".join(sorted(admin_users)),
+            admin_usergroup=admin_usergroup,
+            allowed_channels=None if allowed_channels is None else ",".join(allowed_channels),
+            updated_by=user_id,
+            updated_at=self._clock.now(),
+        )
+        self._policies.set_policy(stored)
+        self._cache.clear()
+        detail = (
+            f"users={stored.admin_users} group={admin_usergroup} channels={stored.allowed_channels}"
+        )
+        self._audit(workspace_id, user_id, SET_POLICY, detail, "changed")
+
+    def check(
+        self, workspace_id: str, user_id: str, channel_id: str | None, action: str
+    ) -> Decision:
+        """May `user_id` do `action` in `channel_id`? A refusal says why and is audited."""
+        policy = self.policy_for(workspace_id)
+        decision = self._channel_decision(policy, channel_id)
+        if decision.allowed and action in PRIVILEGED_ACTIONS:
+            decision = self._role_decision(workspace_id, user_id, policy, action)
+        if not decision.allowed:
+            where = f"in {channel_id}: " if channel_id else ""
+            self._audit(workspace_id, user_id, action, where + decision.reason, "refused")
+        return decision
+
+    # ------------------------------------------------------------------ the rules
+    def _channel_decision(self, policy: Policy, channel_id: str | None) -> Decision:
+        if not policy.allowed_channels or channel_id is None:
+            return ALLOWED
+        if channel_id in policy.allowed_channels:
+            return ALLOWED
+        channels = ", ".join(f"<#{c}>" for c in sorted(policy.allowed_channels))
+        return Decision(False, f"cctag works only in {channels}; this channel is not one of them.")
+
+    def _role_decision(
+        self, workspace_id: str, user_id: str, policy: Policy, action: str
+    ) -> Decision:
+        what = _WHAT.get(action, action)
+        try:
+            if self._is_privileged(workspace_id, user_id, policy):
+                return ALLOWED
+        except SlackApiError as exc:
+            error = exc.response.get("error", "unknown") if exc.response is not None else "unknown"
+            return Decision(False, f"Slack did not tell who you are ({error}); try again later.")
+        return Decision(False, f"Only {_who(policy)} may {what}.")
+
+    def _is_privileged(self, workspace_id: str, user_id: str, policy: Policy) -> bool:
+        if user_id in policy.admin_users:
+            return True
+        group = policy.admin_usergroup
+        if group and self._cached(("group", workspace_id, group, user_id), self._in_group):
+            return True
+        if policy.admins_by_default:
+            return self._cached(("admin", workspace_id, user_id), self._is_admin)
+        return False
+
+    def _cached(self, key: tuple[str, ...], ask: Any) -> bool:
+        now = self._clock.monotonic()
+        hit = self._cache.get(key)
+        if hit is not None and hit.until > now:
+            return hit.value
+        value = bool(ask(*key[1:]))
+        self._cache[key] = _Cached(value, now + self._cache_seconds)
+        return value
+
+    def _is_admin(self, workspace_id: str, user_id: str) -> bool:
+        user = self._slack.client_for(workspace_id).users_info(user=user_id)["user"]
+        return any(user.get(flag) for flag in ("is_admin", "is_owner", "is_primary_owner"))
+
+    def _in_group(self, workspace_id: str, group: str, user_id: str) -> bool:
+        client = self._slack.client_for(workspace_id)
+        return user_id in client.usergroups_users_list(usergroup=group)["users"]
+
+    def _audit(
+        self, workspace_id: str, user_id: str, action: str, detail: str, outcome: str
+    ) -> None:
+        self._auditor.audit(
+            workspace_id=workspace_id,
+            user_id=user_id,
+            action=action,
+            detail=detail,
+            outcome=outcome,
+        )
+
+
+def _who(policy: Policy) -> str:
+    if policy.admins_by_default:
+        return "workspace admins and owners"
+    names = [f"<@{user}>" for user in sorted(policy.admin_users)]
+    if policy.admin_usergroup:
+        names.append(f"members of <!subteam^{policy.admin_usergroup}>")
+    return " or ".join(names)
