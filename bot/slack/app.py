@@ -156,6 +156,9 @@ class FrontEnd:
         return client
 
     def _refused(self, actor: Actor, action: str, detail: str, refused: Refused) -> None:
+        if refused.audited:
+            return
+        refused.audited = True
         record(self.store, actor, action, detail, f"refused: {refused.message}")
 
     def _guard(self, work: Callable[[], None], tell: Callable[[str], None]) -> None:

@@ -19,6 +19,7 @@ class Refused(Exception):
 
     def __init__(self, problems: Mapping[str, str] | str) -> None:
         self.problems = dict(problems) if not isinstance(problems, str) else {GENERAL: problems}
+        self.audited = False  # set once the refusal is in the audit log
         super().__init__(self.message)
 
     @property

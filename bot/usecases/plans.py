@@ -373,6 +373,7 @@ def start(
         ts = announcer.starting(actor, plan)
     except Refused as refused:
         record(store, actor, plan.action, plan.summary, f"refused: {refused.message}")
+        refused.audited = True
         raise
     try:
         activity = plan.run(client)
@@ -380,7 +381,9 @@ def start(
         reason = explain(exc) if isinstance(exc, CCError) else str(exc)
         announcer.failed(ts, actor, plan, reason)
         record(store, actor, plan.action, plan.summary, f"failed to start: {reason}")
-        raise Refused(reason) from None
+        failed = Refused(reason)
+        failed.audited = True
+        raise failed from None
     except Exception:
         # Unknown whether Constant Contact took it: say so rather than leave "starting".
         reason = "an unexpected error; check `/cctag status` or Constant Contact before retrying"

@@ -54,6 +54,7 @@ def precheck_tag_name(name: str, source_label: str | None = None) -> None:
 def _refuse(store: Store, actor: Actor, detail: str, problems: dict[str, str]) -> Tag:
     refused = Refused(problems)
     record(store, actor, "create_tag", detail, f"refused: {refused.message}")
+    refused.audited = True
     raise refused
 
 
