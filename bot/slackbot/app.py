@@ -7,6 +7,7 @@ rest of the listener in its thread pool), then does look-ups, counts and starts 
 from __future__ import annotations
 
 import logging
+from concurrent.futures import Executor, ThreadPoolExecutor
 from typing import Any
 
 from slack_bolt import App
@@ -32,6 +33,8 @@ from bot.store import Store
 
 log = logging.getLogger(__name__)
 COMMAND = "/cctag"
+# Threads for the work after an ack (look-ups, counts, starting activities).
+WORKERS = 16
 
 
 def create_app(
@@ -43,6 +46,7 @@ def create_app(
     *,
     oauth_settings: OAuthSettings | None = None,
     catalog: Catalog | None = None,
+    background: Executor | None = None,
 ) -> App:
     """The Slack app: token mode with `slack_client`'s token, or OAuth installs when given."""
     app = App(
@@ -53,7 +57,8 @@ def create_app(
         raise_error_for_unhandled_request=False,
     )
     operations = Operations(store, catalog or Catalog(clock=clock))
-    register(app, Handlers(operations, accounts))
+    work = background or ThreadPoolExecutor(max_workers=WORKERS, thread_name_prefix="cctag-work")
+    register(app, Handlers(operations, accounts, work))
     return app
 
 

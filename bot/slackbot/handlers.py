@@ -6,6 +6,7 @@ import json
 import logging
 import uuid
 from collections.abc import Callable
+from concurrent.futures import Executor
 from typing import Any
 
 from slack_bolt import Ack, BoltContext, Respond
@@ -61,13 +62,19 @@ def _form_title(form: Form) -> str:
 
 
 class Handlers:
-    def __init__(self, operations: Operations, accounts: Accounts) -> None:
+    def __init__(self, operations: Operations, accounts: Accounts, background: Executor) -> None:
+        self.background = background
         self.ops = operations
         self.accounts = accounts
         self.store = operations.store
         self.catalog = operations.catalog
 
     # ------------------------------------------------------------ plumbing
+    def _later(self, work: Callable[[], None]) -> None:
+        """After the ack: run on the work pool, so slow Constant Contact calls never hold up
+        bolt's listener threads (and with them the acks of other requests)."""
+        self.background.submit(_logged, work)
+
     def _account(self, actor: Actor) -> AccountClient:
         account = self.accounts.client_for(actor.workspace_id)
         if account is None:
@@ -91,6 +98,11 @@ class Handlers:
         context: BoltContext,
     ) -> None:
         ack()
+        self._later(lambda: self._command(body, respond, client, context))
+
+    def _command(
+        self, body: dict[str, Any], respond: Respond, client: WebClient, context: BoltContext
+    ) -> None:
         trigger = str(body.get("trigger_id") or "")
         if trigger and not self.store.claim_once(f"command:{trigger}"):
             return  # a retried delivery of a command already handled
@@ -236,6 +248,16 @@ class Handlers:
         context: BoltContext,
     ) -> None:
         ack()
+        self._later(lambda: self._confirmed(body, action, respond, client, context))
+
+    def _confirmed(
+        self,
+        body: dict[str, Any],
+        action: dict[str, Any],
+        respond: Respond,
+        client: WebClient,
+        context: BoltContext,
+    ) -> None:
         value = json.loads(action.get("value") or "{}")
         if not self.store.claim_once(f"confirm:{value.get('k')}"):
             return  # a double click, or already cancelled
@@ -267,6 +289,11 @@ class Handlers:
         context: BoltContext,
     ) -> None:
         ack()
+        self._later(lambda: self._cancelled(body, action, respond, context))
+
+    def _cancelled(
+        self, body: dict[str, Any], action: dict[str, Any], respond: Respond, context: BoltContext
+    ) -> None:
         value = json.loads(action.get("value") or "{}")
         if not self.store.claim_once(f"confirm:{value.get('k')}"):
             return
@@ -288,16 +315,19 @@ class Handlers:
         form, errors = read_form(view)
         if not errors:
             errors = block_errors(form, check_limits(form.as_input()))
+        title = _form_title(form)
         if errors:
-            self._refuse(actor, form.form, _form_title(form), "; ".join(errors.values()))
             ack(response_action="errors", errors=errors)
+            problems = "; ".join(errors.values())
+            self._later(lambda: self._refuse(actor, form.form, title, problems))
             return
-        duplicate = not self.store.claim_once(f"form:{view['id']}")
-        ack(response_action="update", view=views.working_view(_form_title(form)))
-        if not duplicate:
-            self._after_form(actor, form, str(view["id"]), client)
+        ack(response_action="update", view=views.working_view(title))
+        view_id = str(view["id"])
+        self._later(lambda: self._after_form(actor, form, view_id, client))
 
     def _after_form(self, actor: Actor, form: Form, view_id: str, client: WebClient) -> None:
+        if not self.store.claim_once(f"form:{view_id}"):
+            return  # a double submit or a retried delivery of the same form
         title = _form_title(form)
 
         def tell(message: str) -> None:
@@ -349,10 +379,14 @@ class Handlers:
         form = from_metadata(view.get("private_metadata") or "{}")
         title = _form_title(form)
         ack(response_action="update", view=views.working_view(title, "Starting…"))
-        if not self.store.claim_once(f"confirmed:{view['id']}"):
-            return
         actor = _actor(context, body)
         view_id = str(view["id"])
+        self._later(lambda: self._confirmed_view(actor, form, view_id, client))
+
+    def _confirmed_view(self, actor: Actor, form: Form, view_id: str, client: WebClient) -> None:
+        if not self.store.claim_once(f"confirmed:{view_id}"):
+            return
+        title = _form_title(form)
 
         def tell(message: str) -> None:
             client.views_update(
@@ -391,6 +425,13 @@ class Handlers:
     def on_home_opened(self, event: dict[str, Any], client: WebClient) -> None:
         if event.get("tab", "home") == "home":
             client.views_publish(user_id=event["user"], view=views.home_view())
+
+
+def _logged(work: Callable[[], None]) -> None:
+    try:
+        work()
+    except Exception:
+        log.exception("background work failed")
 
 
 class _Guard:
