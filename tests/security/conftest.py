@@ -1,0 +1,3 @@
+from tests.connect.conftest import h
+
+__all__ = ["h"]
