@@ -394,8 +394,12 @@ class FrontEnd:
         updater = _ViewUpdater(client, view["id"])
 
         def plan() -> None:
-            account = self._account(actor.workspace_id)
             names = [p.name for p in picked]
+            try:
+                precheck_delete(names)
+            except Refused:
+                return  # answered inline by the ack
+            account = self._account(actor.workspace_id)
             try:
                 found = Planner(account, self.names, actor.workspace_id).delete(names)
             except Refused as refused:
@@ -425,6 +429,10 @@ class FrontEnd:
         key = f"create:view:{view['id']}:{view.get('hash', '')}"
 
         def create() -> None:
+            try:
+                precheck_tag_name(name, label)
+            except Refused:
+                return  # answered inline by the ack
             if not self.store.claim_once(key):
                 return
             account = self._account(actor.workspace_id)
