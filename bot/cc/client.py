@@ -122,12 +122,38 @@ class CCApi:
         self._http = http or httpx.Client(timeout=timeout)
         self._max_retries = max_retries
         self._backoff_base = backoff_base
+        # Activity requests in flight in this process, by ticket → account key. Kept here, not on
+        # AccountClient: a client is made per use, and all of them must see each other.
+        self._in_flight: dict[int, str | None] = {}
+        self._in_flight_lock = threading.Lock()
+        self._tickets = itertools.count()
         self._started = _BoundedIds(STARTED_MEMORY)
         # Candidates of an ambiguous reconciliation: no later one may claim them either.
         self._contested = _BoundedIds(STARTED_MEMORY)
 
-    def for_account(self, tokens: TokenSource) -> AccountClient:
-        return AccountClient(self, tokens)
+    def for_account(self, tokens: TokenSource, account_key: str | None = None) -> AccountClient:
+        """`account_key` names the account (e.g. the workspace) so that clients made for it at
+        different times share what is in flight; None is conservative: every account."""
+        return AccountClient(self, tokens, account_key)
+
+    # ------------------------------------------------------------ activity requests in flight
+    def begin_activity_request(self, account_key: str | None) -> int:
+        with self._in_flight_lock:
+            ticket = next(self._tickets)
+            self._in_flight[ticket] = account_key
+            return ticket
+
+    def end_activity_request(self, ticket: int) -> None:
+        with self._in_flight_lock:
+            self._in_flight.pop(ticket, None)
+
+    def others_in_flight(self, ticket: int, account_key: str | None) -> bool:
+        """Another activity request that may be for the same account is still waiting."""
+        with self._in_flight_lock:
+            return any(
+                other != ticket and (key is None or account_key is None or key == account_key)
+                for other, key in self._in_flight.items()
+            )
 
     def close(self) -> None:
         self._http.close()
@@ -289,13 +315,10 @@ def _parse(model: type[M], response: httpx.Response) -> M:
 class AccountClient:
     """Every operation cctag performs on one Constant Contact account."""
 
-    def __init__(self, api: CCApi, tokens: TokenSource) -> None:
+    def __init__(self, api: CCApi, tokens: TokenSource, account_key: str | None = None) -> None:
         self._api = api
         self._tokens = tokens
-        # Activity requests of this account now in flight in this process.
-        self._in_flight: set[int] = set()
-        self._in_flight_lock = threading.Lock()
-        self._tickets = itertools.count()
+        self._account_key = account_key
 
     # ------------------------------------------------------------------ plumbing
     def _get(self, path: str, params: dict[str, Any] | None = None) -> httpx.Response:
@@ -385,9 +408,7 @@ class AccountClient:
 
     def _start_activity(self, method: str, path: str, body: BaseModel | None) -> Activity:
         sent_at = self._api.clock.now()
-        ticket = next(self._tickets)
-        with self._in_flight_lock:
-            self._in_flight.add(ticket)
+        ticket = self._api.begin_activity_request(self._account_key)
         try:
             try:
                 response = self._api.request(
@@ -400,8 +421,7 @@ class AccountClient:
                 response = self._send_once_more(method, path, body, lost)
             return self._remember(_parse(Activity, response))
         finally:
-            with self._in_flight_lock:
-                self._in_flight.discard(ticket)
+            self._api.end_activity_request(ticket)
 
     def _reconcile(self, sent_at: datetime, ticket: int) -> Activity | None:
         """Did a request whose answer was lost start an activity?
@@ -430,16 +450,12 @@ class AccountClient:
         ]
         if (
             len(candidates) > 1
-            or (candidates and self._others_in_flight(ticket))
+            or (candidates and self._api.others_in_flight(ticket, self._account_key))
             or any(self._api.contested(a.activity_id) for a in candidates)
         ):
             self._api.contest([a.activity_id for a in candidates])
             raise AmbiguousActivity(candidates)
         return candidates[0] if candidates else None
-
-    def _others_in_flight(self, ticket: int) -> bool:
-        with self._in_flight_lock:
-            return bool(self._in_flight - {ticket})
 
     def _send_once_more(
         self, method: str, path: str, body: BaseModel | None, lost: _AnswerLost

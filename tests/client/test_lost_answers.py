@@ -177,11 +177,6 @@ def test_in_flight_request_of_the_same_client_makes_a_lone_candidate_ambiguous(
     assert list(tenant.account.activities) == [slow_id]  # and nothing sent again
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: in-flight activity requests are tracked per AccountClient, but production "
-    "makes a new AccountClient per use (ConnectedAccounts.client_for); see the report",
-)
 def test_in_flight_request_of_another_client_of_the_account_is_never_claimed(
     tenant: Tenant, rig: Rig
 ) -> None:
