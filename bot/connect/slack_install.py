@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from slack_bolt import App, BoltResponse
-from slack_bolt.adapter.starlette import SlackRequestHandler
+from slack_bolt.adapter.starlette.handler import to_bolt_request, to_starlette_response
 from slack_bolt.oauth.callback_options import CallbackOptions, FailureArgs, SuccessArgs
 from slack_bolt.oauth.oauth_settings import OAuthSettings
 from slack_sdk import WebClient
@@ -247,13 +247,21 @@ class InstalledSlackClients:
 
 
 def slack_install_routes(bolt_app: App) -> list[Route]:
-    """GET /slack/install and /slack/oauth_redirect, served by bolt's OAuth flow."""
-    handler = SlackRequestHandler(bolt_app)
+    """GET /slack/install and /slack/oauth_redirect, served by bolt's OAuth flow.
 
-    async def endpoint(request: Request) -> Response:
-        return await handler.handle(request)
+    Sync endpoints: Starlette runs them in its thread pool (the flow does blocking I/O).
+    """
+    flow = bolt_app.oauth_flow
+    if flow is None:
+        raise SettingsError("Slack installs need the app built with oauth_settings(...)")
+
+    def install(request: Request) -> Response:
+        return to_starlette_response(flow.handle_installation(to_bolt_request(request, b"")))
+
+    def redirect(request: Request) -> Response:
+        return to_starlette_response(flow.handle_callback(to_bolt_request(request, b"")))
 
     return [
-        Route(INSTALL_PATH, endpoint, methods=["GET"]),
-        Route(REDIRECT_PATH, endpoint, methods=["GET"]),
+        Route(INSTALL_PATH, install, methods=["GET"]),
+        Route(REDIRECT_PATH, redirect, methods=["GET"]),
     ]
