@@ -3,16 +3,20 @@
 Constant Contact has no webhooks for activities, so the poller asks. Per cycle it leases the
 due activities (and the other free ones of the same workspaces), makes one
 `GET /v3/activities` per account that covers them all, and `GET /v3/activities/{id}` only for
-those the list does not show. Each activity's next poll adapts: soon while it is moving
-(sooner still when its progress says it is about to finish), backing off while nothing
-changes or Constant Contact is failing, and none at all once nothing is in flight.
+those the list does not show. An account's observations (with the intents of the replies about
+to be posted) are recorded in one transaction, its ends are told first, and what its Slack work
+ended with (ts of the posts, leases let go, activities finished) in one more: every commit
+waits for the disk, and a commit per step was most of a cycle. Each activity's next poll
+adapts: soon while it is moving (sooner still when its progress says it is about to finish),
+backing off while nothing changes or Constant Contact is failing, and none at all once nothing
+is in flight.
 
 Exactly once: see bot/poller/thread.py. Replies are keyed per activity (`progress`,
 `state:<state>`); an intent is stored before each chat.postMessage and confirmed with the ts
 after, and a pending intent found on recovery is first looked up in the thread. Rows are
-leased (SELECT ... FOR UPDATE SKIP LOCKED), the lease is renewed before every post, and a dead
-poller's lease expires, so several pollers never post the same reply twice and a killed one
-loses nothing.
+leased (SELECT ... FOR UPDATE SKIP LOCKED), a post is sent only with half a lease left at
+least (renewed otherwise), and a dead poller's lease expires, so several pollers never post the
+same reply twice and a killed one loses nothing.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ import logging
 import threading
 from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
+from functools import partial
 
 from slack_sdk.errors import SlackApiError
 
@@ -32,6 +37,8 @@ from bot.poller import messages
 from bot.poller.thread import PROGRESS, Thread, post_key
 from bot.ports import Accounts, SlackClients
 from bot.store import Observation, SlackPost, Store, TrackedActivity
+from bot.store.models import Poll, Settlement
+from bot.store.store import POSTED, SKIPPED
 
 log = logging.getLogger(__name__)
 
@@ -59,6 +66,43 @@ def _settled(tracked: TrackedActivity, posts: Posts) -> bool:
 
 def _shown_progress(tracked: TrackedActivity) -> tuple[str, int]:
     return tracked.state, (tracked.percent_done or 0) // PROGRESS_STEP
+
+
+def _wanted(state: str) -> list[str]:
+    """The keys of the replies a poll seeing `state` means to have in the thread."""
+    if state == ActivityState.INITIALIZED:
+        return [post_key(PROGRESS)]
+    return [post_key(PROGRESS), post_key(state)]
+
+
+class _Poll:
+    """One activity in this cycle: as claimed, then as observed; its posts; how it ends."""
+
+    def __init__(self, tracked: TrackedActivity, posts: list[SlackPost]) -> None:
+        self.tracked = tracked
+        self.posts: Posts = {post.key: post for post in posts}
+        self.stale = {post.key for post in posts if post.pending}  # a dead poller's, maybe
+        self.refresh = False
+        self.lease_until = tracked.lease_expires_at
+        self.settle = True
+        self.done = Settlement(tracked_id=tracked.id)
+
+    def observed(self, seen: Observation, record: Poll, now: datetime) -> None:
+        before = self.tracked
+        self.tracked = before.model_copy(
+            update=seen.model_dump()
+            | {
+                "updated_at": now,
+                "next_poll_at": record.next_poll_at,
+                "poll_interval": record.poll_interval,
+                "poll_count": before.poll_count + 1,
+            }
+        )
+        self.refresh = _shown_progress(before) != _shown_progress(self.tracked)
+
+    def posted(self, key: str, ts: str) -> None:
+        self.posts[key] = self.posts[key].model_copy(update={"status": POSTED, "ts": ts})
+        self.done.posted[key] = ts
 
 
 class LeaseLost(Exception):
@@ -106,18 +150,23 @@ class Poller:
         self._max = max_interval
         self._min = min(1.0, base_interval) if min_interval is None else min_interval
         self._lease = lease_seconds
+        self._half_lease = timedelta(seconds=lease_seconds / 2)
         self._max_age = max_age
 
     # ------------------------------------------------------------------ cycles
     def run_once(self) -> float:
         """One cycle; answers the seconds until the next one is worth running."""
         claimed = self._store.claim_due(self._owner, self._lease)
+        posts = self._store.posts_of([tracked.id for tracked in claimed])
         for client, rows in self._by_account(claimed):
+            polls = [_Poll(tracked, posts.get(tracked.id, [])) for tracked in rows]
             if client is None:
-                for tracked in rows:
-                    self._unreachable(tracked)
+                for poll in polls:
+                    self._unreachable(poll)
             else:
-                self._follow_account(client, rows)
+                self._follow_account(client, polls)
+            # One transaction for everything the account's polls ended with.
+            self._store.settle(self._owner, [poll.done for poll in polls if poll.settle])
         return self._seconds_to_next()
 
     def run_forever(self, stop: threading.Event) -> None:
@@ -148,99 +197,128 @@ class Poller:
         return list(groups.values())
 
     # ------------------------------------------------------------------ Constant Contact
-    def _follow_account(self, client: AccountClient, rows: list[TrackedActivity]) -> None:
-        limit = min(MAX_LIST_LIMIT, max(MIN_LIST_LIMIT, 2 * len(rows) + MIN_LIST_LIMIT))
+    def _follow_account(self, client: AccountClient, polls: list[_Poll]) -> None:
+        limit = min(MAX_LIST_LIMIT, max(MIN_LIST_LIMIT, 2 * len(polls) + MIN_LIST_LIMIT))
         try:
             listed = {a.activity_id: a for a in client.list_activities(limit=limit)}
         except CCError as exc:
             log.warning("listing activities failed (%s); keeping state and backing off", exc)
-            for tracked in rows:
-                self._unreachable(tracked)
+            for poll in polls:
+                self._unreachable(poll)
             return
-        for tracked in rows:
-            activity = listed.get(tracked.activity_id)
+        seen: list[tuple[_Poll, Activity]] = []
+        for poll in polls:
+            activity = listed.get(poll.tracked.activity_id)
             if activity is None:
-                activity = self._fetch_one(client, tracked)
+                activity = self._fetch_one(client, poll)
             if activity is not None:
-                self._follow(tracked, activity)
+                seen.append((poll, activity))
+        self._follow(seen)
 
-    def _fetch_one(self, client: AccountClient, tracked: TrackedActivity) -> Activity | None:
+    def _fetch_one(self, client: AccountClient, poll: _Poll) -> Activity | None:
         try:
-            return client.get_activity(tracked.activity_id)
+            return client.get_activity(poll.tracked.activity_id)
         except NotFound:
-            log.warning("activity %s is gone from Constant Contact", tracked.activity_id)
-            self._give_up(tracked)
+            log.warning("activity %s is gone from Constant Contact", poll.tracked.activity_id)
+            self._give_up(poll)
         except CCError as exc:
-            log.warning("reading activity %s failed (%s)", tracked.activity_id, exc)
-            self._unreachable(tracked)
+            log.warning("reading activity %s failed (%s)", poll.tracked.activity_id, exc)
+            self._unreachable(poll)
         return None
 
-    def _unreachable(self, tracked: TrackedActivity) -> None:
+    def _unreachable(self, poll: _Poll) -> None:
         """Constant Contact (or the account) cannot be asked now: keep state, ask later."""
-        if self._too_old(tracked):
-            self._give_up(tracked)
+        if self._too_old(poll.tracked):
+            self._give_up(poll)
             return
-        interval = min(self._max, max(self._base, tracked.poll_interval) * OUTAGE_BACKOFF)
-        self._store.release(tracked.id, self._owner, self._at(interval))
+        interval = min(self._max, max(self._base, poll.tracked.poll_interval) * OUTAGE_BACKOFF)
+        poll.done.next_poll_at = self._at(interval)
 
-    # ------------------------------------------------------------------ one activity
-    def _follow(self, tracked: TrackedActivity, activity: Activity) -> None:
-        seen = observation(activity)
-        changed = _changed(tracked, seen)
-        interval = self._interval(tracked, seen, changed)
-        posts = {post.key: post for post in self._store.posts(tracked.id)}
-        quiet = not changed and _settled(tracked, posts) and not self._too_old(tracked)
-        current = self._store.observe(
-            tracked.id,
-            self._owner,
-            seen,
-            next_poll_at=self._at(interval),
-            poll_interval=interval,
-            release=quiet,
-        )
-        if current is None or quiet:
-            return
-        if seen.state not in TERMINAL and self._too_old(current):
-            self._give_up(current)
-            return
-        refresh = _shown_progress(tracked) != _shown_progress(current)
-        self._guarded(current, lambda: self._publish(current, posts, refresh))
+    # ------------------------------------------------------------------ activities
+    def _follow(self, seen: list[tuple[_Poll, Activity]]) -> None:
+        """Record what the list said in one transaction, then tell the threads, ends first."""
+        records: list[Poll] = []
+        for poll, activity in seen:
+            tracked, observed = poll.tracked, observation(activity)
+            changed = _changed(tracked, observed)
+            interval = self._interval(tracked, observed, changed)
+            too_old = self._too_old(tracked)
+            quiet = not changed and _settled(tracked, poll.posts) and not too_old
+            gives_up = too_old and observed.state not in TERMINAL
+            wanted = [] if quiet or gives_up else _wanted(observed.state)
+            records.append(
+                Poll(
+                    tracked_id=tracked.id,
+                    seen=observed,
+                    next_poll_at=self._at(interval),
+                    poll_interval=interval,
+                    release=quiet,
+                    intents=[key for key in wanted if key not in poll.posts],
+                )
+            )
+            poll.observed(observed, records[-1], self._clock.now())
+        recorded = self._store.observe_all(self._owner, records)
+        moving: list[_Poll] = []
+        for poll, record in zip((poll for poll, _ in seen), records, strict=True):
+            if poll.tracked.id not in recorded:
+                poll.settle = False  # another poller holds it now
+            elif record.release:
+                poll.settle = False  # quiet: released with the observation
+            else:
+                poll.posts = {post.key: post for post in recorded[poll.tracked.id]}
+                moving.append(poll)
+        # Ends first: they are what the requester is waiting for.
+        moving.sort(key=lambda poll: poll.tracked.state not in TERMINAL)
+        for poll in moving:
+            if poll.tracked.state not in TERMINAL and self._too_old(poll.tracked):
+                self._give_up(poll)
+            else:
+                self._guarded(poll, partial(self._publish, poll))
 
-    def _publish(self, tracked: TrackedActivity, posts: Posts, refresh: bool) -> None:
+    def _publish(self, poll: _Poll) -> None:
+        tracked = poll.tracked
         thread = self._thread(tracked)
         terminal = tracked.state in TERMINAL
-        self._reconcile(tracked, thread, posts, wanted={PROGRESS, tracked.state})
-        self._show_progress(tracked, thread, posts, refresh=refresh or terminal)
+        self._reconcile(poll, thread, wanted={PROGRESS, tracked.state})
+        progress = poll.posts.get(post_key(PROGRESS))
+        if progress is None or progress.pending:
+            self._post_once(poll, thread, PROGRESS, messages.progress(tracked))
+            progress = None  # posted as it is now
         if tracked.state != ActivityState.INITIALIZED:
             reply = messages.state_reply(tracked, self._clock.now())
-            self._post_once(tracked, thread, posts, tracked.state, reply)
-        if not terminal:
-            self._store.release(tracked.id, self._owner)
-            return
-        self._close_parent(tracked, thread, messages.parent_final(tracked, gave_up=False))
-        self._store.finish(tracked.id, self._owner)
+            self._post_once(poll, thread, tracked.state, reply)
+        if progress is not None and progress.ts and (poll.refresh or terminal):
+            thread.edit(progress.ts, messages.progress(tracked))
+        if terminal:
+            self._close_parent(poll, thread, messages.parent_final(tracked, gave_up=False))
+            poll.done.finish = True
 
-    def _give_up(self, tracked: TrackedActivity) -> None:
+    def _give_up(self, poll: _Poll) -> None:
+        tracked = poll.tracked
+
         def give_up() -> None:
             thread = self._thread(tracked)
-            posts = {post.key: post for post in self._store.posts(tracked.id)}
-            self._reconcile(tracked, thread, posts, wanted={messages.GIVEN_UP})
+            self._reconcile(poll, thread, wanted={messages.GIVEN_UP})
             reply = messages.given_up(tracked, self._max_age)
-            self._post_once(tracked, thread, posts, messages.GIVEN_UP, reply)
-            self._close_parent(tracked, thread, messages.parent_final(tracked, gave_up=True))
-            self._store.finish(tracked.id, self._owner, gave_up=True)
+            self._post_once(poll, thread, messages.GIVEN_UP, reply)
+            self._close_parent(poll, thread, messages.parent_final(tracked, gave_up=True))
+            poll.done.finish = poll.done.gave_up = True
 
-        self._guarded(tracked, give_up)
+        self._guarded(poll, give_up)
 
-    def _guarded(self, tracked: TrackedActivity, work: _Work) -> None:
+    def _guarded(self, poll: _Poll, work: _Work) -> None:
         """Run Slack work; on Slack errors keep the row and reschedule (429: after Retry-After)."""
         try:
             work()
         except LeaseLost:
-            log.warning("lost the lease on %s to another poller", tracked.activity_id)
+            log.warning("lost the lease on %s to another poller", poll.tracked.activity_id)
+            poll.done.release = poll.done.finish = False
         except SlackApiError as exc:
-            self._store.release(tracked.id, self._owner, self._at(self._slack_delay(exc)))
-            log.warning("Slack refused (%s) for %s", exc.response.get("error"), tracked.activity_id)
+            poll.done.finish = False
+            poll.done.next_poll_at = self._at(self._slack_delay(exc))
+            log.warning(
+                "Slack refused (%s) for %s", exc.response.get("error"), poll.tracked.activity_id
+            )
 
     def _slack_delay(self, exc: SlackApiError) -> float:
         if exc.response.status_code == 429:
@@ -256,64 +334,52 @@ class Poller:
         client = self._slack.client_for(tracked.workspace_id)
         return Thread(client, tracked.channel_id, tracked.parent_ts, tracked.activity_id)
 
-    def _reconcile(
-        self, tracked: TrackedActivity, thread: Thread, posts: Posts, wanted: set[str]
-    ) -> None:
+    def _reconcile(self, poll: _Poll, thread: Thread, wanted: set[str]) -> None:
         """Settle intents a dead poller left pending: found in the thread, or still wanted."""
-        pending = [post for post in posts.values() if post.pending]
+        pending = [poll.posts[key] for key in poll.stale if poll.posts[key].pending]
         if not pending:
             return
         in_thread = thread.posted_states()
         for post in pending:
             state = post.key.removeprefix("state:")
             if state in in_thread:
-                self._store.confirm_post(tracked.id, post.key, in_thread[state])
+                poll.posted(post.key, in_thread[state])
             elif state not in wanted:
-                self._store.skip_post(tracked.id, post.key)  # out of date: never posted
-            else:
-                continue
-            del posts[post.key]  # settled: read again from the store when needed
+                poll.posts[post.key] = post.model_copy(update={"status": SKIPPED})
+                poll.done.skipped.append(post.key)  # out of date: never posted
 
     def _post_once(
-        self,
-        tracked: TrackedActivity,
-        thread: Thread,
-        posts: Posts,
-        state: str,
-        reply: messages.Message,
+        self, poll: _Poll, thread: Thread, state: str, reply: messages.Message
     ) -> str | None:
-        """Post the reply for `state` unless it is posted (or was skipped); answers its ts."""
+        """Post the reply for `state` unless it is posted (or was skipped); answers its ts.
+
+        Its intent is in the store before the post: recorded with the observation when it was
+        foreseen, here otherwise. The ts is recorded when the account's polls are settled.
+        """
         key = post_key(state)
-        known = posts.get(key)
-        if known is not None and not known.pending:
-            return known.ts
-        post = self._store.intend_post(tracked.id, key, self._owner)
+        post = poll.posts.get(key)
+        if post is None:
+            post = poll.posts[key] = self._store.intend_post(poll.tracked.id, key, self._owner)
         if not post.pending:
             return post.ts
-        if not self._store.renew_lease(tracked.id, self._owner, self._lease):
-            raise LeaseLost(tracked.activity_id)
+        self._hold_lease(poll)
         ts = thread.post(state, reply)
-        self._store.confirm_post(tracked.id, key, ts)
+        poll.posted(key, ts)
         return ts
 
-    def _show_progress(
-        self, tracked: TrackedActivity, thread: Thread, posts: Posts, refresh: bool
-    ) -> None:
-        """One progress reply per activity, edited in place as the activity moves."""
-        key = post_key(PROGRESS)
-        existing = posts.get(key) or self._store.get_post(tracked.id, key)
-        reply = messages.progress(tracked)
-        if existing is None or existing.pending:
-            self._post_once(tracked, thread, posts, PROGRESS, reply)
-        elif refresh and existing.ts:
-            thread.edit(existing.ts, reply)
+    def _hold_lease(self, poll: _Poll) -> None:
+        """Post only with half a lease left at least; renew it otherwise (LeaseLost if taken)."""
+        now = self._clock.now()
+        if poll.lease_until is not None and poll.lease_until - now >= self._half_lease:
+            return
+        if not self._store.renew_lease(poll.tracked.id, self._owner, self._lease):
+            raise LeaseLost(poll.tracked.activity_id)
+        poll.lease_until = now + timedelta(seconds=self._lease)
 
-    def _close_parent(
-        self, tracked: TrackedActivity, thread: Thread, final: messages.Message
-    ) -> None:
-        if not tracked.parent_updated:
+    def _close_parent(self, poll: _Poll, thread: Thread, final: messages.Message) -> None:
+        if not (poll.tracked.parent_updated or poll.done.parent_updated):
             thread.edit_parent(final)
-            self._store.mark_parent_updated(tracked.id, self._owner)
+            poll.done.parent_updated = True
 
     # ------------------------------------------------------------------ timing
     def _interval(self, tracked: TrackedActivity, seen: Observation, changed: bool) -> float:

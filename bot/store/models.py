@@ -66,6 +66,39 @@ class Observation(BaseModel):
     activity_errors: list[str] = Field(default_factory=list)
 
 
+class Poll(BaseModel):
+    """One activity's poll to record: what was seen, when to look again, what is about to be said.
+
+    `intents` are the keys of the replies about to be posted (stored `pending` unless present);
+    `release` lets go of the lease at once (nothing left to post).
+    """
+
+    tracked_id: int
+    seen: Observation
+    next_poll_at: datetime
+    poll_interval: float
+    release: bool = False
+    intents: list[str] = Field(default_factory=list)
+
+
+class Settlement(BaseModel):
+    """How one activity's Slack work ended, recorded at once for all of an account's activities.
+
+    `posted` (key → ts) confirms intents and `skipped` settles out-of-date ones, whoever holds the
+    lease; the rest needs the lease: the parent marked updated, then either `finish`, or the
+    lease let go (`release`, with `next_poll_at` if set).
+    """
+
+    tracked_id: int
+    posted: dict[str, str] = Field(default_factory=dict)
+    skipped: list[str] = Field(default_factory=list)
+    parent_updated: bool = False
+    release: bool = True
+    next_poll_at: datetime | None = None
+    finish: bool = False
+    gave_up: bool = False
+
+
 class SlackPost(BaseModel):
     """A reply in an activity's thread: meant (`pending`) or done (`posted`, with its ts)."""
 

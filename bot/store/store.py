@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, or_, text, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
@@ -23,6 +24,8 @@ from bot.store.models import (
     AuditEntry,
     NewActivity,
     Observation,
+    Poll,
+    Settlement,
     SlackPost,
     TrackedActivity,
 )
@@ -255,6 +258,104 @@ class Store:
         expires = self._now() + timedelta(seconds=lease_seconds)
         return self._update_leased(tracked_id, owner, lease_expires_at=expires)
 
+    def observe_all(self, owner: str, polls: Sequence[Poll]) -> dict[int, list[SlackPost]]:
+        """Record several polls in one transaction, each only while we hold its lease.
+
+        Each poll's intents are stored `pending` (an intent already there is kept as it is).
+        Answers, for each activity recorded, its posts as they are now; an activity whose lease
+        another poller took over is left out.
+        """
+        if not polls:
+            return {}
+        now = self._now()
+        recorded: list[int] = []
+        intents: list[dict[str, Any]] = []
+        with self.write() as session:
+            for poll in polls:
+                values = self._observed(poll.seen, poll.next_poll_at, poll.poll_interval, now)
+                if poll.release:
+                    values |= {"lease_owner": None, "lease_expires_at": None}
+                statement = self._leased(poll.tracked_id, owner).values(**values)
+                if not session.execute(statement).rowcount:  # type: ignore[attr-defined]
+                    continue
+                recorded.append(poll.tracked_id)
+                intents += [
+                    {
+                        "tracked_id": poll.tracked_id,
+                        "key": key,
+                        "status": PENDING,
+                        "owner": owner,
+                        "created_at": now,
+                    }
+                    for key in poll.intents
+                ]
+            if intents:
+                insert = postgresql.insert if self.is_postgres else sqlite.insert
+                session.execute(
+                    insert(SlackPostRow).on_conflict_do_nothing(
+                        index_elements=["tracked_id", "key"]
+                    ),
+                    intents,
+                )
+            return self._posts_in(session, recorded)
+
+    def settle(self, owner: str, settlements: Sequence[Settlement]) -> None:
+        """Record how the Slack work of several activities ended, in one transaction."""
+        if not settlements:
+            return
+        now = self._now()
+        with self.write() as session:
+            for done in settlements:
+                for key, ts in done.posted.items():
+                    self._confirm(session, done.tracked_id, key, ts, now)
+                for key in done.skipped:
+                    self._skip(session, done.tracked_id, key)
+                values: dict[str, Any] = {}
+                if done.parent_updated:
+                    values["parent_updated"] = True
+                if done.finish:
+                    values |= {"ended_at": now, "gave_up": done.gave_up}
+                if done.finish or done.release:
+                    values |= {"lease_owner": None, "lease_expires_at": None}
+                    if done.next_poll_at is not None and not done.finish:
+                        values["next_poll_at"] = done.next_poll_at
+                if values:
+                    session.execute(self._leased(done.tracked_id, owner).values(**values))
+
+    def posts_of(self, tracked_ids: Sequence[int]) -> dict[int, list[SlackPost]]:
+        """The posts of several activities (each in the order they were meant), in one read."""
+        with self._read() as session:
+            return self._posts_in(session, tracked_ids)
+
+    def _posts_in(self, session: Session, tracked_ids: Sequence[int]) -> dict[int, list[SlackPost]]:
+        found: dict[int, list[SlackPost]] = {tracked_id: [] for tracked_id in tracked_ids}
+        if not found:
+            return found
+        query = (
+            select(SlackPostRow)
+            .where(col(SlackPostRow.tracked_id).in_(list(found)))
+            .order_by(col(SlackPostRow.id))
+        )
+        for row in session.exec(query):
+            found[row.tracked_id].append(_post(row))
+        return found
+
+    def _observed(
+        self, seen: Observation, next_poll_at: datetime, poll_interval: float, now: datetime
+    ) -> dict[str, Any]:
+        return {
+            "state": seen.state,
+            "percent_done": seen.percent_done,
+            "items_total_count": seen.items_total_count,
+            "items_completed_count": seen.items_completed_count,
+            "list_count": seen.list_count,
+            "activity_errors": json.dumps(seen.activity_errors),
+            "updated_at": now,
+            "next_poll_at": next_poll_at,
+            "poll_interval": poll_interval,
+            "poll_count": TrackedActivityRow.poll_count + 1,
+        }
+
     def observe(
         self,
         tracked_id: int,
@@ -269,18 +370,7 @@ class Store:
 
         `release` lets go of the lease in the same transaction (nothing left to post).
         """
-        values: dict[str, Any] = {
-            "state": seen.state,
-            "percent_done": seen.percent_done,
-            "items_total_count": seen.items_total_count,
-            "items_completed_count": seen.items_completed_count,
-            "list_count": seen.list_count,
-            "activity_errors": json.dumps(seen.activity_errors),
-            "updated_at": self._now(),
-            "next_poll_at": next_poll_at,
-            "poll_interval": poll_interval,
-            "poll_count": TrackedActivityRow.poll_count + 1,
-        }
+        values = self._observed(seen, next_poll_at, poll_interval, self._now())
         if release:
             values |= {"lease_owner": None, "lease_expires_at": None}
         with self.write() as session:
@@ -377,30 +467,36 @@ class Store:
     def confirm_post(self, tracked_id: int, key: str, ts: str) -> None:
         """The reply `key` is in the thread as message `ts`."""
         with self.write() as session:
+            self._confirm(session, tracked_id, key, ts, self._now())
+
+    def _confirm(self, session: Session, tracked_id: int, key: str, ts: str, now: datetime) -> None:
+        session.execute(
+            update(SlackPostRow)
+            .where(col(SlackPostRow.tracked_id) == tracked_id, col(SlackPostRow.key) == key)
+            .values(status=POSTED, ts=ts, posted_at=now)
+        )
+        if key == "progress":
             session.execute(
-                update(SlackPostRow)
-                .where(col(SlackPostRow.tracked_id) == tracked_id, col(SlackPostRow.key) == key)
-                .values(status=POSTED, ts=ts, posted_at=self._now())
+                update(TrackedActivityRow)
+                .where(col(TrackedActivityRow.id) == tracked_id)
+                .values(progress_ts=ts)
             )
-            if key == "progress":
-                session.execute(
-                    update(TrackedActivityRow)
-                    .where(col(TrackedActivityRow.id) == tracked_id)
-                    .values(progress_ts=ts)
-                )
 
     def skip_post(self, tracked_id: int, key: str) -> None:
         """A pending reply that was never posted and is out of date now: it will not be."""
         with self.write() as session:
-            session.execute(
-                update(SlackPostRow)
-                .where(
-                    col(SlackPostRow.tracked_id) == tracked_id,
-                    col(SlackPostRow.key) == key,
-                    col(SlackPostRow.status) == PENDING,
-                )
-                .values(status=SKIPPED)
+            self._skip(session, tracked_id, key)
+
+    def _skip(self, session: Session, tracked_id: int, key: str) -> None:
+        session.execute(
+            update(SlackPostRow)
+            .where(
+                col(SlackPostRow.tracked_id) == tracked_id,
+                col(SlackPostRow.key) == key,
+                col(SlackPostRow.status) == PENDING,
             )
+            .values(status=SKIPPED)
+        )
 
     # ------------------------------------------------------------------ rate budget rows
     @contextmanager
