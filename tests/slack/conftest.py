@@ -167,7 +167,8 @@ def build_world(database_url: str, sandbox: SandboxServer) -> Iterator[World]:
     store.upgrade()
     api = CCApi(sandbox.base_url, TokenBucketLimiter(rate_per_second=1000.0), clock=FakeClock())
     account = api.for_account(StaticTokens(sandbox.access_token))
-    with FakeSlackServer() as slack:
+    slack = FakeSlackServer()
+    with slack:
         client = WebClient(token="xoxb-test", base_url=slack.api_url)
         settings = Settings(slack_signing_secret=SECRET, database_url=database_url)
         bolt = create_app(settings, store, SingleAccount(account), client, clock)

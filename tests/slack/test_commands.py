@@ -1,4 +1,4 @@
-"""/cctag one-line forms over signed HTTP: replies, parents, confirmations, idempotency, refusals."""
+"""/cctag one-line forms over signed HTTP: replies, parents, confirmations, retries, refusals."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The modals: type-ahead from a cache, inline errors, working views, confirmations, one activity."""
+"""Modals: type-ahead from a cache, inline errors, working views, confirmations, one activity."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""`cctag shell` end to end: lines in, the bolt app over signed HTTP, the run reported to its end."""
+"""`cctag shell` end to end: lines in, the bolt app over signed HTTP, each run to its end."""
 
 from __future__ import annotations
 
