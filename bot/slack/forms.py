@@ -1,148 +1,160 @@
-"""What a submitted modal holds (its `view.state.values`), as plain use-case inputs."""
+"""Reading a submitted modal into plain inputs, and the inline errors it deserves."""
 
 from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from bot.usecases import EXCLUDE, GENERAL, SOURCE, TARGETS, Action, BulkRequest, Source, SourceKind
+from bot.operations import BulkInput, DeleteInput, ListsInput, Source, SourceKind, TaggingInput
+from bot.operations.inputs import Action
+from bot.slackbot.views import DELETE_FORM, LISTS_FORM
 
-BLOCK_TARGETS = "targets"
-BLOCK_DIRECTION = "direction"
-BLOCK_SOURCE_KIND = "source_kind"
-BLOCK_CONTACTS = "source_contacts"
-BLOCK_SOURCE_LISTS = "source_lists"
-BLOCK_SOURCE_TAGS = "source_tags"
-BLOCK_ENGAGEMENT = "source_engagement"
-BLOCK_SEGMENT = "source_segment"
-BLOCK_EXCLUDE = "exclude"
-BLOCK_NAME = "name"
-BLOCK_TAG_SOURCE = "tag_source"
-
+MAX_METADATA = 3000
+SPLIT_CONTACTS = re.compile(r"[,;\s]+")
 SOURCE_BLOCKS = {
-    SourceKind.CONTACTS: BLOCK_CONTACTS,
-    SourceKind.LISTS: BLOCK_SOURCE_LISTS,
-    SourceKind.TAGS: BLOCK_SOURCE_TAGS,
-    SourceKind.ENGAGEMENT: BLOCK_ENGAGEMENT,
-    SourceKind.SEGMENT: BLOCK_SEGMENT,
+    SourceKind.LISTS: "source_lists",
+    SourceKind.TAGS: "source_tags",
+    SourceKind.CONTACTS: "source_contacts",
+    SourceKind.ENGAGEMENT: "source_engagement",
+    SourceKind.SEGMENT: "source_segment",
 }
-SEPARATORS = re.compile(r"[\s,;]+")
-
-Values = dict[str, dict[str, dict[str, Any]]]
-
-
-@dataclass(frozen=True)
-class Picked:
-    """An option chosen in a select: its value and what it showed."""
-
-    value: str
-    name: str
-
-
-def _element(values: Values, block_id: str) -> dict[str, Any]:
-    actions = values.get(block_id) or {}
-    return next(iter(actions.values()), {})
-
-
-def text_of(values: Values, block_id: str) -> str:
-    return str(_element(values, block_id).get("value") or "").strip()
-
-
-def picked_of(values: Values, block_id: str) -> tuple[Picked, ...]:
-    options = _element(values, block_id).get("selected_options") or []
-    return tuple(Picked(str(o["value"]), str(o["text"]["text"])) for o in options)
-
-
-def choice_of(values: Values, block_id: str) -> str | None:
-    selected = _element(values, block_id).get("selected_option")
-    return str(selected["value"]) if selected else None
-
-
-def split_entries(text: str) -> tuple[str, ...]:
-    return tuple(entry for entry in SEPARATORS.split(text) if entry)
-
-
-def private_metadata(view: dict[str, Any]) -> dict[str, str]:
-    try:
-        loaded = json.loads(view.get("private_metadata") or "{}")
-    except ValueError:
-        return {}
-    return loaded if isinstance(loaded, dict) else {}
+# Sources whose values are ids picked from a type-ahead menu (turned into names later).
+PICKED = {SourceKind.LISTS, SourceKind.TAGS}
 
 
 @dataclass(frozen=True)
-class BulkForm:
+class Form:
+    """A submitted form: `targets` and picked source values are ids until `named` is called."""
+
+    form: str  # "tagging", "lists" or "delete"
     action: Action
     channel_id: str
-    targets: tuple[Picked, ...] = ()
-    source_kind: SourceKind | None = None
-    contacts: str = ""
-    source_lists: tuple[Picked, ...] = ()
-    source_tags: tuple[Picked, ...] = ()
-    engagement: str | None = None
-    segment: str = ""
-    exclude: str = ""
+    targets: tuple[str, ...]
+    source: Source
+    exclude: tuple[str, ...] = ()
 
-    @classmethod
-    def empty(cls, action: Action, channel_id: str) -> BulkForm:
-        return cls(action, channel_id)
+    def as_input(self) -> BulkInput:
+        if self.form == "delete":
+            return DeleteInput(self.targets)
+        if self.form == "lists":
+            return ListsInput(self.action, self.targets, self.source, self.exclude)
+        return TaggingInput(self.action, self.targets, self.source, self.exclude)
 
-    @classmethod
-    def from_view(cls, view: dict[str, Any]) -> BulkForm:
-        meta = private_metadata(view)
-        values: Values = view.get("state", {}).get("values", {})
-        direction = choice_of(values, BLOCK_DIRECTION)
-        action = Action(direction or meta.get("action", Action.ADD_TAGS.value))
-        kind = choice_of(values, BLOCK_SOURCE_KIND)
-        return cls(
-            action=action,
-            channel_id=meta.get("channel", ""),
-            targets=picked_of(values, BLOCK_TARGETS),
-            source_kind=SourceKind(kind) if kind else None,
-            contacts=text_of(values, BLOCK_CONTACTS),
-            source_lists=picked_of(values, BLOCK_SOURCE_LISTS),
-            source_tags=picked_of(values, BLOCK_SOURCE_TAGS),
-            engagement=choice_of(values, BLOCK_ENGAGEMENT),
-            segment=text_of(values, BLOCK_SEGMENT),
-            exclude=text_of(values, BLOCK_EXCLUDE),
+    def named(self, tag_name: Callable[[str], str], list_name: Callable[[str], str]) -> Form:
+        """Ids replaced by names (an id no longer known stays, and is then reported unknown)."""
+        target_name = list_name if self.form == "lists" else tag_name
+        source = self.source
+        if source.kind in PICKED:
+            name = list_name if source.kind == SourceKind.LISTS else tag_name
+            source = Source(source.kind, tuple(name(value) for value in source.values))
+        return Form(
+            self.form,
+            self.action,
+            self.channel_id,
+            tuple(target_name(value) for value in self.targets),
+            source,
+            self.exclude,
         )
 
-    def source_values(self) -> tuple[str, ...]:
-        match self.source_kind:
-            case SourceKind.CONTACTS:
-                return split_entries(self.contacts)
-            case SourceKind.LISTS:
-                return tuple(p.name for p in self.source_lists)
-            case SourceKind.TAGS:
-                return tuple(p.name for p in self.source_tags)
-            case SourceKind.ENGAGEMENT:
-                return (self.engagement,) if self.engagement else ()
-            case SourceKind.SEGMENT:
-                return (self.segment,) if self.segment else ()
-        return ()
-
-    def request(self) -> BulkRequest:
-        kind = self.source_kind or SourceKind.CONTACTS
-        return BulkRequest(
-            action=self.action,
-            targets=tuple(p.name for p in self.targets),
-            source=Source(kind, self.source_values()),
-            exclude_emails=split_entries(self.exclude),
-        )
-
-    def error_blocks(self, problems: dict[str, str]) -> dict[str, str]:
-        """Problems keyed by the input block they are about (for response_action: errors)."""
-        source_block = SOURCE_BLOCKS.get(self.source_kind or SourceKind.CONTACTS, BLOCK_SOURCE_KIND)
-        blocks = {
-            TARGETS: BLOCK_TARGETS,
-            SOURCE: source_block,
-            EXCLUDE: BLOCK_EXCLUDE,
-            GENERAL: BLOCK_TARGETS,
+    def to_metadata(self) -> str:
+        data = {
+            "channel": self.channel_id,
+            "form": self.form,
+            "action": self.action,
+            "targets": self.targets,
+            "source": [self.source.kind.value, *self.source.values],
+            "exclude": self.exclude,
         }
-        errors: dict[str, str] = {}
-        for field, message in problems.items():
-            block = blocks.get(field, BLOCK_TARGETS)
-            errors[block] = "\n".join(filter(None, [errors.get(block), message]))[:2000]
-        return errors
+        return json.dumps(data, separators=(",", ":"))
+
+
+def from_metadata(raw: str) -> Form:
+    data = json.loads(raw)
+    kind, *values = data["source"]
+    return Form(
+        data["form"],
+        data["action"],
+        data["channel"],
+        tuple(data["targets"]),
+        Source(SourceKind(kind), tuple(values)),
+        tuple(data["exclude"]),
+    )
+
+
+def form_kind(callback_id: str) -> str:
+    return {LISTS_FORM: "lists", DELETE_FORM: "delete"}.get(callback_id, "tagging")
+
+
+def metadata(view: dict[str, Any]) -> dict[str, Any]:
+    try:
+        found = json.loads(view.get("private_metadata") or "{}")
+    except ValueError:
+        return {}
+    return found if isinstance(found, dict) else {}
+
+
+def _state(view: dict[str, Any], block_id: str) -> dict[str, Any]:
+    actions = view.get("state", {}).get("values", {}).get(block_id, {})
+    return next(iter(actions.values()), {}) if actions else {}
+
+
+def _picked(view: dict[str, Any], block_id: str) -> tuple[str, ...]:
+    chosen = _state(view, block_id).get("selected_options") or []
+    return tuple(str(option["value"]) for option in chosen)
+
+
+def _selected(view: dict[str, Any], block_id: str) -> str | None:
+    chosen = _state(view, block_id).get("selected_option")
+    return str(chosen["value"]) if chosen else None
+
+
+def _typed(view: dict[str, Any], block_id: str) -> tuple[str, ...]:
+    text = _state(view, block_id).get("value") or ""
+    return tuple(part for part in SPLIT_CONTACTS.split(text) if part)
+
+
+def read_form(view: dict[str, Any]) -> tuple[Form, dict[str, str]]:
+    """The form's content, and inline errors (by block id) for what is missing."""
+    kind = form_kind(str(view.get("callback_id", "")))
+    meta = metadata(view)
+    action: Action = "remove" if meta.get("action") == "remove" else "add"
+    errors: dict[str, str] = {}
+    targets = _picked(view, "targets")
+    if not targets:
+        errors["targets"] = "Pick at least one"
+    source = Source(SourceKind.ALL_ACTIVE)
+    if kind != "delete":
+        source = _read_source(view, errors)
+    channel = str(meta.get("channel", ""))
+    return Form(kind, action, channel, targets, source, _typed(view, "exclude")), errors
+
+
+def _read_source(view: dict[str, Any], errors: dict[str, str]) -> Source:
+    kind = SourceKind(_selected(view, "source_kind") or SourceKind.LISTS.value)
+    block = SOURCE_BLOCKS.get(kind)
+    if block is None:
+        return Source(kind)
+    if kind in PICKED:
+        values = _picked(view, block)
+    elif kind == SourceKind.ENGAGEMENT:
+        level = _selected(view, block)
+        values = (level,) if level else ()
+    else:
+        values = _typed(view, block)
+    if not values:
+        errors[block] = f"Fill this in for “{kind.value}”, or pick another source above"
+    return Source(kind, values)
+
+
+def block_errors(form: Form, fields: dict[str, str]) -> dict[str, str]:
+    """Map use-case problem fields ("targets", "source", "exclude") onto the form's blocks."""
+    errors: dict[str, str] = {}
+    for field_name, message in fields.items():
+        block = field_name
+        if field_name == "source":
+            block = SOURCE_BLOCKS.get(form.source.kind, "source_kind")
+        errors[block] = message[:2000]
+    return errors

@@ -1,7 +1,7 @@
-"""Requests as Slack signs and sends them, for `cctag shell`, the tests and the bench.
+"""Signed requests as Slack sends them, for the shell, the tests and the bench.
 
-Slash commands are form fields; interactivity and options are `payload=<json>`; each request
-carries `X-Slack-Request-Timestamp` and the v0 `X-Slack-Signature` over `v0:<ts>:<body>`.
+Slash commands are form fields; interactivity is `payload=<json>`; every request carries
+`X-Slack-Request-Timestamp` and the v0 `X-Slack-Signature` over `v0:<ts>:<body>`.
 """
 
 from __future__ import annotations
@@ -9,13 +9,12 @@ from __future__ import annotations
 import json
 import time
 import uuid
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlencode
 
 import httpx
 from slack_sdk.signature import SignatureVerifier
-
-from bot.web import EVENTS_PATH
 
 
 def signed_headers(secret: str, body: str, timestamp: int | None = None) -> dict[str, str]:
@@ -28,77 +27,144 @@ def signed_headers(secret: str, body: str, timestamp: int | None = None) -> dict
     }
 
 
-def command_body(
-    text: str,
-    *,
-    team: str,
-    user: str,
-    channel: str,
-    response_url: str,
-    trigger_id: str | None = None,
-) -> str:
-    return urlencode(
-        {
-            "token": "unused",
-            "team_id": team,
-            "channel_id": channel,
-            "user_id": user,
-            "command": "/cctag",
-            "text": text,
-            "response_url": response_url,
-            "trigger_id": trigger_id or f"trigger-{uuid.uuid4().hex}",
-            "api_app_id": "A0CCTAG",
-        }
-    )
+def state_values(view: dict[str, Any], values: dict[str, Any]) -> dict[str, Any]:
+    """`{"targets": [("id", "VIP")], "source_kind": "lists", "exclude": "a@b.c"}` → view state.
+
+    Lists of (value, text) are multi-selects, plain strings are text inputs (or the selected
+    option of a radio or select block), as Slack would send them.
+    """
+    state: dict[str, Any] = {}
+    for block in view.get("blocks", []):
+        element = block.get("element")
+        if block.get("type") != "input" or not element:
+            continue
+        block_id, action_id = block["block_id"], element["action_id"]
+        state[block_id] = {action_id: _element_value(element, values.get(block_id))}
+    return {"values": state}
 
 
-def payload_body(payload: dict[str, Any]) -> str:
-    return urlencode({"payload": json.dumps(payload)})
+def _element_value(element: dict[str, Any], given: Any) -> dict[str, Any]:
+    kind = element["type"]
+    if kind == "multi_external_select":
+        options = [{"value": v, "text": {"type": "plain_text", "text": t}} for v, t in given or []]
+        return {"type": kind, "selected_options": options}
+    if kind in ("radio_buttons", "static_select"):
+        chosen = None
+        if given is not None:
+            chosen = {"value": given, "text": {"type": "plain_text", "text": given}}
+        elif element.get("initial_option"):
+            chosen = element["initial_option"]
+        return {"type": kind, "selected_option": chosen}
+    return {"type": kind, "value": given}
 
 
-def button_click(
-    action_id: str, value: str, *, team: str, user: str, channel: str, response_url: str
-) -> dict[str, Any]:
-    return {
-        "type": "block_actions",
-        "team": {"id": team},
-        "user": {"id": user, "team_id": team},
-        "channel": {"id": channel},
-        "api_app_id": "A0CCTAG",
-        "trigger_id": f"trigger-{uuid.uuid4().hex}",
-        "response_url": response_url,
-        "container": {"type": "message", "is_ephemeral": True},
-        "actions": [
-            {"type": "button", "action_id": action_id, "block_id": "confirm", "value": value}
-        ],
-    }
+class LocalSlack:
+    """Sends what Slack would send to `url` (…/slack/events), signed with `secret`."""
 
-
-def view_submission(
-    view: dict[str, Any], values: dict[str, Any], *, team: str, user: str
-) -> dict[str, Any]:
-    submitted = {**view, "state": {"values": values}}
-    return {
-        "type": "view_submission",
-        "team": {"id": team},
-        "user": {"id": user, "team_id": team},
-        "api_app_id": "A0CCTAG",
-        "trigger_id": f"trigger-{uuid.uuid4().hex}",
-        "view": submitted,
-    }
-
-
-class SlackSender:
-    """Posts signed requests to a web app's /slack/events."""
-
-    def __init__(self, base_url: str, secret: str, http: httpx.Client | None = None) -> None:
-        self.url = base_url.rstrip("/") + EVENTS_PATH
+    def __init__(
+        self,
+        url: str,
+        secret: str,
+        response_url: Callable[[str], str],
+        *,
+        team: str = "T0001",
+        http: httpx.Client | None = None,
+    ) -> None:
+        self.url = url
         self.secret = secret
-        self.http = http or httpx.Client(timeout=10.0)
+        self.response_url = response_url
+        self.team = team
+        self.http = http or httpx.Client(timeout=30)
 
-    def post(self, body: str, extra_headers: dict[str, str] | None = None) -> httpx.Response:
-        headers = signed_headers(self.secret, body) | (extra_headers or {})
-        return self.http.post(self.url, content=body, headers=headers)
+    def post(
+        self, body: str, *, timestamp: int | None = None, headers: dict[str, str] | None = None
+    ) -> httpx.Response:
+        sent = {**signed_headers(self.secret, body, timestamp), **(headers or {})}
+        return self.http.post(self.url, content=body.encode(), headers=sent)
 
-    def close(self) -> None:
-        self.http.close()
+    def command_body(self, text: str, *, user: str, channel: str, key: str | None = None) -> str:
+        key = key or uuid.uuid4().hex
+        return urlencode(
+            {
+                "token": "legacy",
+                "team_id": self.team,
+                "team_domain": "local",
+                "channel_id": channel,
+                "channel_name": "local",
+                "user_id": user,
+                "user_name": user.lower(),
+                "command": "/cctag",
+                "text": text,
+                "api_app_id": "A0001",
+                "response_url": self.response_url(key),
+                "trigger_id": f"trigger-{key}",
+            }
+        )
+
+    def command(
+        self, text: str, *, user: str = "U0001", channel: str = "C0001", key: str | None = None
+    ) -> httpx.Response:
+        return self.post(self.command_body(text, user=user, channel=channel, key=key))
+
+    def interaction_body(self, payload: dict[str, Any]) -> str:
+        return urlencode({"payload": json.dumps(payload)})
+
+    def interact(self, payload: dict[str, Any], **kwargs: Any) -> httpx.Response:
+        return self.post(self.interaction_body(payload), **kwargs)
+
+    def _base(self, kind: str, user: str) -> dict[str, Any]:
+        return {
+            "type": kind,
+            "team": {"id": self.team, "domain": "local"},
+            "user": {"id": user, "team_id": self.team},
+            "api_app_id": "A0001",
+            "token": "legacy",
+            "trigger_id": f"trigger-{uuid.uuid4().hex}",
+        }
+
+    def click(
+        self,
+        button: dict[str, Any],
+        *,
+        user: str = "U0001",
+        channel: str = "C0001",
+        key: str | None = None,
+    ) -> httpx.Response:
+        """Click a button element (a dict from a message's blocks)."""
+        payload = self._base("block_actions", user)
+        payload.update(
+            {
+                "channel": {"id": channel},
+                "container": {"type": "message", "channel_id": channel, "is_ephemeral": True},
+                "response_url": self.response_url(key or uuid.uuid4().hex),
+                "actions": [
+                    {
+                        "type": "button",
+                        "action_id": button["action_id"],
+                        "block_id": "confirm",
+                        "value": button.get("value", ""),
+                        "action_ts": str(time.time()),
+                    }
+                ],
+            }
+        )
+        return self.interact(payload)
+
+    def view_submission_payload(
+        self, view: dict[str, Any], values: dict[str, Any], user: str = "U0001"
+    ) -> dict[str, Any]:
+        payload = self._base("view_submission", user)
+        payload["view"] = {**view, "state": state_values(view, values)}
+        return payload
+
+    def submit(
+        self, view: dict[str, Any], values: dict[str, Any] | None = None, *, user: str = "U0001"
+    ) -> httpx.Response:
+        return self.interact(self.view_submission_payload(view, values or {}, user))
+
+    def options(
+        self, action_id: str, typed: str, *, block_id: str = "targets", user: str = "U0001"
+    ) -> httpx.Response:
+        payload = self._base("block_suggestion", user)
+        payload.update({"action_id": action_id, "block_id": block_id, "value": typed})
+        return self.interact(payload)

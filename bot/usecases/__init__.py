@@ -1,51 +1,29 @@
-"""What requests mean, without Slack or HTTP: resolve names, check limits, preview, start."""
+"""Use cases of cctag, free of Slack payloads and HTTP (see service.py)."""
 
-from bot.usecases.errors import EXCLUDE, GENERAL, NAME, SOURCE, TARGETS, Refused
-from bot.usecases.inputs import Action, Actor, BulkRequest, Source, SourceKind, sources_for
-from bot.usecases.names import NameCache
-from bot.usecases.plans import (
-    Announcer,
-    Plan,
-    Planner,
-    Started,
-    precheck,
-    precheck_delete,
-    record,
-    start,
+from bot.operations.catalog import Catalog
+from bot.operations.inputs import (
+    Actor,
+    BulkInput,
+    DeleteInput,
+    ListsInput,
+    Source,
+    SourceKind,
+    TaggingInput,
 )
-from bot.usecases.tags import (
-    StatusReport,
-    activity_status,
-    create_tag,
-    precheck_tag_name,
-    tags_with_counts,
-)
+from bot.operations.service import Operations, Plan, Refused, StatusReport, check_limits
 
 __all__ = [
-    "EXCLUDE",
-    "GENERAL",
-    "NAME",
-    "SOURCE",
-    "TARGETS",
-    "Action",
     "Actor",
-    "Announcer",
-    "BulkRequest",
-    "NameCache",
+    "BulkInput",
+    "Catalog",
+    "DeleteInput",
+    "ListsInput",
+    "Operations",
     "Plan",
-    "Planner",
     "Refused",
     "Source",
     "SourceKind",
-    "Started",
     "StatusReport",
-    "activity_status",
-    "create_tag",
-    "precheck",
-    "precheck_delete",
-    "precheck_tag_name",
-    "record",
-    "sources_for",
-    "start",
-    "tags_with_counts",
+    "TaggingInput",
+    "check_limits",
 ]

@@ -1,29 +1,22 @@
-"""Plain inputs of every use case: who acts, what they ask for, which contacts it touches."""
+"""Plain inputs of the use cases: who acts, which contacts, which tags or lists (by name)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import Literal
 
-
-class Action(StrEnum):
-    ADD_TAGS = "add_tags"
-    REMOVE_TAGS = "remove_tags"
-    DELETE_TAGS = "delete_tags"
-    ADD_TO_LISTS = "add_to_lists"
-    REMOVE_FROM_LISTS = "remove_from_lists"
-
-    @property
-    def targets_lists(self) -> bool:
-        return self in (Action.ADD_TO_LISTS, Action.REMOVE_FROM_LISTS)
+Action = Literal["add", "remove"]
 
 
 class SourceKind(StrEnum):
+    """Where the contacts of a bulk activity come from (one-line flags without the dashes)."""
+
     CONTACTS = "contacts"
     LISTS = "lists"
     TAGS = "tags"
-    ALL_ACTIVE = "all_active"
-    NEW_SUBSCRIBERS = "new_subscribers"
+    ALL_ACTIVE = "all-active"
+    NEW_SUBSCRIBERS = "new-subscribers"
     ENGAGEMENT = "engagement"
     SEGMENT = "segment"
 
@@ -32,62 +25,39 @@ class SourceKind(StrEnum):
         return self not in (SourceKind.ALL_ACTIVE, SourceKind.NEW_SUBSCRIBERS)
 
 
-# Which sources each action's API endpoint accepts.
-SOURCES_FOR_TAGGING = (
-    SourceKind.CONTACTS,
-    SourceKind.LISTS,
-    SourceKind.TAGS,
-    SourceKind.ALL_ACTIVE,
-    SourceKind.NEW_SUBSCRIBERS,
-)
-SOURCES_FOR_LIST_ADD = (
-    SourceKind.CONTACTS,
-    SourceKind.LISTS,
-    SourceKind.TAGS,
-    SourceKind.ALL_ACTIVE,
-    SourceKind.ENGAGEMENT,
-    SourceKind.SEGMENT,
-)
-SOURCES_FOR_LIST_REMOVE = (
-    SourceKind.CONTACTS,
-    SourceKind.LISTS,
-    SourceKind.TAGS,
-    SourceKind.ALL_ACTIVE,
-    SourceKind.ENGAGEMENT,
-)
-
-
-def sources_for(action: Action) -> tuple[SourceKind, ...]:
-    if action is Action.ADD_TO_LISTS:
-        return SOURCES_FOR_LIST_ADD
-    if action is Action.REMOVE_FROM_LISTS:
-        return SOURCES_FOR_LIST_REMOVE
-    return SOURCES_FOR_TAGGING
-
-
 @dataclass(frozen=True)
 class Actor:
-    """Who asked, and where the answer goes."""
-
     workspace_id: str
     user_id: str
-    channel_id: str
 
 
 @dataclass(frozen=True)
 class Source:
-    """The contacts a request touches. `values`: emails or contact ids, list or tag names,
-    an engagement level, or a segment id, as `kind` says; none for the two broad kinds."""
+    """Contacts by email or id, lists or tags by name, an engagement level or a segment id."""
 
     kind: SourceKind
     values: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
-class BulkRequest:
-    """Add or remove tags (`targets` are tag names), or list memberships (list names)."""
-
+class TaggingInput:
     action: Action
-    targets: tuple[str, ...]
+    tag_names: tuple[str, ...]
     source: Source
-    exclude_emails: tuple[str, ...] = field(default_factory=tuple)
+    exclude: tuple[str, ...] = field(default_factory=tuple)
+
+
+@dataclass(frozen=True)
+class ListsInput:
+    action: Action
+    list_names: tuple[str, ...]
+    source: Source
+    exclude: tuple[str, ...] = field(default_factory=tuple)
+
+
+@dataclass(frozen=True)
+class DeleteInput:
+    tag_names: tuple[str, ...]
+
+
+BulkInput = TaggingInput | ListsInput | DeleteInput

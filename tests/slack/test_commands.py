@@ -1,210 +1,166 @@
-"""/cctag one-line forms over signed HTTP: replies, parents, confirmations, retries, refusals."""
+"""One-line /cctag commands over signed HTTP, answered in ephemeral replies and the channel."""
 
 from __future__ import annotations
 
-import json
-import time
-
-import httpx
-
-from bot.slack.local import command_body, signed_headers
-from bot.slack.views import ACTION_CANCEL, ACTION_CONFIRM
-from tests.slack.conftest import CHANNEL, SECRET, TEAM, USER, World, wait_for
+from tests.slackbot.conftest import Bot, text_of, wait_for
 
 
-def ack_text(answer: httpx.Response) -> str:
-    """bolt answers a text-only ack as plain text, one with blocks as JSON."""
-    try:
-        return str(json.loads(answer.text).get("text", ""))
-    except ValueError:
-        return answer.text
+def test_help_lists_every_command(bot: Bot) -> None:
+    reply = text_of(bot.command("help", "h"))
+    for command in ("create", "add", "remove", "delete", "lists", "unlists", "tags", "status"):
+        assert f"/cctag {command}" in reply
 
 
-def _confirm_value(response: dict) -> str:
-    for block in response.get("blocks", []):
-        for element in block.get("elements", []):
-            if element.get("action_id") == ACTION_CONFIRM:
-                return str(element["value"])
-    raise AssertionError(f"no Confirm button in {response}")
+def test_create_explains_duplicates_and_bad_names(bot: Bot) -> None:
+    assert "Created the tag *Donor 2026*" in text_of(bot.command('create "Donor 2026"', "c1"))
+    duplicate = text_of(bot.command("create vip", "c2"))
+    assert "“vip” exists already" in duplicate and "Nothing was changed" in duplicate
+    assert "cannot contain < or >" in text_of(bot.command("create <b>", "c3"))
+    assert "Name the tag" in text_of(bot.command("create", "c4"))
+    outcomes = [outcome for action, outcome in bot.audit() if action == "create_tag"]
+    assert any(o.startswith("created") for o in outcomes)
+    assert sum(o.startswith("refused") for o in outcomes) == 2
+    assert any(a == "create" and o.startswith("refused: Name the tag") for a, o in bot.audit())
 
 
-def test_unsigned_forged_and_stale_requests_get_401(world: World) -> None:
-    body = command_body("help", team=TEAM, user=USER, channel=CHANNEL, response_url="x")
-    url = world.sender.url
-    unsigned = httpx.post(
-        url, content=body, headers={"Content-Type": "application/x-www-form-urlencoded"}
-    )
-    forged = httpx.post(url, content=body, headers=signed_headers("not-the-secret", body))
-    stale = httpx.post(
-        url, content=body, headers=signed_headers(SECRET, body, int(time.time()) - 600)
-    )
-    assert [unsigned.status_code, forged.status_code, stale.status_code] == [401, 401, 401]
-    assert world.fake.calls == [] and world.store.audit_log(TEAM) == []
+def test_add_one_line_posts_parent_and_tracks(bot: Bot) -> None:
+    reply = text_of(bot.command('add VIP, "Donor 2025" --lists "Newsletter"', "a1"))
+    assert "Started: add tags “VIP”, “Donor 2025” to contacts on list “Newsletter”" in reply
+    [parent] = bot.parents()
+    assert parent.text.startswith("<@U0001> asked to add tags “VIP”, “Donor 2025”")
+    tracked = bot.store.recent_activities("T0001")
+    assert len(tracked) == 1 and tracked[0].parent_ts == parent.ts
+    assert tracked[0].activity_id in parent.text
+    assert tracked[0].kind == "contacts_taggings_add"
+    assert ("contacts_taggings_add", f"started {tracked[0].activity_id}") in bot.audit()
 
 
-def test_healthz_answers_200_while_the_database_is_usable(world: World) -> None:
-    answer = httpx.get(f"{world.web_url}/healthz")
-    assert answer.status_code == 200 and answer.json()["database"] == "ok"
+def test_unknown_names_are_all_listed_and_nothing_starts(bot: Bot) -> None:
+    reply = text_of(bot.command("add VIP, Nope, Nada --lists Newsletter, Ghost", "u1"))
+    assert "Unknown tags: “Nope”, “Nada”" in reply
+    assert "Unknown list: “Ghost”" in reply
+    assert bot.parents() == [] and bot.activities() == 0
 
 
-def test_help_lists_every_command(world: World) -> None:
-    answer = world.command("help")
-    text = ack_text(answer)
-    for command in ("add", "remove", "delete", "lists", "unlists", "create", "tags", "status"):
-        assert f"/cctag {command}" in text
+def test_unknown_email_in_contacts_source(bot: Bot) -> None:
+    reply = text_of(bot.command("add VIP --contacts contact1@example.com, nobody@x.org", "e1"))
+    assert "No contact with the email “nobody@x.org”" in reply
+    assert bot.activities() == 0
 
 
-def test_one_line_add_posts_one_parent_and_tracks_the_activity(world: World) -> None:
-    answer = world.command('add VIP --lists "Newsletter"')
-    assert answer.status_code == 200 and ack_text(answer) == "Working on it…"
-    reply = world.next_response()
-    assert "Started activity" in reply["text"]
-    (tracked,) = wait_for(world.tracked)
-    (parent,) = world.parents()
-    assert parent.ts == tracked.parent_ts
-    assert f"<@{USER}>" in parent.text and "“VIP”" in parent.text and "“Newsletter”" in parent.text
-    assert tracked.activity_id in json.dumps(parent.blocks) and "initialized" in parent.text
-    assert world.activities_started() == 1
-    entry = world.audited(lambda e: e.outcome.startswith("started"))
-    assert entry.action == "add_tags" and entry.user_id == USER
-
-
-def test_unknown_names_are_all_listed_and_nothing_starts(world: World) -> None:
-    world.command("add VIP, Nope --lists Nowhere --exclude nobody@example.com")
-    reply = world.next_response()
-    assert "Unknown tags: “Nope”" in reply["text"]
-    assert "Unknown lists: “Nowhere”" in reply["text"]
-    assert world.parents() == [] and world.activities_started() == 0
-    world.audited(lambda e: e.outcome.startswith("refused") and "Nope" in e.outcome)
-
-
-def test_limits_say_which_and_by_how_much_before_any_call(world: World) -> None:
+def test_limits_say_which_and_by_how_much(bot: Bot) -> None:
     emails = ", ".join(f"c{i}@example.com" for i in range(501))
-    world.command(f"add VIP --contacts {emails}")
-    reply = world.next_response()
-    assert "501 contacts is 1 over the limit of 500" in reply["text"]
-    assert world.sandbox.state.request_count("/v3/contacts") == 0
+    reply = text_of(bot.command(f"add VIP --contacts {emails}", "l1"))
+    assert "501 contacts is 1 over the limit of 500" in reply
+    assert bot.activities() == 0
 
 
-def test_exclude_only_where_the_api_allows_it(world: World) -> None:
-    world.command("add VIP --new-subscribers --exclude contact1@example.com")
-    reply = world.next_response()
-    assert "all active contacts or lists" in reply["text"]
-    assert world.activities_started() == 0
+def test_parse_errors_are_explained(bot: Bot) -> None:
+    reply = text_of(bot.command("add VIP --lists a --tags b", "p1"))
+    assert "Choose exactly one source" in reply and "/cctag help" in reply
+    assert "--engagement only works with /cctag lists" in text_of(
+        bot.command("add VIP --engagement high", "p2")
+    )
+    assert "I do not know `frobnicate`" in text_of(bot.command("frobnicate", "p3"))
 
 
-def test_syntax_errors_are_answered_in_the_ack_and_audited(world: World) -> None:
-    answer = world.command("add VIP --lists a --tags b")
-    assert "exactly one source" in ack_text(answer)
-    world.audited(lambda e: "exactly one source" in e.outcome)
-    assert world.activities_started() == 0
+def test_lists_source_gaps_are_said_clearly(bot: Bot) -> None:
+    add = text_of(bot.command("lists Newsletter --new-subscribers", "g1"))
+    assert "add_list_memberships has no new-subscriber source" in add
+    remove = text_of(bot.command("unlists Newsletter --segment 1", "g2"))
+    assert "remove_list_memberships has no segment source" in remove
+    assert bot.activities() == 0
 
 
-def test_all_active_asks_to_confirm_with_the_count_then_starts_once(world: World) -> None:
-    world.command("add VIP --all-active --exclude contact1@example.com")
-    preview = world.next_response()
-    active = len(world.sandbox.state.account("demo").active)
-    assert f"{active - 1} contacts" in preview["text"]
-    assert world.activities_started() == 0
-    plan_id = _confirm_value(preview)
-    world.click(ACTION_CONFIRM, plan_id)
-    world.click(ACTION_CONFIRM, plan_id)  # a double click
-    wait_for(world.tracked)
-    wait_for(lambda: any("Started" in r.get("text", "") for r in world.responses()))
-    time.sleep(0.3)  # give the second click's work the time to (not) start another
-    assert world.activities_started() == 1 and len(world.parents()) == 1
+def test_lists_and_unlists_start_list_activities(bot: Bot) -> None:
+    added = text_of(bot.command('lists "VIP Customers" --tags VIP', "l1"))
+    assert "Started: add contacts tagged “VIP” to list “VIP Customers”" in added
+    removed = text_of(bot.command('unlists "VIP Customers" --engagement high', "l2"))
+    assert "remove contacts with high engagement from list “VIP Customers”" in removed
+    kinds = sorted(t.kind for t in bot.store.recent_activities("T0001"))
+    assert kinds == ["add_list_memberships", "remove_list_memberships"]
 
 
-def test_cancel_starts_nothing_and_is_audited(world: World) -> None:
-    world.command("delete VIP")
-    preview = world.next_response()
-    assert "“VIP”: " in preview["text"] and "contacts" in preview["text"]
-    world.click(ACTION_CANCEL, _confirm_value(preview))
-    assert "nothing was started" in world.next_response()["text"]
-    world.audited(lambda e: e.outcome == "cancelled")
-    assert world.activities_started() == 0
+def test_exclude_only_with_lists_or_all_active(bot: Bot) -> None:
+    reply = text_of(bot.command("add VIP --tags Volunteer --exclude contact1@example.com", "x1"))
+    assert "only works with all active contacts or lists" in reply
 
 
-def test_delete_shows_each_tags_count_and_starts_after_confirming(world: World) -> None:
-    account = world.sandbox.state.account("demo")
-    tag_id = next(t for t in account.tags.values() if t.name == "Volunteer").tag_id
-    carrying = len(account.tag_members.get(tag_id, set()))
-    world.command("delete Volunteer")
-    preview = world.next_response()
-    assert f"“Volunteer”: {carrying} contacts" in preview["text"]
-    world.click(ACTION_CONFIRM, _confirm_value(preview))
-    (tracked,) = wait_for(world.tracked)
+def test_tags_shows_counts(bot: Bot) -> None:
+    reply = text_of(bot.command("tags", "t1"))
+    assert "*VIP*:" in reply and "contact" in reply and "Donor 2025" in reply
+
+
+def test_status_reports_an_activity(bot: Bot) -> None:
+    bot.command("remove Volunteer --lists Newsletter", "s0")
+    [tracked] = bot.store.recent_activities("T0001")
+    reply = text_of(bot.command(f"status {tracked.activity_id}", "s1"))
+    assert f"Activity `{tracked.activity_id}` is *" in reply
+    assert "asked by <@U0001>" in reply
+    assert "No activity `nope`" in text_of(bot.command("status nope", "s2"))
+
+
+def test_all_active_asks_first_then_confirm_starts_once(bot: Bot) -> None:
+    reply = bot.command("add VIP --all-active --exclude contact1@example.com", "w1")
+    text = text_of(reply)
+    assert "all active contacts, except 1 contact" in text and "Confirm to start" in text
+    assert "about *" in text  # the count it touches
+    assert bot.parents() == []
+    buttons = reply["blocks"][1]["elements"]
+    confirm = next(b for b in buttons if b["action_id"] == "confirm_command")
+    first = bot.local.click(confirm, key="w1-click")
+    second = bot.local.click(confirm, key="w1-click2")  # double click
+    assert first.status_code == second.status_code == 200
+    done = wait_for(
+        lambda: [r for r in bot.responses("w1-click") if "Started" in text_of(r)], what="start"
+    )
+    assert done[0]["replace_original"] is True
+    bot.wait_tracked()
+    assert len(bot.parents()) == 1 and bot.activities() == 1
+    assert bot.responses("w1-click2") == []
+
+
+def test_cancel_changes_nothing(bot: Bot) -> None:
+    reply = bot.command("add VIP --all-active", "k1")
+    cancel = reply["blocks"][1]["elements"][1]
+    bot.local.click(cancel, key="k1-cancel")
+    assert "Cancelled" in text_of(bot.wait_response("k1-cancel"))
+    confirm = reply["blocks"][1]["elements"][0]
+    bot.local.click(confirm, key="k1-late")  # too late: already cancelled
+    assert bot.activities() == 0 and bot.parents() == []
+    assert ("confirm", "cancelled") in bot.audit()
+
+
+def test_delete_one_line_shows_counts_and_confirms(bot: Bot) -> None:
+    reply = bot.command('delete "Board Member", Volunteer', "d1")
+    text = text_of(reply)
+    assert "*Board Member*:" in text and "*Volunteer*:" in text and "cannot be undone" in text
+    assert bot.activities() == 0
+    bot.local.click(reply["blocks"][1]["elements"][0], key="d1-ok")
+    [tracked] = bot.wait_tracked()
     assert tracked.kind == "contacts_tags_delete"
 
 
-def test_a_retried_delivery_starts_nothing_twice(world_on: World) -> None:
-    world = world_on
-    world.command('add VIP --lists "Newsletter"', trigger_id="trigger-same")
-    world.command(
-        'add VIP --lists "Newsletter"',
-        trigger_id="trigger-same",
-        headers={"X-Slack-Retry-Num": "1"},
+def test_retried_delivery_starts_nothing_twice(bot: Bot) -> None:
+    body = bot.local.command_body(
+        "add VIP --lists Newsletter", user="U0001", channel="C0001", key="r1"
     )
-    wait_for(world.tracked)
-    time.sleep(0.3)  # give the retried delivery's lazy work the time to (not) run
-    assert world.activities_started() == 1 and len(world.parents()) == 1
-    assert len(world.responses()) == 1
+    assert bot.local.post(body).status_code == 200
+    retried = bot.local.post(
+        body, headers={"X-Slack-Retry-Num": "1", "X-Slack-Retry-Reason": "http_timeout"}
+    )
+    assert retried.status_code == 200
+    bot.wait_response("r1")
+    bot.wait_tracked()
+    assert len(bot.parents()) == 1 and bot.activities() == 1
 
 
-def test_create_explains_duplicates_and_invalid_names(world: World) -> None:
-    world.command('create "Spring fair" --source Booth')
-    assert "Created the tag “Spring fair”" in world.next_response()["text"]
-    world.command("create vip")
-    assert "exists already" in world.next_response()["text"]
-    world.command("create a<b")
-    assert "cannot contain <" in world.next_response()["text"]
-    outcomes = [e.outcome for e in world.audit()]
-    assert sum(o.startswith("created") for o in outcomes) == 1
-    assert sum(o.startswith("refused") for o in outcomes) == 2
-
-
-def test_tags_lists_names_with_counts(world: World) -> None:
-    world.command("tags")
-    reply = world.next_response()
-    account = world.sandbox.state.account("demo")
-    for tag in account.tags.values():
-        count = len(account.tag_members.get(tag.tag_id, set()))
-        assert f"{tag.name}: {count} contact" in reply["text"]
-
-
-def test_status_reports_an_activity_and_unknown_ids(world: World) -> None:
-    world.command('add VIP --lists "Newsletter"')
-    (tracked,) = wait_for(world.tracked)
-    world.next_response()
-    world.command(f"status {tracked.activity_id}")
-    reply = world.next_response()
-    assert tracked.activity_id in reply["text"] and "Newsletter" in reply["text"]
-    world.command("status no-such-activity")
-    assert "No activity `no-such-activity`" in world.next_response()["text"]
-
-
-def test_the_ack_comes_before_slow_lookups(world: World) -> None:
-    world.sandbox.faults.delay(1.5, path="/contact_tags", times=1)
-    started = time.monotonic()
-    answer = world.command('add VIP --lists "Newsletter"')
-    acked = time.monotonic() - started
-    assert answer.status_code == 200 and acked < 1.0
-    assert world.responses() == []
-    assert "Started" in world.next_response()["text"]
-
-
-def test_a_channel_the_bot_cannot_post_in_starts_nothing(world: World) -> None:
-    world.fake.fail("chat.postMessage", "not_in_channel")
-    world.command('add VIP --lists "Newsletter"')
-    assert "/invite @cctag" in world.next_response()["text"]
-    assert world.activities_started() == 0
-
-
-def test_a_failure_to_start_updates_the_parent(world: World) -> None:
-    world.sandbox.faults.fail(path="/activities/contacts_taggings_add", status=400)
-    world.command('add VIP --lists "Newsletter"')
-    reply = world.next_response()
-    (parent,) = world.parents()
-    assert "could not start" in parent.text and parent.edits == 1
-    assert "Constant Contact" in reply["text"]
-    assert world.tracked() == []
+def test_failed_start_updates_the_parent(bot: Bot) -> None:
+    bot.sandbox.faults.fail(
+        path="/activities/contacts_taggings_add", method="POST", status=400, times=1
+    )
+    reply = text_of(bot.command("add VIP --lists Newsletter", "f1"))
+    assert "Constant Contact refused" in reply
+    [parent] = bot.parents()
+    assert "*Not started*" in parent.text and parent.edits == 1
+    assert bot.store.recent_activities("T0001") == []

@@ -1,130 +1,176 @@
-"""Modals: type-ahead from a cache, inline errors, working views, confirmations, one activity."""
+"""Modals: forms, type-ahead from the cache, inline errors, working views, confirmations."""
 
 from __future__ import annotations
 
-import json
-import time
+from typing import Any
 
-from bot.slack.forms import (
-    BLOCK_CONTACTS,
-    BLOCK_DIRECTION,
-    BLOCK_EXCLUDE,
-    BLOCK_NAME,
-    BLOCK_SOURCE_KIND,
-    BLOCK_SOURCE_LISTS,
-    BLOCK_TARGETS,
-)
-from tests.slack.conftest import World, chosen, picked, typed, view_text, wait_for
+from tests.slackbot.conftest import Bot, text_of, wait_for
 
 
-def _open(world: World, text: str) -> str:
-    assert world.command(text).text == ""
-    view_id, _ = world.opened_view()
-    return view_id
+def _open(bot: Bot, text: str) -> dict[str, Any]:
+    answer = bot.local.command(text, key=f"open-{text}")
+    assert answer.status_code == 200 and answer.text == ""
+    return wait_for(lambda: list(bot.fake.views.values()), what="a modal")[-1]
 
 
-def _tagging(tags: list[str], kind: str, **fields: dict) -> dict:
+def _tag(bot: Bot, name: str) -> tuple[str, str]:
+    tag = bot.account.find_tag_by_name(name)
+    assert tag is not None
+    return (tag.tag_id, tag.name)
+
+
+def _list(bot: Bot, name: str) -> tuple[str, str]:
+    found = bot.account.find_list_by_name(name)
+    assert found is not None
+    return (found.list_id, found.name)
+
+
+def _settled(bot: Bot, view_id: str, word: str) -> dict[str, Any]:
+    wait_for(lambda: word in text_of(bot.view(view_id)), what=f"view {word}")
+    return bot.view(view_id)
+
+
+def test_add_opens_the_tagging_form(bot: Bot) -> None:
+    view = _open(bot, "add")
+    assert view["callback_id"] == "tagging_form" and view["title"]["text"] == "Add tags"
+    labels = text_of(view)
+    assert "Tags to add" in labels and "Which contacts" in labels and "Except these" in labels
+    assert '"channel":"C0001"' in view["private_metadata"]
+
+
+def test_type_ahead_is_served_from_the_cache(bot: Bot) -> None:
+    _open(bot, "remove")
+    wait_for(lambda: bot.sandbox.state.request_count("/contact_tags") >= 1, what="warm cache")
+    before = bot.sandbox.state.request_count("/contact_tags")
+    for typed in ("", "v", "vi", "vip", "don"):
+        answer = bot.local.options("tag_select", typed)
+        assert answer.status_code == 200
+    names = [o["text"]["text"] for o in bot.local.options("tag_select", "vi").json()["options"]]
+    assert names == ["VIP"]
+    donor = bot.local.options("tag_select", "don").json()["options"]
+    assert [o["text"]["text"] for o in donor] == ["Donor 2025"]
+    assert bot.sandbox.state.request_count("/contact_tags") == before
+    lists = bot.local.options("list_select", "news").json()["options"]
+    assert [o["text"]["text"] for o in lists] == ["Newsletter"]
+
+
+def test_missing_input_is_an_inline_error(bot: Bot) -> None:
+    view = _open(bot, "add")
+    answer = bot.local.submit(view, {"source_kind": "contacts"})
+    body = answer.json()
+    assert body["response_action"] == "errors"
+    assert body["errors"]["targets"] == "Pick at least one"
+    assert "Fill this in for “contacts”" in body["errors"]["source_contacts"]
+    assert bot.activities() == 0
+
+
+def test_limits_are_inline_errors_on_their_field(bot: Bot) -> None:
+    view = _open(bot, "add")
+    tags = [(f"id{i}", f"t{i}") for i in range(51)]
+    emails = ", ".join(f"c{i}@example.com" for i in range(501))
+    body = bot.local.submit(
+        view, {"targets": tags, "source_kind": "contacts", "source_contacts": emails}
+    ).json()
+    assert body["response_action"] == "errors"
+    assert "51 tags is 1 over the limit of 50" in body["errors"]["targets"]
+    assert "501 contacts is 1 over the limit of 500" in body["errors"]["source_contacts"]
+
+
+def test_submit_shows_working_then_started_and_posts_parent(bot: Bot) -> None:
+    view = _open(bot, "add")
+    values = {"targets": [_tag(bot, "VIP")], "source_lists": [_list(bot, "Newsletter")]}
+    body = bot.local.submit(view, values).json()
+    assert body["response_action"] == "update"
+    assert "Working on it" in text_of(body["view"])
+    done = _settled(bot, view["id"], "Started")
+    assert "add tag “VIP” to contacts on list “Newsletter”" in text_of(done)
+    [tracked] = bot.wait_tracked()
+    [parent] = bot.parents()
+    assert parent.ts == tracked.parent_ts and "<@U0001> asked to add tag “VIP”" in parent.text
+
+
+def test_double_submit_starts_one_activity(bot: Bot) -> None:
+    view = _open(bot, "remove")
     values = {
-        BLOCK_TARGETS: {"tags": picked(*tags)},
-        BLOCK_SOURCE_KIND: {"value": chosen(kind)},
+        "targets": [_tag(bot, "VIP")],
+        "source_kind": "tags",
+        "source_tags": [_tag(bot, "Volunteer")],
     }
-    return values | {
-        block: {"value" if block != BLOCK_SOURCE_LISTS else "lists": v}
-        for block, v in fields.items()
+    first = bot.local.submit(view, values)
+    second = bot.local.submit(view, values)
+    assert first.json()["response_action"] == second.json()["response_action"] == "update"
+    _settled(bot, view["id"], "Started")
+    bot.wait_tracked()
+    assert bot.activities() == 1 and len(bot.parents()) == 1
+
+
+def test_all_active_goes_through_a_confirm_view(bot: Bot) -> None:
+    view = _open(bot, "add")
+    values = {
+        "targets": [_tag(bot, "VIP")],
+        "source_kind": "all-active",
+        "exclude": "contact1@example.com",
     }
+    bot.local.submit(view, values)
+    confirm = _settled(bot, view["id"], "until you confirm")
+    assert confirm["callback_id"] == "confirm_view" and confirm["submit"]["text"] == "Confirm"
+    assert "all active contacts, except 1 contact" in text_of(confirm)
+    assert "about *" in text_of(confirm) and bot.activities() == 0
+    first = bot.local.submit(confirm).json()
+    bot.local.submit(confirm)  # double click on Confirm
+    assert "Starting" in text_of(first["view"])
+    _settled(bot, view["id"], "Started")
+    bot.wait_tracked()
+    assert bot.activities() == 1 and len(bot.parents()) == 1
 
 
-def test_type_ahead_answers_names_from_one_cached_call(world: World) -> None:
-    first = world.options("tags", "vol").json()["options"]
-    second = world.options("tags", "").json()["options"]
-    assert [o["text"]["text"] for o in first] == ["Volunteer"]
-    assert {o["text"]["text"] for o in second} >= {"VIP", "Donor 2025", "Volunteer"}
-    assert world.sandbox.state.request_count("/v3/contact_tags", "GET") == 1
-    world.clock.advance(61)  # the cache is short-lived
-    world.options("tags", "v")
-    assert world.sandbox.state.request_count("/v3/contact_tags", "GET") == 2
-
-
-def test_add_modal_starts_one_activity_even_when_submitted_twice(world: World) -> None:
-    view_id = _open(world, "add")
-    values = _tagging(["VIP"], "lists", **{BLOCK_SOURCE_LISTS: picked("Newsletter")})
-    first = world.submit(view_id, values)
-    assert first.json()["response_action"] == "update"
-    assert "Checking" in view_text(first.json()["view"])
-    world.submit(view_id, values)  # a double click on submit
-    done = world.view_shown(view_id, lambda v: "Started activity" in view_text(v))
-    (tracked,) = wait_for(world.tracked)
-    time.sleep(0.3)
-    assert world.activities_started() == 1 and len(world.parents()) == 1
-    assert tracked.activity_id in view_text(done)
-
-
-def test_input_errors_come_back_inline_without_any_call(world: World) -> None:
-    view_id = _open(world, "add")
-    values = _tagging(
-        ["VIP"], "contacts", **{BLOCK_CONTACTS: typed("not-an-email@"), BLOCK_EXCLUDE: typed("")}
-    )
-    answer = world.submit(view_id, values).json()
-    assert answer["response_action"] == "errors"
-    assert "not an email address" in answer["errors"][BLOCK_CONTACTS]
-    values = _tagging(["VIP"], "new_subscribers", **{BLOCK_EXCLUDE: typed("a@example.com")})
-    answer = world.submit(view_id, values).json()
-    assert "all active contacts or lists" in answer["errors"][BLOCK_EXCLUDE]
-    assert world.sandbox.state.request_count("/v3/contacts") == 0
-
-
-def test_unknown_emails_reopen_the_form_with_the_problem_and_the_input(world: World) -> None:
-    view_id = _open(world, "remove")
-    values = _tagging(["VIP"], "contacts", **{BLOCK_CONTACTS: typed("nobody@example.com")})
-    world.submit(view_id, values)
-    view = world.view_shown(view_id, lambda v: "Nothing was started" in view_text(v))
-    assert "Unknown contacts: “nobody@example.com”" in view_text(view)
-    assert "nobody@example.com" in json.dumps(view["blocks"])  # the input is kept
-    world.audited(lambda e: e.outcome.startswith("refused") and "nobody" in e.outcome)
-    assert world.activities_started() == 0
-
-
-def test_all_active_shows_the_count_and_starts_after_confirming(world: World) -> None:
-    view_id = _open(world, "add")
-    world.submit(view_id, _tagging(["VIP"], "all_active"))
-    confirm = world.view_shown(view_id, lambda v: v.get("callback_id") == "cctag_confirm")
-    active = len(world.sandbox.state.account("demo").active)
-    assert f"{active} contacts" in view_text(confirm)
-    assert world.activities_started() == 0
-    world.submit(view_id, {})
-    world.view_shown(view_id, lambda v: "Started activity" in view_text(v))
-    assert world.activities_started() == 1
-
-
-def test_delete_modal_confirms_with_counts(world: World) -> None:
-    view_id = _open(world, "delete")
-    world.submit(view_id, {BLOCK_TARGETS: {"tags": picked("VIP", "Volunteer")}})
-    confirm = world.view_shown(view_id, lambda v: v.get("callback_id") == "cctag_confirm")
-    assert "“VIP”: " in view_text(confirm) and "“Volunteer”: " in view_text(confirm)
-    assert confirm["submit"]["text"] == "Delete"
-    world.submit(view_id, {})
-    (tracked,) = wait_for(world.tracked)
+def test_delete_form_shows_counts_then_deletes(bot: Bot) -> None:
+    view = _open(bot, "delete")
+    bot.local.submit(view, {"targets": [_tag(bot, "Board Member")]})
+    confirm = _settled(bot, view["id"], "until you confirm")
+    text = text_of(confirm)
+    assert "*Board Member*:" in text and "contact" in text and "cannot be undone" in text
+    bot.local.submit(confirm)
+    _settled(bot, view["id"], "Started")
+    [tracked] = bot.wait_tracked()
     assert tracked.kind == "contacts_tags_delete"
 
 
-def test_lists_modal_removes_contacts_from_lists(world: World) -> None:
-    view_id = _open(world, "unlists")
+def test_unlists_form_leaves_out_the_segment(bot: Bot) -> None:
+    view = _open(bot, "unlists")
+    assert view["callback_id"] == "lists_form"
+    text = text_of(view)
+    assert "A segment cannot be the source" in text and "Segment id" not in text
     values = {
-        BLOCK_DIRECTION: {"value": chosen("remove_from_lists")},
-        BLOCK_TARGETS: {"lists": picked("Donors")},
-        BLOCK_SOURCE_KIND: {"value": chosen("contacts")},
-        BLOCK_CONTACTS: {"value": typed("contact1@example.com, contact2@example.com")},
+        "targets": [_list(bot, "Newsletter")],
+        "source_kind": "engagement",
+        "source_engagement": "high",
     }
-    world.submit(view_id, values)
-    (tracked,) = wait_for(world.tracked)
+    bot.local.submit(view, values)
+    _settled(bot, view["id"], "Started")
+    [tracked] = bot.wait_tracked()
     assert tracked.kind == "remove_list_memberships"
-    assert "Remove 2 contacts" in world.parents()[0].text
 
 
-def test_create_modal_explains_a_duplicate_in_the_form(world: World) -> None:
-    view_id = _open(world, "create")
-    answer = world.submit(view_id, {BLOCK_NAME: {"value": typed("a>b")}}).json()
-    assert "cannot contain >" in answer["errors"][BLOCK_NAME]
-    world.submit(view_id, {BLOCK_NAME: {"value": typed("VIP")}})
-    view = world.view_shown(view_id, lambda v: "exists already" in view_text(v))
-    assert view["callback_id"] == "cctag_create"
+def test_lists_form_offers_segment_and_says_why_no_new_subscribers(bot: Bot) -> None:
+    view = _open(bot, "lists")
+    text = text_of(view)
+    assert "Segment id" in text and "New subscribers cannot be added to lists" in text
+    values = {
+        "targets": [_list(bot, "VIP Customers")],
+        "source_kind": "segment",
+        "source_segment": "1",
+    }
+    bot.local.submit(view, values)
+    _settled(bot, view["id"], "Started")
+    [tracked] = bot.wait_tracked()
+    assert tracked.kind == "add_list_memberships"
+
+
+def test_a_tag_gone_meanwhile_is_reported_in_the_modal(bot: Bot) -> None:
+    view = _open(bot, "add")
+    values = {"targets": [("no-such-id", "Gone")], "source_lists": [_list(bot, "Newsletter")]}
+    bot.local.submit(view, values)
+    failed = _settled(bot, view["id"], "Unknown tag")
+    assert "“no-such-id”" in text_of(failed) and "Nothing was changed" in text_of(failed)
+    assert bot.activities() == 0

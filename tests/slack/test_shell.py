@@ -1,28 +1,35 @@
-"""`cctag shell` end to end: lines in, the bolt app over signed HTTP, each run to its end."""
+"""`cctag shell` end to end: lines in, the bot's replies, the channel and the thread out."""
 
 from __future__ import annotations
 
 import io
+from pathlib import Path
 
 from bot.settings import Settings
-from bot.shell import run_shell
+from bot.terminal import run_shell
 
 
-def test_the_shell_runs_a_command_to_its_end_and_answers_confirmations() -> None:
+def test_shell_runs_an_activity_to_its_end(tmp_path: Path) -> None:
+    lines = io.StringIO(
+        '/cctag help\n/cctag add VIP --lists "Newsletter"\n/cctag delete Volunteer\nyes\nexit\n'
+    )
     out = io.StringIO()
-    lines = [
-        '/cctag add VIP --lists "Newsletter"',
-        "/cctag delete Volunteer",
-        "yes",
-        "/cctag add Nope --all-active",
-        "exit",
-        "/cctag tags",  # after exit: never sent
-    ]
-    code = run_shell(Settings(), lines, out, activity_seconds=0.3, poll_interval=0.1)
-    text = out.getvalue()
-    assert code == 0
-    assert "@you asked: Add tag “VIP” to the contacts on list “Newsletter”" in text
-    assert text.count("completed") >= 2  # both activities' ends reached the thread
-    assert "“Volunteer”: " in text and "Confirm? Type yes or no." in text
-    assert "Unknown tags: “Nope”" in text
-    assert "Board Member:" not in text
+    assert run_shell(Settings(database_url=f"sqlite:///{tmp_path}/shell.db"), lines, out) == 0
+    printed = out.getvalue()
+    assert printed.startswith("cctag shell:") and '/cctag add VIP --lists "Newsletter"' in printed
+    assert "only you] *cctag* manages Constant Contact tags" in printed
+    assert "#channel] <@U0SHELL> asked to add tag “VIP” to contacts on list “Newsletter”" in printed
+    assert "• *Volunteer*:" in printed and "(answer yes or no)" in printed
+    assert "asked to delete tags “Volunteer”" in printed
+    thread = [line for line in printed.splitlines() if "thread]" in line]
+    assert sum("completed" in line for line in thread) >= 2, printed
+    assert printed.rstrip().endswith("bye")
+
+
+def test_shell_says_when_nothing_awaits_yes_and_ends_on_eof(tmp_path: Path) -> None:
+    out = io.StringIO()
+    settings = Settings(database_url=f"sqlite:///{tmp_path}/shell.db")
+    assert run_shell(settings, io.StringIO("yes\n/cctag add Nope --all-active\n"), out) == 0
+    printed = out.getvalue()
+    assert "Nothing is waiting for a yes or no." in printed
+    assert "Unknown tag: “Nope”" in printed and "Traceback" not in printed

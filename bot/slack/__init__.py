@@ -1,1 +1,0 @@
-"""Slack: the bolt app (listeners, Block Kit views, one-line command parsing)."""
