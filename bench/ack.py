@@ -2,7 +2,7 @@
 
     python -m bench.ack [--clients 20] [--requests 10] [--rounds 3]
 
-Both apps run side by side behind the same web app (bot/webapp.py) on real HTTP. `--clients`
+Both apps run side by side behind the same web app (bot/web.py) on real HTTP. `--clients`
 threads each send signed `/cctag add VIP --lists Newsletter` commands and view submissions of
 the add-tags form; ours does the real work after its ack (sandbox Constant Contact, FakeSlack,
 SQLite), the baseline acks and does nothing. Rounds alternate between the two apps so drift hits
@@ -35,12 +35,12 @@ from bot.fakeslack.server import FakeSlackServer
 from bot.ports import SingleAccount
 from bot.sandbox.server import SandboxServer
 from bot.settings import Settings
-from bot.slackbot.app import create_app
-from bot.slackbot.local import LocalSlack
-from bot.slackbot.views import TAGGING_FORM, tagging_form
+from bot.slack.app import create_app
+from bot.slack.local import LocalSlack
+from bot.slack.views import TAGGING_FORM, tagging_form
 from bot.store import Store
 from bot.testing_server import ThreadedServer
-from bot.webapp import create_web_app
+from bot.web import create_web_app
 
 SECRET = "bench-secret"
 COMMAND = "add VIP --lists Newsletter"

@@ -29,12 +29,12 @@ from bot.poller import Poller
 from bot.ports import SingleAccount, SingleSlack
 from bot.sandbox.server import SandboxServer
 from bot.settings import Settings
-from bot.slackbot.app import create_app
-from bot.slackbot.local import LocalSlack
-from bot.slackbot.views import CANCEL_COMMAND, CONFIRM_COMMAND
+from bot.slack.app import create_app
+from bot.slack.local import LocalSlack
+from bot.slack.views import CANCEL_COMMAND, CONFIRM_COMMAND
 from bot.store import Store
 from bot.testing_server import ThreadedServer
-from bot.webapp import create_web_app
+from bot.web import create_web_app
 
 USER = "U0SHELL"
 CHANNEL = "C0SHELL"

@@ -15,11 +15,10 @@ from slack_bolt.oauth.oauth_settings import OAuthSettings
 from slack_sdk import WebClient
 
 from bot.clock import Clock
-from bot.operations import Catalog, Operations
 from bot.ports import Accounts
 from bot.settings import Settings
-from bot.slackbot.handlers import Handlers
-from bot.slackbot.views import (
+from bot.slack.handlers import Handlers
+from bot.slack.views import (
     CANCEL_COMMAND,
     CONFIRM_COMMAND,
     CONFIRM_VIEW,
@@ -30,6 +29,7 @@ from bot.slackbot.views import (
     TAGGING_FORM,
 )
 from bot.store import Store
+from bot.usecases import Catalog, Operations
 
 log = logging.getLogger(__name__)
 COMMAND = "/cctag"

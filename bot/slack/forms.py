@@ -8,9 +8,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from bot.operations import BulkInput, DeleteInput, ListsInput, Source, SourceKind, TaggingInput
-from bot.operations.inputs import Action
-from bot.slackbot.views import DELETE_FORM, LISTS_FORM
+from bot.slack.views import DELETE_FORM, LISTS_FORM
+from bot.usecases import BulkInput, DeleteInput, ListsInput, Source, SourceKind, TaggingInput
+from bot.usecases.inputs import Action
 
 MAX_METADATA = 3000
 SPLIT_CONTACTS = re.compile(r"[,;\s]+")

@@ -15,12 +15,10 @@ from slack_sdk.errors import SlackApiError
 
 from bot.cc.client import AccountClient
 from bot.cc.models import Activity
-from bot.operations import Actor, BulkInput, Operations, Plan, Refused, check_limits
-from bot.operations.catalog import matching
 from bot.ports import Accounts
-from bot.slackbot import views
-from bot.slackbot.forms import MAX_METADATA, Form, block_errors, from_metadata, read_form
-from bot.slackbot.parse import (
+from bot.slack import views
+from bot.slack.forms import MAX_METADATA, Form, block_errors, from_metadata, read_form
+from bot.slack.parse import (
     ParseError,
     parse_delete,
     parse_lists,
@@ -29,6 +27,8 @@ from bot.slackbot.parse import (
     split_command,
 )
 from bot.store import NewActivity
+from bot.usecases import Actor, BulkInput, Operations, Plan, Refused, check_limits
+from bot.usecases.catalog import matching
 
 log = logging.getLogger(__name__)
 BULK = ("add", "remove", "delete", "lists", "unlists")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from bot.operations.inputs import (
+from bot.usecases.inputs import (
     Action,
     DeleteInput,
     ListsInput,

@@ -25,8 +25,8 @@ from slack_sdk.models.blocks import (
 from slack_sdk.models.views import View
 
 from bot.cc.models import Activity, EngagementLevel, Tag
-from bot.operations import Plan, SourceKind, StatusReport
-from bot.operations.service import (
+from bot.usecases import Plan, SourceKind, StatusReport
+from bot.usecases.service import (
     LIST_ADD_SOURCES,
     LIST_REMOVE_SOURCES,
     TAGGING_SOURCES,

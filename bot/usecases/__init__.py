@@ -1,7 +1,7 @@
 """Use cases of cctag, free of Slack payloads and HTTP (see service.py)."""
 
-from bot.operations.catalog import Catalog
-from bot.operations.inputs import (
+from bot.usecases.catalog import Catalog
+from bot.usecases.inputs import (
     Actor,
     BulkInput,
     DeleteInput,
@@ -10,7 +10,7 @@ from bot.operations.inputs import (
     SourceKind,
     TaggingInput,
 )
-from bot.operations.service import Operations, Plan, Refused, StatusReport, check_limits
+from bot.usecases.service import Operations, Plan, Refused, StatusReport, check_limits
 
 __all__ = [
     "Actor",

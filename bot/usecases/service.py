@@ -1,6 +1,6 @@
 """The use cases: resolve names, check limits, preview counts, start activities, audit.
 
-No Slack payloads and no HTTP here: plain inputs (bot/operations/inputs.py), an AccountClient,
+No Slack payloads and no HTTP here: plain inputs (bot/usecases/inputs.py), an AccountClient,
 the Store. Every refusal raises `Refused` with a message a person understands, after auditing.
 """
 
@@ -28,8 +28,9 @@ from bot.cc.models import (
     TaggingSource,
     build,
 )
-from bot.operations.catalog import Catalog
-from bot.operations.inputs import (
+from bot.store import Store, TrackedActivity
+from bot.usecases.catalog import Catalog
+from bot.usecases.inputs import (
     Actor,
     BulkInput,
     DeleteInput,
@@ -38,7 +39,6 @@ from bot.operations.inputs import (
     SourceKind,
     TaggingInput,
 )
-from bot.store import Store, TrackedActivity
 
 # Above this many contacts a request counts as broad and asks to confirm.
 BROAD_CONTACTS = 1000

@@ -19,11 +19,11 @@ from bot.fakeslack.server import FakeSlack, FakeSlackServer, SlackMessage
 from bot.ports import SingleAccount
 from bot.sandbox.server import SandboxServer
 from bot.settings import Settings
-from bot.slackbot.app import create_app
-from bot.slackbot.local import LocalSlack
+from bot.slack.app import create_app
+from bot.slack.local import LocalSlack
 from bot.store import Store, TrackedActivity
 from bot.testing_server import ThreadedServer
-from bot.webapp import create_web_app
+from bot.web import create_web_app
 
 SECRET = "test-signing-secret"
 T = TypeVar("T")

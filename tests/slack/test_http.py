@@ -8,11 +8,11 @@ from pathlib import Path
 import httpx
 from slack_bolt import App
 
-from bot.slackbot.local import signed_headers
+from bot.slack.local import signed_headers
 from bot.store import Store
 from bot.testing_server import ThreadedServer
-from bot.webapp import create_web_app
-from tests.slackbot.conftest import SECRET, Bot, text_of, wait_for
+from bot.web import create_web_app
+from tests.slack.conftest import SECRET, Bot, text_of, wait_for
 
 
 def test_unsigned_forged_and_stale_requests_are_refused(bot: Bot) -> None:

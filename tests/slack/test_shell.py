@@ -6,7 +6,7 @@ import io
 from pathlib import Path
 
 from bot.settings import Settings
-from bot.terminal import run_shell
+from bot.shell import run_shell
 
 
 def test_shell_runs_an_activity_to_its_end(tmp_path: Path) -> None:

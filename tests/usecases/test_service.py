@@ -11,7 +11,9 @@ from bot.cc.client import AccountClient, CCApi
 from bot.cc.models import ListMembershipRequest, TaggingRequest
 from bot.cc.ratelimit import SpacingLimiter
 from bot.cc.tokens import StaticTokens
-from bot.operations import (
+from bot.sandbox.server import SandboxServer
+from bot.store import Store
+from bot.usecases import (
     Actor,
     Catalog,
     DeleteInput,
@@ -23,8 +25,6 @@ from bot.operations import (
     TaggingInput,
     check_limits,
 )
-from bot.sandbox.server import SandboxServer
-from bot.store import Store
 
 ACTOR = Actor("T1", "U1")
 
