@@ -110,4 +110,4 @@ class ConnectedAccounts:
         tokens = StoredTokens(
             workspace_id, connection, self._connections, self._oauth, self._cipher, self._clock
         )
-        return self._api.for_account(tokens)
+        return self._api.for_account(tokens, account_key=workspace_id)
