@@ -96,9 +96,9 @@ def _redacted(url: str) -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    # The shell is a conversation: only warnings may interrupt it.
+    level = logging.WARNING if args.command == "shell" else logging.INFO
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
         if args.command == "sandbox":
             return _sandbox(args)
