@@ -51,6 +51,7 @@ TERMINAL = {state.value for state in ActivityState if state.is_terminal}
 
 
 Posts = dict[str, SlackPost]
+_Listings = dict[int, tuple[AccountClient, dict[str, Activity] | None]]
 PROGRESS_STEP = 10  # percent: the progress reply is edited when it crosses a step (Slack's rate)
 
 
@@ -155,8 +156,22 @@ class Poller:
 
     # ------------------------------------------------------------------ cycles
     def run_once(self) -> float:
-        """One cycle; answers the seconds until the next one is worth running."""
-        claimed = self._store.claim_due(self._owner, self._lease)
+        """One cycle; answers the seconds until the next one is worth running.
+
+        Each due workspace is leased and served on its own, the most overdue first: a poll
+        waits for the rate budget only behind polls more urgent than itself, and two pollers
+        split the workspaces between them as they go. An account is listed once a cycle.
+        """
+        served: set[str] = set()
+        listings: _Listings = {}
+        while claimed := self._store.claim_due(
+            self._owner, self._lease, one_workspace=True, exclude=served
+        ):
+            served.update(tracked.workspace_id for tracked in claimed)
+            self._serve(claimed, listings)
+        return self._seconds_to_next()
+
+    def _serve(self, claimed: list[TrackedActivity], listings: _Listings) -> None:
         posts = self._store.posts_of([tracked.id for tracked in claimed])
         for client, rows in self._by_account(claimed):
             polls = [_Poll(tracked, posts.get(tracked.id, [])) for tracked in rows]
@@ -164,10 +179,9 @@ class Poller:
                 for poll in polls:
                     self._unreachable(poll)
             else:
-                self._follow_account(client, polls)
+                self._follow_account(client, polls, listings)
             # One transaction for everything the account's polls ended with.
             self._store.settle(self._owner, [poll.done for poll in polls if poll.settle])
-        return self._seconds_to_next()
 
     def run_forever(self, stop: threading.Event) -> None:
         """Cycle until `stop` is set; a cycle under way finishes first, so nothing is lost."""
@@ -197,12 +211,11 @@ class Poller:
         return list(groups.values())
 
     # ------------------------------------------------------------------ Constant Contact
-    def _follow_account(self, client: AccountClient, polls: list[_Poll]) -> None:
-        limit = min(MAX_LIST_LIMIT, max(MIN_LIST_LIMIT, 2 * len(polls) + MIN_LIST_LIMIT))
-        try:
-            listed = {a.activity_id: a for a in client.list_activities(limit=limit)}
-        except CCError as exc:
-            log.warning("listing activities failed (%s); keeping state and backing off", exc)
+    def _follow_account(
+        self, client: AccountClient, polls: list[_Poll], listings: _Listings
+    ) -> None:
+        listed = self._listing(client, len(polls), listings)
+        if listed is None:
             for poll in polls:
                 self._unreachable(poll)
             return
@@ -214,6 +227,21 @@ class Poller:
             if activity is not None:
                 seen.append((poll, activity))
         self._follow(seen)
+
+    def _listing(
+        self, client: AccountClient, rows: int, listings: _Listings
+    ) -> dict[str, Activity] | None:
+        """The account's recent activities, listed once a cycle (None: it cannot be asked now)."""
+        if id(client) in listings:
+            return listings[id(client)][1]
+        limit = min(MAX_LIST_LIMIT, max(MIN_LIST_LIMIT, 2 * rows + MIN_LIST_LIMIT))
+        listed: dict[str, Activity] | None = None
+        try:
+            listed = {a.activity_id: a for a in client.list_activities(limit=limit)}
+        except CCError as exc:
+            log.warning("listing activities failed (%s); keeping state and backing off", exc)
+        listings[id(client)] = (client, listed)  # the client is kept: its id stays its own
+        return listed
 
     def _fetch_one(self, client: AccountClient, poll: _Poll) -> Activity | None:
         try:

@@ -8,7 +8,7 @@ from __future__ import annotations
 import hashlib
 import json
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime, timedelta
 from typing import Any
@@ -199,11 +199,18 @@ class Store:
 
     # ------------------------------------------------------------------ leases (poller)
     def claim_due(
-        self, owner: str, lease_seconds: float, limit: int = 200
+        self,
+        owner: str,
+        lease_seconds: float,
+        limit: int = 200,
+        *,
+        one_workspace: bool = False,
+        exclude: Collection[str] = (),
     ) -> list[TrackedActivity]:
         """Lease the activities due for a poll, with every other free one of the same workspaces.
 
-        Workspaces with rows leased by another live poller are left to it.
+        `one_workspace`: only the workspace whose poll is the most overdue. Workspaces in
+        `exclude`, and those with rows leased by another live poller, are left alone.
         Rows are picked with SELECT ... FOR UPDATE SKIP LOCKED on PostgreSQL (inside a BEGIN
         IMMEDIATE transaction on SQLite), so two pollers never lease the same row; a lease of a
         dead poller expires after `lease_seconds` and the row is free again.
@@ -225,12 +232,16 @@ class Store:
             .distinct()
         )
         with self.write() as session:
-            due = session.exec(
+            due_query = (
                 select(TrackedActivityRow)
                 .where(unfinished, free, col(TrackedActivityRow.next_poll_at) <= now)
                 .where(col(TrackedActivityRow.workspace_id).not_in(busy))
-                .order_by(col(TrackedActivityRow.next_poll_at))
-                .limit(limit)
+            )
+            if exclude:
+                due_query = due_query.where(col(TrackedActivityRow.workspace_id).not_in(exclude))
+            due = session.exec(
+                due_query.order_by(col(TrackedActivityRow.next_poll_at), col(TrackedActivityRow.id))
+                .limit(1 if one_workspace else limit)
                 .with_for_update(skip_locked=True)
             ).all()
             workspaces = {row.workspace_id for row in due}
