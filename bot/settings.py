@@ -41,7 +41,14 @@ class Settings(BaseSettings):
     cctag_daily_quota: int = Field(default=10_000, gt=0)
     cctag_poll_interval: float = Field(default=5.0, gt=0)
     cctag_poll_in_serve: bool = False
+    # How long a poller's claim on an activity outlives the poller if it dies (kill -9).
+    cctag_poll_lease_seconds: float = Field(default=30.0, gt=0)
     cctag_activity_max_age_hours: float = Field(default=24.0, gt=0)
+    # Who may delete tags and act on all active contacts (comma lists); workspace admins if unset.
+    cctag_admin_users: str | None = None
+    cctag_admin_usergroup: str | None = None
+    # Channels where the bot acts (comma list of ids); everywhere if unset.
+    cctag_allowed_channels: str | None = None
 
     @field_validator("database_url")
     @classmethod
