@@ -15,6 +15,8 @@ from slack_sdk.errors import SlackApiError
 
 from bot.cc.client import AccountClient
 from bot.cc.models import Activity
+from bot.connect.flow import NOT_CONNECTED, ConnectFlow
+from bot.permissions import ALL_ACTIVE, CONNECT, DELETE_TAGS, DISCONNECT, Permissions
 from bot.ports import Accounts
 from bot.slack import views
 from bot.slack.forms import MAX_METADATA, Form, block_errors, from_metadata, read_form
@@ -26,17 +28,27 @@ from bot.slack.parse import (
     parse_tagging,
     split_command,
 )
+from bot.slack.workspaces import HomeData
 from bot.store import NewActivity
-from bot.usecases import Actor, BulkInput, Operations, Plan, Refused, check_limits
+from bot.usecases import (
+    Actor,
+    BulkInput,
+    DeleteInput,
+    Operations,
+    Plan,
+    Refused,
+    SourceKind,
+    check_limits,
+)
 from bot.usecases.catalog import matching
+from bot.usecases.service import action_name
 
 log = logging.getLogger(__name__)
 BULK = ("add", "remove", "delete", "lists", "unlists")
 MAX_BUTTON_VALUE = 2000
 OOPS = "Something went wrong on our side; nothing was started. Try again in a moment."
-NOT_CONNECTED = (
-    "This workspace has no Constant Contact account connected yet: run `/cctag connect`."
-)
+# Commands that need no channel check of their own (connect and disconnect check their action).
+UNCHECKED = ("help", "connect", "disconnect")
 
 
 def _actor(context: BoltContext, body: dict[str, Any]) -> Actor:
@@ -61,13 +73,41 @@ def _form_title(form: Form) -> str:
     return "Add tags" if form.action == "add" else "Remove tags"
 
 
+def _where(actor: Actor, channel: str | None) -> str | None:
+    """The channel a permission is checked in: none for the App Home and the app's DM (whose
+    activities are posted to the user's own id)."""
+    return None if not channel or channel == actor.user_id else channel
+
+
+def required_action(inp: BulkInput) -> str:
+    """The permission a bulk request needs: deleting tags and all active contacts are
+    restricted; the rest only need an allowed channel."""
+    if isinstance(inp, DeleteInput):
+        return DELETE_TAGS
+    if inp.source.kind == SourceKind.ALL_ACTIVE:
+        return ALL_ACTIVE
+    return action_name(inp)
+
+
 class Handlers:
-    def __init__(self, operations: Operations, accounts: Accounts, background: Executor) -> None:
+    def __init__(
+        self,
+        operations: Operations,
+        accounts: Accounts,
+        background: Executor,
+        *,
+        permissions: Permissions | None = None,
+        connect: ConnectFlow | None = None,
+        home: HomeData | None = None,
+    ) -> None:
         self.background = background
         self.ops = operations
         self.accounts = accounts
         self.store = operations.store
         self.catalog = operations.catalog
+        self.permissions = permissions
+        self.connect = connect
+        self.home = home
 
     # ------------------------------------------------------------ plumbing
     def _later(self, work: Callable[[], None]) -> None:
@@ -80,6 +120,17 @@ class Handlers:
         if account is None:
             raise Refused(NOT_CONNECTED)
         return account
+
+    def _permit(self, actor: Actor, channel: str | None, action: str) -> None:
+        """Refused (already told to the audit log by Permissions.check) unless allowed."""
+        if self.permissions is None:
+            return
+        where = _where(actor, channel)
+        decision = self.permissions.check(actor.workspace_id, actor.user_id, where, action)
+        if not decision.allowed:
+            refused = Refused(decision.reason)
+            refused.audited = True
+            raise refused
 
     def _refuse(self, actor: Actor, action: str, detail: str, message: str) -> None:
         self.ops.audit(actor, action, detail, f"refused: {message}")
@@ -129,8 +180,15 @@ class Handlers:
         def say(reply: views.Reply) -> None:
             respond(text=reply.text, blocks=reply.blocks, response_type="ephemeral")
 
+        channel = str(body.get("channel_id", ""))
+        if name not in UNCHECKED:
+            self._permit(actor, channel, name)
         if name == "help":
             say(views.help_reply())
+        elif name == "connect":
+            say(self._connect_link(actor, channel))
+        elif name == "disconnect":
+            say(self._disconnect(actor, channel))
         elif name == "create":
             say(self._create(actor, rest))
         elif name == "tags":
@@ -146,6 +204,19 @@ class Handlers:
             reply = views.reply(f"I do not know `{name}`.\n{views.HELP_TEXT}")
             say(reply)
 
+    def _connect_link(self, actor: Actor, channel: str | None) -> views.Reply:
+        if self.connect is None:
+            raise Refused(views.CONNECT_NOT_SET_UP)
+        self._permit(actor, channel, CONNECT)
+        return views.connect_reply(self.connect.start_connect(actor.workspace_id, actor.user_id))
+
+    def _disconnect(self, actor: Actor, channel: str | None) -> views.Reply:
+        if self.connect is None:
+            raise Refused(views.CONNECT_NOT_SET_UP)
+        self._permit(actor, channel, DISCONNECT)
+        removed = self.connect.disconnect(actor.workspace_id, actor.user_id)
+        return views.disconnected_reply(removed)
+
     def _create(self, actor: Actor, rest: str) -> views.Reply:
         name = parse_single_name(rest)
         if not name:
@@ -160,6 +231,8 @@ class Handlers:
             view = views.delete_form(channel)
         else:
             view = views.lists_form("add" if name == "lists" else "remove", channel)
+        if name == "delete":
+            self._permit(actor, channel, DELETE_TAGS)
         account = self._account(actor)
         client.views_open(trigger_id=body["trigger_id"], view=view)
         self.ops.audit(actor, name, "", "form opened")
@@ -178,6 +251,7 @@ class Handlers:
         say: Callable[[views.Reply], None],
     ) -> None:
         inp = parse_bulk_line(name, rest)
+        self._permit(actor, channel, required_action(inp))
         account = self._account(actor)
         plan = self.ops.plan(actor, account, inp)
         if plan.needs_confirmation:
@@ -273,9 +347,10 @@ class Handlers:
             respond(text=working.text, blocks=working.blocks, replace_original=True)
             command = split_command(text)
             inp = parse_bulk_line(command.name, command.rest)
+            channel = str(value.get("c") or (body.get("channel") or {}).get("id", ""))
+            self._permit(actor, channel, required_action(inp))
             account = self._account(actor)
             plan = self.ops.plan(actor, account, inp)
-            channel = str(value.get("c") or (body.get("channel") or {}).get("id", ""))
             activity = self.launch(actor, channel, client, account, plan)
             done = views.started_reply(plan.summary, activity)
             respond(text=done.text, blocks=done.blocks, replace_original=True)
@@ -337,6 +412,7 @@ class Handlers:
             )
 
         with self._guard(actor, form.form, title, tell):
+            self._permit(actor, form.channel_id, required_action(form.as_input()))
             account = self._account(actor)
             named = self._named(actor, account, form)
             plan = self.ops.plan(actor, account, named.as_input())
@@ -395,6 +471,7 @@ class Handlers:
             )
 
         with self._guard(actor, form.form, title, tell):
+            self._permit(actor, form.channel_id, required_action(form.as_input()))
             account = self._account(actor)
             plan = self.ops.plan(actor, account, form.as_input())
             self._start_from_view(actor, form, plan, view_id, client)
@@ -421,10 +498,110 @@ class Handlers:
         typed = str(body.get("value") or "")
         ack(options=[views.option(value, text) for value, text in matching(pairs, typed)])
 
-    # ------------------------------------------------------------ events
-    def on_home_opened(self, event: dict[str, Any], client: WebClient) -> None:
-        if event.get("tab", "home") == "home":
-            client.views_publish(user_id=event["user"], view=views.home_view())
+    # ------------------------------------------------------------ the App Home
+    def on_home_opened(
+        self, event: dict[str, Any], body: dict[str, Any], client: WebClient, context: BoltContext
+    ) -> None:
+        if event.get("tab", "home") != "home":
+            return
+        actor = _actor(context, {**body, "user_id": event.get("user")})
+        self._publish_home(actor, str(event["user"]), client)
+
+    def _publish_home(self, actor: Actor, user: str, client: WebClient) -> None:
+        view = self.home.view(actor.workspace_id) if self.home else views.home_view()
+        client.views_publish(user_id=user, view=view)
+
+    def on_home_button(
+        self,
+        ack: Ack,
+        body: dict[str, Any],
+        action: dict[str, Any],
+        client: WebClient,
+        context: BoltContext,
+    ) -> None:
+        """A home button: the matching form (its activity is posted in the app's DM)."""
+        ack()
+        actor = _actor(context, body)
+        trigger = str(body.get("trigger_id") or "")
+        name = str(action.get("action_id", ""))
+        self._later(lambda: self._home_button(actor, name, trigger, client))
+
+    def _home_button(self, actor: Actor, name: str, trigger: str, client: WebClient) -> None:
+        def tell(message: str) -> None:
+            shown = views.result_view("cctag", f":warning: {message}", "Nothing was changed.")
+            client.views_open(trigger_id=trigger, view=shown)
+
+        with self._guard(actor, name, "from the App Home", tell):
+            view = self._home_form(actor, name)
+            client.views_open(trigger_id=trigger, view=view)
+            self.ops.audit(actor, name, "", "form opened")
+
+    def _home_form(self, actor: Actor, name: str) -> dict[str, Any]:
+        """The modal a home button opens; forms post their activity to the user's own DM."""
+        dm = actor.user_id
+        if name == views.HOME_CONNECT:
+            if self.connect is None:
+                raise Refused(views.CONNECT_NOT_SET_UP)
+            self._permit(actor, None, CONNECT)
+            return views.connect_view(self.connect.start_connect(actor.workspace_id, dm))
+        if name == "home_delete":
+            self._permit(actor, None, DELETE_TAGS)
+        account = self._account(actor)
+        if name == "home_create":
+            return views.create_form()
+        if name == "home_delete":
+            return views.delete_form(dm)
+        if name == "home_lists":
+            self._later(lambda: self._warm(actor, account, lists=True))
+            return views.lists_form("add", dm)
+        self._later(lambda: self._warm(actor, account, lists=False))
+        return views.tagging_form("remove" if name == "home_remove" else "add", dm)
+
+    def _warm(self, actor: Actor, account: AccountClient, *, lists: bool) -> None:
+        """Fill the type-ahead cache while the user looks at the form."""
+        if lists:
+            self.catalog.lists(actor.workspace_id, account)
+        else:
+            self.catalog.tags(actor.workspace_id, account)
+
+    def on_link_click(self, ack: Ack) -> None:
+        """A URL button still sends its click; nothing to do but answer."""
+        ack()
+
+    def on_create_form(
+        self,
+        ack: Ack,
+        body: dict[str, Any],
+        view: dict[str, Any],
+        client: WebClient,
+        context: BoltContext,
+    ) -> None:
+        actor = _actor(context, body)
+        name = str(_typed_value(view, "name") or "").strip()
+        if not name:
+            ack(response_action="errors", errors={"name": "Name the tag"})
+            return
+        ack(response_action="update", view=views.working_view("Create a tag"))
+        view_id = str(view["id"])
+        self._later(lambda: self._create_from_view(actor, name, view_id, client))
+
+    def _create_from_view(self, actor: Actor, name: str, view_id: str, client: WebClient) -> None:
+        if not self.store.claim_once(f"create:{view_id}"):
+            return
+
+        def tell(message: str) -> None:
+            shown = views.result_view("Create a tag", f":warning: {message}", "Nothing changed.")
+            client.views_update(view_id=view_id, view=shown)
+
+        with self._guard(actor, "create", name, tell):
+            done = views.created_reply(self.ops.create_tag(actor, self._account(actor), name))
+            client.views_update(view_id=view_id, view=views.result_view("Tag created", done.text))
+
+
+def _typed_value(view: dict[str, Any], block_id: str) -> Any:
+    actions: dict[str, Any] = view.get("state", {}).get("values", {}).get(block_id) or {}
+    first: dict[str, Any] = next(iter(actions.values()), {})
+    return first.get("value")
 
 
 def _logged(work: Callable[[], None]) -> None:

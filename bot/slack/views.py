@@ -41,6 +41,14 @@ TAGGING_FORM = "tagging_form"
 LISTS_FORM = "lists_form"
 DELETE_FORM = "delete_form"
 CONFIRM_VIEW = "confirm_view"
+CREATE_FORM = "create_form"
+CONNECT_LINK = "connect_link"
+HOME_ACTIONS = ("home_create", "home_add", "home_remove", "home_delete", "home_lists")
+HOME_CONNECT = "home_connect"
+CONNECT_NOT_SET_UP = (
+    "Connecting accounts is not set up here: this bot works with the one Constant Contact "
+    "account of its CC_ACCESS_TOKEN."
+)
 MAX_OPTION_TEXT = 75
 MAX_SECTION_TEXT = 3000
 
@@ -52,6 +60,8 @@ HELP_TEXT = """*cctag* manages Constant Contact tags and bulk contact activities
 • `/cctag lists` / `/cctag unlists [<list>[, ...] <source>]`: add contacts to lists, or remove them
 • `/cctag tags`: the tags with their contact counts
 • `/cctag status <activity_id>`: how an activity is doing
+• `/cctag connect`: connect this workspace to a Constant Contact account (admins)
+• `/cctag disconnect`: forget the connected Constant Contact account (admins)
 <source> is one of `--contacts <email or id>[, ...]`, `--lists <list>[, ...]`, \
 `--tags <tag>[, ...]`, `--all-active`, `--new-subscribers`; `/cctag lists` also takes \
 `--engagement <unqualified|low|medium|high>` and `--segment <segment id>`. \
@@ -347,6 +357,42 @@ def confirm_view(title: str, plan: Plan, metadata: dict[str, Any]) -> dict[str, 
 
 def option(value: str, text: str) -> dict[str, Any]:
     return Option(value=value, text=_clip(text, MAX_OPTION_TEXT)).to_dict()
+
+
+def _connect_blocks(link: str) -> list[Block]:
+    button = ButtonElement(
+        text="Connect Constant Contact", url=link, action_id=CONNECT_LINK, style="primary"
+    )
+    return [
+        _section("Connect a Constant Contact account to this workspace."),
+        ActionsBlock(block_id="connect", elements=[button]),
+        _context("The link works once, for ten minutes; it is yours only, do not share it."),
+    ]
+
+
+def connect_reply(link: str) -> Reply:
+    text = f"Connect a Constant Contact account: <{link}|open the authorization page>."
+    return Reply(text=text, blocks=_dicts(_connect_blocks(link)))
+
+
+def connect_view(link: str) -> dict[str, Any]:
+    return _modal("connect", "Connect", _connect_blocks(link))
+
+
+def disconnected_reply(removed: bool) -> Reply:
+    if removed:
+        return reply(
+            "Disconnected: this workspace no longer uses its Constant Contact account.",
+            context="Its tokens are forgotten; `/cctag connect` connects an account again.",
+        )
+    return reply("This workspace had no Constant Contact account connected.")
+
+
+def create_form() -> dict[str, Any]:
+    name = InputBlock(
+        block_id="name", label="Tag name", element=_text_input(placeholder="VIP 2026")
+    )
+    return _modal(CREATE_FORM, "Create a tag", [name], submit="Create")
 
 
 def home_view() -> dict[str, Any]:
