@@ -8,7 +8,7 @@ from collections import Counter
 import pytest
 
 from bot.poller import Poller
-from tests.poller.conftest import Crash, CrashPlan, World
+from tests.poller.conftest import ACTIVITY_SECONDS, Crash, CrashPlan, World
 
 LEASE = 30.0
 
@@ -106,3 +106,29 @@ def test_two_pollers_racing_post_nothing_twice(world: World) -> None:
     assert world.store.in_flight_count() == 0
     for workspace, activity_ids in started.items():
         _assert_each_reply_once(world, activity_ids, workspace)
+
+
+def test_a_reply_is_posted_with_half_a_lease_left_at_least(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    tracked = world.start()
+    world.clock.advance(ACTIVITY_SECONDS + 1)  # ended: progress and end posted in one poll
+    renewals: list[int] = []
+    renew = world.store.renew_lease
+
+    def counted(tracked_id: int, owner: str, lease_seconds: float) -> bool:
+        renewals.append(tracked_id)
+        return renew(tracked_id, owner, lease_seconds)
+
+    monkeypatch.setattr(world.store, "renew_lease", counted)
+
+    def slow_post(event: str, payload: object) -> None:
+        if event == "posted":
+            world.clock.advance(LEASE / 2 + 1)
+
+    world.fake.listeners.append(slow_post)
+    world.poller(lease_seconds=LEASE).run_once()
+    assert renewals == [tracked.id], "renewed before the second post only"
+    assert world.replies_by_state(tracked) == Counter(progress=1, completed=1)
+    done = world.store.get_tracked("T1", tracked.activity_id)
+    assert done is not None and done.finished and done.lease_owner is None

@@ -9,6 +9,7 @@ from sqlalchemy import inspect
 
 from bot.clock import FakeClock
 from bot.store import NewActivity, Observation, Store
+from bot.store.models import Poll, Settlement
 
 
 def _new(activity_id: str = "act-1", workspace_id: str = "T1") -> NewActivity:
@@ -134,6 +135,86 @@ def test_a_due_row_brings_along_the_other_free_rows_of_its_workspace(
     store.release(due.id, "x", next_poll_at=clock.now())
     claimed = {t.activity_id for t in store.claim_due("me", 30)}
     assert claimed == {"due", "later"}
+
+
+def test_one_workspace_at_a_time_the_most_overdue_first(store: Store, clock: FakeClock) -> None:
+    plan = {"a": ("T1", 5), "b": ("T2", 9), "c": ("T1", 0)}
+    for activity_id, (workspace, _) in plan.items():
+        store.track_activity(_new(activity_id, workspace_id=workspace))
+    for tracked in store.claim_due("x", 1):
+        overdue = timedelta(seconds=plan[tracked.activity_id][1])
+        store.release(tracked.id, "x", next_poll_at=clock.now() - overdue)
+    first = store.claim_due("me", 30, one_workspace=True)
+    assert {t.activity_id for t in first} == {"b"}
+    assert store.claim_due("other", 30, one_workspace=True, exclude={"T1"}) == []
+    second = store.claim_due("me", 30, one_workspace=True, exclude={"T2"})
+    assert {t.activity_id for t in second} == {"a", "c"}
+
+
+def test_polls_and_their_ends_are_recorded_in_one_transaction_each(
+    store: Store, clock: FakeClock
+) -> None:
+    ours, theirs = store.track_activity(_new("ours")), store.track_activity(_new("theirs", "T2"))
+    store.claim_due("me", 30, one_workspace=True, exclude={"T2"})
+    store.claim_due("other", 30)
+    store.intend_post(ours.id, "progress", "me")
+    later = clock.now() + timedelta(seconds=5)
+    seen = Observation(state="completed", percent_done=100, items_total_count=3)
+    polls = [
+        Poll(
+            tracked_id=tracked.id,
+            seen=seen,
+            next_poll_at=later,
+            poll_interval=5,
+            intents=["progress", "state:completed"],
+        )
+        for tracked in (ours, theirs)
+    ]
+    posts = store.observe_all("me", polls)
+    assert list(posts) == [ours.id], "another poller's row is not recorded"
+    assert [(p.key, p.status) for p in posts[ours.id]] == [
+        ("progress", "pending"),
+        ("state:completed", "pending"),
+    ]
+    found = store.get_tracked_by_id(ours.id)
+    assert found is not None and found.state == "completed" and found.poll_count == 1
+    assert found.lease_owner == "me", "kept until its replies are posted"
+    untouched = store.get_tracked_by_id(theirs.id)
+    assert untouched is not None and untouched.state == "initialized"
+
+    store.settle(
+        "me",
+        [
+            Settlement(
+                tracked_id=ours.id,
+                posted={"progress": "1.1", "state:completed": "1.2"},
+                parent_updated=True,
+                finish=True,
+            ),
+            Settlement(tracked_id=theirs.id, finish=True),
+        ],
+    )
+    done = store.get_tracked_by_id(ours.id)
+    assert done is not None and done.finished and done.parent_updated
+    assert done.lease_owner is None and done.progress_ts == "1.1"
+    assert all(p.posted for p in store.posts_of([ours.id])[ours.id])
+    still = store.get_tracked_by_id(theirs.id)
+    assert still is not None and not still.finished and still.lease_owner == "other"
+
+
+def test_settling_a_refused_post_releases_for_later(store: Store, clock: FakeClock) -> None:
+    tracked = store.track_activity(_new())
+    store.claim_due("me", 30)
+    store.intend_post(tracked.id, "state:processing", "me")
+    retry = clock.now() + timedelta(seconds=1)
+    store.settle(
+        "me",
+        [Settlement(tracked_id=tracked.id, skipped=["state:processing"], next_poll_at=retry)],
+    )
+    found = store.get_tracked_by_id(tracked.id)
+    assert found is not None and found.lease_owner is None and found.next_poll_at == retry
+    post = store.get_post(tracked.id, "state:processing")
+    assert post is not None and post.status == "skipped"
 
 
 def test_observation_and_finish_need_the_lease(store: Store, clock: FakeClock) -> None:
