@@ -1,12 +1,13 @@
 """The poller: follows every tracked activity to its end and tells its Slack thread.
 
 Constant Contact has no webhooks for activities, so the poller asks. Per cycle it leases the
-due activities (and the other free ones of the same workspaces), makes one
-`GET /v3/activities` per account that covers them all, and `GET /v3/activities/{id}` only for
-those the list does not show. An account's observations (with the intents of the replies about
-to be posted) are recorded in one transaction, its ends are told first, and what its Slack work
-ended with (ts of the posts, leases let go, activities finished) in one more: every commit
-waits for the disk, and a commit per step was most of a cycle. Each activity's next poll
+due workspaces one at a time, the most overdue first (each with all its free activities),
+makes one `GET /v3/activities` per account that covers them all, and
+`GET /v3/activities/{id}` only for those the list does not show. An account's observations
+(with the intents of the replies about to be posted) are recorded in one transaction, its ends
+are told first, and what its Slack work ended with (ts of the posts, leases let go, activities
+finished) in one more: every commit waits for the disk, and a commit per step was most of a
+cycle. Each activity's next poll
 adapts: soon while it is moving (sooner still when its progress says it is about to finish),
 backing off while nothing changes or Constant Contact is failing, and none at all once nothing
 is in flight.
