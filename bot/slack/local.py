@@ -150,6 +150,43 @@ class LocalSlack:
         )
         return self.interact(payload)
 
+    def event(self, event: dict[str, Any], *, event_id: str | None = None) -> httpx.Response:
+        """An Events API delivery (JSON), e.g. `{"type": "app_home_opened", "user": ...}`."""
+        body = json.dumps(
+            {
+                "type": "event_callback",
+                "token": "legacy",
+                "team_id": self.team,
+                "api_app_id": "A0001",
+                "event": event,
+                "event_id": event_id or f"Ev{uuid.uuid4().hex[:10]}",
+                "event_time": int(time.time()),
+            }
+        )
+        return self.post(body, headers={"Content-Type": "application/json"})
+
+    def home_opened(self, *, user: str = "U0001") -> httpx.Response:
+        return self.event({"type": "app_home_opened", "user": user, "tab": "home", "channel": "D1"})
+
+    def home_click(self, action_id: str, *, user: str = "U0001") -> httpx.Response:
+        """Click a button of the App Home: no channel and no response_url, as Slack sends it."""
+        payload = self._base("block_actions", user)
+        payload.update(
+            {
+                "container": {"type": "view", "view_id": f"HOME-{user}"},
+                "view": {"id": f"HOME-{user}", "type": "home", "team_id": self.team},
+                "actions": [
+                    {
+                        "type": "button",
+                        "action_id": action_id,
+                        "block_id": "home_actions",
+                        "action_ts": str(time.time()),
+                    }
+                ],
+            }
+        )
+        return self.interact(payload)
+
     def view_submission_payload(
         self, view: dict[str, Any], values: dict[str, Any], user: str = "U0001"
     ) -> dict[str, Any]:
