@@ -10,28 +10,50 @@ import uuid
 from dataclasses import dataclass
 from datetime import timedelta
 
+import uvicorn
+from slack_bolt import App
+from slack_bolt.oauth.oauth_settings import OAuthSettings
 from slack_sdk import WebClient
 from slack_sdk.http_retry.builtin_handlers import (
     ConnectionErrorRetryHandler,
     RateLimitErrorRetryHandler,
 )
+from starlette.applications import Starlette
+from starlette.routing import BaseRoute
 
 from bot.cc.client import CCApi
 from bot.cc.oauth import OAuthClient
 from bot.cc.ports import TokenSource
 from bot.cc.tokens import RefreshingTokens, StaticTokens
 from bot.clock import SYSTEM_CLOCK, Clock
+from bot.connect import (
+    ConnectedAccounts,
+    ConnectFlow,
+    InstalledSlackClients,
+    connect_routes,
+    oauth_settings,
+    slack_install_routes,
+)
+from bot.connect.flow import ConnectionInfo
+from bot.crypto import cipher_from
+from bot.permissions import Permissions, Policy
 from bot.poller import Poller
 from bot.ports import Accounts, SingleAccount, SingleSlack, SlackClients
-from bot.settings import Settings, SettingsError
+from bot.settings import Settings, require
+from bot.slack.app import create_app, run_socket_mode
+from bot.slack.workspaces import HomeData
 from bot.store import Store
+from bot.store.connections import ConnectionRepository
 from bot.store.ratelimit import DatabaseRateLimiter
+from bot.web import create_web_app
 
 log = logging.getLogger(__name__)
 
 
 @dataclass
 class Parts:
+    """Everything `serve`, `poll` and the tests need, built once from the settings."""
+
     settings: Settings
     store: Store
     api: CCApi
@@ -39,6 +61,9 @@ class Parts:
     slack: SlackClients
     slack_client: WebClient
     clock: Clock
+    connect: ConnectFlow | None = None
+    permissions: Permissions | None = None
+    slack_oauth: OAuthSettings | None = None
 
 
 def api_key_name(settings: Settings) -> str:
@@ -94,13 +119,43 @@ def build_slack_client(settings: Settings, token: str | None = None) -> WebClien
     )
 
 
+def multi_workspace(settings: Settings) -> bool:
+    """Slack installs over OAuth (SLACK_CLIENT_ID/SECRET) instead of one SLACK_BOT_TOKEN."""
+    return bool(settings.slack_client_id and settings.slack_client_secret)
+
+
 def build_parts(settings: Settings, clock: Clock = SYSTEM_CLOCK) -> Parts:
     store = build_store(settings, clock)
     api = build_api(settings, store, clock)
-    tokens = single_account_tokens(settings, store, clock)
-    accounts = SingleAccount(api.for_account(tokens) if tokens else None)
     slack_client = build_slack_client(settings)
-    return Parts(settings, store, api, accounts, SingleSlack(slack_client), slack_client, clock)
+    parts = Parts(
+        settings, store, api, SingleAccount(None), SingleSlack(slack_client), slack_client, clock
+    )
+    if multi_workspace(settings):
+        cipher = cipher_from(settings.cctag_encryption_key)
+        parts.slack_oauth = oauth_settings(settings, store.engine, cipher, clock)
+        parts.slack = InstalledSlackClients(
+            parts.slack_oauth.installation_store, settings.slack_api_base()
+        )
+    tokens = single_account_tokens(settings, store, clock)
+    if tokens is not None:
+        parts.accounts = SingleAccount(api.for_account(tokens))
+    elif settings.cc_client_id:
+        # Each workspace connects its own Constant Contact account with /cctag connect.
+        cipher = cipher_from(settings.cctag_encryption_key)
+        connections = ConnectionRepository(store.engine, clock)
+        oauth = OAuthClient(
+            settings.cc_auth_base(), settings.cc_client_id, settings.cc_client_secret, clock=clock
+        )
+        parts.accounts = ConnectedAccounts(api, connections, oauth, cipher, clock)
+        parts.connect = ConnectFlow(
+            connections, oauth, api, cipher, clock, settings.public_url(), auditor=store
+        )
+    policies = ConnectionRepository(store.engine, clock)
+    parts.permissions = Permissions(
+        policies, parts.slack, Policy.from_settings(settings), store, clock
+    )
+    return parts
 
 
 def build_poller(parts: Parts) -> Poller:
@@ -112,6 +167,7 @@ def build_poller(parts: Parts) -> Poller:
         parts.clock,
         owner=owner,
         base_interval=parts.settings.cctag_poll_interval,
+        lease_seconds=parts.settings.cctag_poll_lease_seconds,
         max_age=timedelta(hours=parts.settings.cctag_activity_max_age_hours),
     )
 
@@ -124,5 +180,65 @@ def poll(settings: Settings, stop: threading.Event) -> int:
     return 0
 
 
+def build_home(parts: Parts) -> HomeData:
+    settings = parts.settings
+    started = parts.clock.now()
+
+    def connection_info(workspace_id: str) -> ConnectionInfo | None:
+        if parts.connect is not None:
+            return parts.connect.connection_info(workspace_id)
+        if parts.accounts.client_for(workspace_id) is not None:
+            # The CC_ACCESS_TOKEN account, set by whoever runs cctag.
+            return ConnectionInfo(None, "CC_ACCESS_TOKEN", started)
+        return None
+
+    return HomeData(
+        connection_info=connection_info,
+        calls_today=lambda: parts.store.calls_today(api_key_name(settings)),
+        daily_quota=settings.cctag_daily_quota,
+        recent_activities=lambda workspace_id: parts.store.recent_activities(workspace_id),
+    )
+
+
+def build_bolt_app(parts: Parts) -> App:
+    return create_app(
+        parts.settings,
+        parts.store,
+        parts.accounts,
+        parts.slack_client,
+        parts.clock,
+        oauth_settings=parts.slack_oauth,
+        permissions=parts.permissions,
+        connect=parts.connect,
+        home=build_home(parts),
+    )
+
+
+def build_web_app(parts: Parts, bolt_app: App) -> Starlette:
+    routes: list[BaseRoute] = []
+    if parts.slack_oauth is not None:
+        routes += slack_install_routes(bolt_app)
+    if parts.connect is not None:
+        routes += connect_routes(parts.connect)
+    return create_web_app(bolt_app, parts.store, extra_routes=routes)
+
+
 def serve(settings: Settings) -> int:
-    raise SettingsError("serve is wired once the Slack app lands")
+    if not settings.slack_app_token:
+        require(settings, "SLACK_SIGNING_SECRET")
+    if not multi_workspace(settings):
+        require(settings, "SLACK_BOT_TOKEN")
+    parts = build_parts(settings)
+    bolt_app = build_bolt_app(parts)
+    stop = threading.Event()
+    if settings.cctag_poll_in_serve:
+        threading.Thread(target=build_poller(parts).run_forever, args=(stop,), daemon=True).start()
+    try:
+        if settings.slack_app_token:
+            run_socket_mode(bolt_app, settings.slack_app_token)
+        else:
+            web = build_web_app(parts, bolt_app)
+            uvicorn.run(web, host="0.0.0.0", port=settings.port, log_level="info")
+    finally:
+        stop.set()
+    return 0
