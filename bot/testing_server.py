@@ -6,7 +6,7 @@ import socket
 import threading
 import time
 from types import TracebackType
-from typing import Any
+from typing import Any, Self
 
 import uvicorn
 
@@ -43,7 +43,7 @@ class ThreadedServer:
         self._server.should_exit = True
         self._thread.join(timeout=5)
 
-    def __enter__(self) -> ThreadedServer:
+    def __enter__(self) -> Self:
         self.start()
         return self
 
