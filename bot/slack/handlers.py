@@ -405,12 +405,7 @@ class Handlers:
             return  # a double submit or a retried delivery of the same form
         title = _form_title(form)
 
-        def tell(message: str) -> None:
-            client.views_update(
-                view_id=view_id,
-                view=views.result_view(title, f":warning: {message}", "Nothing was changed."),
-            )
-
+        tell = _warn_in_view(client, view_id, title)
         with self._guard(actor, form.form, title, tell):
             self._permit(actor, form.channel_id, required_action(form.as_input()))
             account = self._account(actor)
@@ -464,12 +459,7 @@ class Handlers:
             return
         title = _form_title(form)
 
-        def tell(message: str) -> None:
-            client.views_update(
-                view_id=view_id,
-                view=views.result_view(title, f":warning: {message}", "Nothing was changed."),
-            )
-
+        tell = _warn_in_view(client, view_id, title)
         with self._guard(actor, form.form, title, tell):
             self._permit(actor, form.channel_id, required_action(form.as_input()))
             account = self._account(actor)
@@ -589,10 +579,7 @@ class Handlers:
         if not self.store.claim_once(f"create:{view_id}"):
             return
 
-        def tell(message: str) -> None:
-            shown = views.result_view("Create a tag", f":warning: {message}", "Nothing changed.")
-            client.views_update(view_id=view_id, view=shown)
-
+        tell = _warn_in_view(client, view_id, "Create a tag")
         with self._guard(actor, "create", name, tell):
             done = views.created_reply(self.ops.create_tag(actor, self._account(actor), name))
             client.views_update(view_id=view_id, view=views.result_view("Tag created", done.text))
@@ -652,3 +639,13 @@ class _Guard:
         except Exception:
             log.exception("could not tell the user: %s", message)
         return True
+
+
+def _warn_in_view(client: WebClient, view_id: str, title: str) -> Callable[[str], None]:
+    """How a refusal is told in a modal that is already open: the view says why, changes nothing."""
+
+    def tell(message: str) -> None:
+        shown = views.result_view(title, f":warning: {message}", "Nothing was changed.")
+        client.views_update(view_id=view_id, view=shown)
+
+    return tell
