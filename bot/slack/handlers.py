@@ -14,7 +14,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot.cc.client import AccountClient
-from bot.cc.models import Activity
+from bot.cc.models import Activity, LimitError, validate_tag_name
 from bot.connect.flow import NOT_CONNECTED, ConnectFlow
 from bot.permissions import ALL_ACTIVE, CONNECT, DELETE_TAGS, DISCONNECT, Permissions
 from bot.ports import Accounts
@@ -22,9 +22,9 @@ from bot.slack import views
 from bot.slack.forms import MAX_METADATA, Form, block_errors, from_metadata, read_form
 from bot.slack.parse import (
     ParseError,
+    parse_create,
     parse_delete,
     parse_lists,
-    parse_single_name,
     parse_tagging,
     split_command,
 )
@@ -218,10 +218,11 @@ class Handlers:
         return views.disconnected_reply(removed)
 
     def _create(self, actor: Actor, rest: str) -> views.Reply:
-        name = parse_single_name(rest)
+        name, source = parse_create(rest)
         if not name:
-            raise Refused("Name the tag: `/cctag create <tag name>`")
-        return views.created_reply(self.ops.create_tag(actor, self._account(actor), name))
+            raise Refused("Name the tag: `/cctag create <tag name> [--source <label>]`")
+        tag = self.ops.create_tag(actor, self._account(actor), name, source)
+        return views.created_reply(tag)
 
     def _open_form(self, actor: Actor, name: str, body: dict[str, Any], client: WebClient) -> None:
         channel = str(body.get("channel_id", ""))
@@ -567,21 +568,27 @@ class Handlers:
         context: BoltContext,
     ) -> None:
         actor = _actor(context, body)
-        name = str(_typed_value(view, "name") or "").strip()
-        if not name:
-            ack(response_action="errors", errors={"name": "Name the tag"})
+        name = str(_typed_value(view, "name") or "")
+        source = str(_typed_value(view, "source") or "").strip() or None
+        try:
+            name = validate_tag_name(name)
+        except LimitError as exc:
+            ack(response_action="errors", errors={"name": str(exc)})
             return
         ack(response_action="update", view=views.working_view("Create a tag"))
         view_id = str(view["id"])
-        self._later(lambda: self._create_from_view(actor, name, view_id, client))
+        self._later(lambda: self._create_from_view(actor, name, source, view_id, client))
 
-    def _create_from_view(self, actor: Actor, name: str, view_id: str, client: WebClient) -> None:
+    def _create_from_view(
+        self, actor: Actor, name: str, source: str | None, view_id: str, client: WebClient
+    ) -> None:
         if not self.store.claim_once(f"create:{view_id}"):
             return
 
         tell = _warn_in_view(client, view_id, "Create a tag")
         with self._guard(actor, "create", name, tell):
-            done = views.created_reply(self.ops.create_tag(actor, self._account(actor), name))
+            tag = self.ops.create_tag(actor, self._account(actor), name, source)
+            done = views.created_reply(tag)
             client.views_update(view_id=view_id, view=views.result_view("Tag created", done.text))
 
 

@@ -178,6 +178,15 @@ def parse_delete(rest: str) -> DeleteInput:
     return DeleteInput(tuple(split_names(head)))
 
 
+def parse_create(rest: str) -> tuple[str, str | None]:
+    """`create VIP 2026 --source "Spring fair"` → ("VIP 2026", "Spring fair")."""
+    name_part, flag, source_part = rest.partition("--source")
+    source = parse_single_name(source_part) if flag else None
+    if flag and not source:
+        raise ParseError("`--source` needs a label: `/cctag create <tag> --source <label>`")
+    return parse_single_name(name_part), source
+
+
 def parse_single_name(rest: str) -> str:
     """`create "Donor, 2025"` or `create Donor 2025`: the whole rest is one name."""
     text = rest.strip()

@@ -119,7 +119,8 @@ def refusal(message: str) -> Reply:
 
 
 def created_reply(tag: Tag) -> Reply:
-    return reply(f"Created the tag *{tag.name}*.", context=f"Tag id `{tag.tag_id}`")
+    source = f", source “{tag.tag_source}”" if tag.tag_source else ""
+    return reply(f"Created the tag *{tag.name}*{source}.", context=f"Tag id `{tag.tag_id}`")
 
 
 def tags_reply(tags: Sequence[Tag]) -> Reply:
@@ -392,7 +393,14 @@ def create_form() -> dict[str, Any]:
     name = InputBlock(
         block_id="name", label="Tag name", element=_text_input(placeholder="VIP 2026")
     )
-    return _modal(CREATE_FORM, "Create a tag", [name], submit="Create")
+    source = InputBlock(
+        block_id="source",
+        label="Source label",
+        optional=True,
+        hint="Where these contacts come from, e.g. a campaign or an event",
+        element=_text_input(placeholder="Spring fair 2026"),
+    )
+    return _modal(CREATE_FORM, "Create a tag", [name, source], submit="Create")
 
 
 def home_view() -> dict[str, Any]:

@@ -249,10 +249,12 @@ class Operations:
         raise refused
 
     # ------------------------------------------------------------ single calls
-    def create_tag(self, actor: Actor, client: AccountClient, name: str) -> Tag:
+    def create_tag(
+        self, actor: Actor, client: AccountClient, name: str, tag_source: str | None = None
+    ) -> Tag:
         def work() -> Tag:
             try:
-                tag = client.create_tag(name)
+                tag = client.create_tag(name, tag_source)
             except Conflict:
                 raise Refused(
                     f"A tag named “{name.strip()}” exists already (tag names are unique, "

@@ -23,6 +23,14 @@ def test_create_explains_duplicates_and_bad_names(bot: Bot) -> None:
     assert any(a == "create" and o.startswith("refused: Name the tag") for a, o in bot.audit())
 
 
+def test_create_with_a_source_label(bot: Bot) -> None:
+    reply = text_of(bot.command('create Fair 2026 --source "Spring fair"', "s1"))
+    assert "Created the tag *Fair 2026*, source “Spring fair”" in reply
+    tag = bot.sandbox.state.account().tag_by_name("Fair 2026")
+    assert tag is not None and tag.tag_source == "Spring fair"
+    assert "`--source` needs a label" in text_of(bot.command("create Fair 2027 --source", "s2"))
+
+
 def test_add_one_line_posts_parent_and_tracks(bot: Bot) -> None:
     reply = text_of(bot.command('add VIP, "Donor 2025" --lists "Newsletter"', "a1"))
     assert "Started: add tags “VIP”, “Donor 2025” to contacts on list “Newsletter”" in reply

@@ -300,7 +300,15 @@ def test_home_create_button_creates_a_tag(world: World) -> None:
     )
     assert view is not None
 
-    answer = world.local.submit(view, {"name": "Fresh 2026"}, user="UPLAIN")
+    refused = world.local.submit(view, {"name": "a<b"}, user="UPLAIN").json()
+    assert refused == {
+        "response_action": "errors",
+        "errors": {"name": "A tag name cannot contain <"},
+    }
+
+    answer = world.local.submit(view, {"name": "Fresh 2026", "source": "Fair"}, user="UPLAIN")
 
     assert answer.json()["response_action"] == "update"
     wait_for(lambda: "Created the tag" in str(world.fake.views[view["id"]]), what="created")
+    created = world.h.sandbox.state.account().tag_by_name("Fresh 2026")
+    assert created is not None and created.tag_source == "Fair"
