@@ -144,6 +144,27 @@ def test_connect_answers_the_link_as_a_url_button_and_it_connects(world: World) 
     assert world.h.flow.connection_info(OTHER) is not None
 
 
+def test_a_workspace_connects_then_creates_while_forged_and_replayed_callbacks_fail(
+    world: World,
+) -> None:
+    """The issue's check: an unconnected workspace is told to connect and touches nothing; after
+    /cctag connect and the link, its /cctag create makes the tag; forged and replayed callbacks
+    are refused with a page that says so."""
+    calls = world.h.sandbox.state.request_count()
+    assert "/cctag connect" in text_of(world.command("create Joined", "d1", team=OTHER))
+    assert world.h.sandbox.state.request_count() == calls
+
+    [button] = _buttons(world.command("connect", "d2", user="UADMIN", team=OTHER))
+    query = world.h.authorize(button["url"])
+    forged = world.h.callback({**query, "state": "forged-state"})
+    assert forged.status_code == 400 and "link" in forged.text.lower()
+    assert world.h.callback(query).status_code == 200
+    replayed = world.h.callback(query)
+    assert replayed.status_code == 409 and "already" in replayed.text.lower()
+
+    assert "Created the tag *Joined*" in text_of(world.command("create Joined", "d3", team=OTHER))
+
+
 def test_connect_and_disconnect_are_for_admins(world: World) -> None:
     reply = text_of(world.command("connect", "c2", user="UPLAIN"))
     assert "Only workspace admins and owners may connect" in reply
