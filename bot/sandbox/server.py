@@ -80,14 +80,19 @@ def serve(
     rate_per_second: float = 4.0,
     contacts: int = 200,
 ) -> None:
-    """Serve the sandbox on 127.0.0.1:`port` until interrupted (the `cctag sandbox` command)."""
-    import uvicorn
+    """Serve the sandbox on 127.0.0.1:`port` until interrupted (the `cctag sandbox` command).
 
-    state = SandboxState(
-        activity_seconds=activity_seconds, rate_per_second=rate_per_second, contacts=contacts
+    The line naming the URL is printed once the server listens, so whoever reads it can call it.
+    """
+    import threading
+
+    server = SandboxServer(
+        activity_seconds=activity_seconds,
+        rate_per_second=rate_per_second,
+        contacts=contacts,
+        port=port,
+        access_token=access_token,
     )
-    if access_token:
-        state.add_access_token(access_token, DEMO_ACCOUNT_ID, expires_in=None)
-    app = create_app(state, Faults(state))
-    print(f"Constant Contact sandbox at http://127.0.0.1:{port}/v3", flush=True)
-    uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning")
+    with server:
+        print(f"Constant Contact sandbox at {server.base_url}", flush=True)
+        threading.Event().wait()  # until Ctrl-C or SIGTERM ends the process
