@@ -1,18 +1,19 @@
-"""TokenBucketLimiter on a FakeClock: spacing, bursts, hold-off, the UTC day's quota, threads."""
+"""SpacingLimiter on a FakeClock: spacing, hold-off after a 429, the daily quota and its reset."""
 
 from __future__ import annotations
 
+import itertools
 import threading
 from datetime import UTC, datetime
 
 import pytest
 
 from bot.cc.errors import QuotaExhausted
-from bot.cc.ratelimit import TokenBucketLimiter
+from bot.cc.ratelimit import SpacingLimiter
 from bot.clock import FakeClock
 
 
-def departures(limiter: TokenBucketLimiter, clock: FakeClock, count: int) -> list[float]:
+def leave_times(limiter: SpacingLimiter, clock: FakeClock, count: int) -> list[float]:
     times = []
     for _ in range(count):
         limiter.acquire()
@@ -20,80 +21,70 @@ def departures(limiter: TokenBucketLimiter, clock: FakeClock, count: int) -> lis
     return times
 
 
-def most_in_one_second(times: list[float]) -> int:
-    return max(sum(1 for t in times if start <= t < start + 1.0) for start in times)
-
-
-def test_requests_are_spaced_so_no_second_holds_more_than_the_rate() -> None:
+def test_requests_are_spaced_never_more_than_the_rate_in_any_second() -> None:
     clock = FakeClock()
-    limiter = TokenBucketLimiter(4.0, clock=clock)
-    times = departures(limiter, clock, 40)
-    assert times[0] == 0.0
-    assert most_in_one_second(times) == 4
-    assert times[-1] == pytest.approx(39 / (4.0 * 0.95))
+    limiter = SpacingLimiter(rate_per_second=4.0, clock=clock)
+    times = leave_times(limiter, clock, 12)
+    assert times[0] == 0.0  # the first one leaves at once
+    gaps = [b - a for a, b in itertools.pairwise(times)]
+    assert all(0.25 <= gap <= 0.25 * 1.1 for gap in gaps), gaps  # evenly, a little headroom
+    for start in times:
+        assert sum(1 for t in times if start <= t < start + 1.0) <= 4
 
 
-def test_a_burst_leaves_at_once_then_the_bucket_refills_at_the_rate() -> None:
+def test_idle_time_is_not_saved_up_for_a_burst() -> None:
     clock = FakeClock()
-    limiter = TokenBucketLimiter(4.0, clock=clock, burst=3, headroom=0.0)
-    times = departures(limiter, clock, 5)
-    assert times == [0.0, 0.0, 0.0, 0.25, 0.5]
+    limiter = SpacingLimiter(rate_per_second=4.0, clock=clock)
+    limiter.acquire()
+    clock.advance(10.0)
+    times = leave_times(limiter, clock, 5)
+    assert times[0] == 10.0
+    assert all(b - a >= 0.25 for a, b in itertools.pairwise(times))
 
 
-def test_an_idle_bucket_does_not_save_more_than_its_burst() -> None:
+def test_hold_off_keeps_every_caller_back() -> None:
     clock = FakeClock()
-    limiter = TokenBucketLimiter(4.0, clock=clock, headroom=0.0)
-    departures(limiter, clock, 2)
-    clock.advance(60)
-    start = clock.monotonic()
-    times = departures(limiter, clock, 3)
-    assert [t - start for t in times] == [0.0, 0.25, 0.5]
-
-
-def test_hold_off_keeps_the_next_caller_back() -> None:
-    clock = FakeClock()
-    limiter = TokenBucketLimiter(4.0, clock=clock)
+    limiter = SpacingLimiter(rate_per_second=4.0, clock=clock)
     limiter.acquire()
     limiter.hold_off(3.0)
     limiter.acquire()
     assert clock.monotonic() == pytest.approx(3.0)
-
-
-def test_the_days_quota_raises_before_a_call_and_resets_at_midnight_utc() -> None:
-    clock = FakeClock(datetime(2026, 3, 1, 23, 59, 0, tzinfo=UTC))
-    limiter = TokenBucketLimiter(4.0, daily_quota=3, clock=clock)
-    departures(limiter, clock, 3)
-    assert limiter.calls_today == 3
-    with pytest.raises(QuotaExhausted, match="3 Constant Contact requests are spent"):
-        limiter.acquire()
-    assert limiter.calls_today == 3
-    clock.advance(60)  # 00:00:00 UTC and a little
-    assert limiter.calls_today == 0
+    # A shorter hold-off never brings the next slot forward.
+    limiter.hold_off(3.0)
+    limiter.hold_off(0.1)
     limiter.acquire()
-    assert limiter.calls_today == 1
+    assert clock.monotonic() == pytest.approx(6.0)
 
 
-def test_threads_share_one_count_and_the_quota_is_exact() -> None:
+def test_threads_share_the_spacing() -> None:
     clock = FakeClock()
-    limiter = TokenBucketLimiter(1000.0, daily_quota=150, clock=clock)
-    outcomes: list[str] = []
-    lock = threading.Lock()
-
-    def worker() -> None:
-        for _ in range(25):
-            try:
-                limiter.acquire()
-                result = "sent"
-            except QuotaExhausted:
-                result = "refused"
-            with lock:
-                outcomes.append(result)
-
-    threads = [threading.Thread(target=worker) for _ in range(8)]
+    limiter = SpacingLimiter(rate_per_second=10.0, clock=clock)
+    threads = [threading.Thread(target=limiter.acquire) for _ in range(20)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
-    assert outcomes.count("sent") == 150
-    assert outcomes.count("refused") == 50
-    assert limiter.calls_today == 150
+    assert limiter.calls_today == 20
+    # 19 waits of at least 1/10 s each, whoever took which slot.
+    assert clock.monotonic() >= 1.9
+
+
+def test_daily_quota_raises_before_the_call_and_resets_at_midnight_utc() -> None:
+    clock = FakeClock(start=datetime(2026, 3, 1, 23, 59, 0, tzinfo=UTC))
+    limiter = SpacingLimiter(rate_per_second=100.0, daily_quota=3, clock=clock)
+    for _ in range(3):
+        limiter.acquire()
+    with pytest.raises(QuotaExhausted) as caught:
+        limiter.acquire()
+    assert "3 Constant Contact requests are spent" in caught.value.message
+    assert "00:00 UTC" in caught.value.message
+    assert limiter.calls_today == 3  # the refused one did not count
+
+    clock.advance(59.0)  # 23:59:59.x: still the same UTC day
+    with pytest.raises(QuotaExhausted):
+        limiter.acquire()
+    clock.advance(1.0)  # 00:00:00.x on 2 March
+    assert clock.now().date().isoformat() == "2026-03-02"
+    assert limiter.calls_today == 0
+    limiter.acquire()
+    assert limiter.calls_today == 1

@@ -18,24 +18,27 @@ from bot.cc.client import AccountClient, CCApi
 from bot.cc.errors import (
     AuthError,
     CCError,
+    Forbidden,
     QuotaExhausted,
     RateLimited,
     ServerError,
     Timeout,
+    TooManyQueuedActivities,
     TransportError,
     Unauthorized,
     UnsupportedMediaType,
 )
-from bot.cc.ratelimit import SpacingLimiter
+from bot.cc.ratelimit import SpacingLimiter, TokenBucketLimiter
 from bot.cc.tokens import StaticTokens
 from bot.clock import FakeClock
 from bot.sandbox.server import SandboxServer
 from bot.testing_server import free_port
-from tests.client.conftest import (
+from tests.cc.conftest import (
     UNLIMITED,
     Rig,
     Tenant,
     Traffic,
+    World,
     make_rig,
     new_tenant,
     tag_id,
@@ -155,6 +158,7 @@ def test_refused_static_token_is_an_auth_error_keeping_the_api_message(
     assert caught.value.status == 401
     assert caught.value.message.startswith("Unauthorized")
     assert "cannot be refreshed" in caught.value.message
+    assert caught.value.error_key == "unauthorized"
     assert traffic.count("/v3/") == 1  # no retry without a new token
 
 
@@ -165,7 +169,16 @@ def test_expired_static_token_is_refused(rig: Rig, tenant: Tenant) -> None:
         rig.cc.list_tags()
 
 
-def test_415_keeps_the_api_message(tenant: Tenant) -> None:
+def test_403_is_forbidden_and_not_retried(rig: Rig, traffic: Traffic) -> None:
+    rig.sb.faults.fail(path="/v3/contact_tags", status=403)
+    with pytest.raises(Forbidden) as caught:
+        rig.cc.list_tags()
+    assert caught.value.status == 403
+    assert traffic.count("/v3/contact_tags") == 1
+    assert rig.backoffs == []
+
+
+def test_415_keeps_the_api_message(tenant: Tenant, traffic: Traffic) -> None:
     """Reachable only through a misconfigured HTTP client that forces another content type."""
     http = httpx.Client(headers={"Content-Type": "text/plain"}, timeout=5)
     rig = make_rig(tenant, http=http)
@@ -174,6 +187,7 @@ def test_415_keeps_the_api_message(tenant: Tenant) -> None:
     assert caught.value.status == 415
     assert caught.value.message == "Content type 'text/plain' not supported"
     assert tenant.account.tag_by_name("Plain text") is None
+    assert traffic.count("/v3/contact_tags", "POST") == 1  # not retried
 
 
 # ---------------------------------------------------------------- quotas
@@ -211,6 +225,7 @@ def test_too_many_queued_activities_is_raised_at_once(quota_sb: SandboxServer) -
     traffic = Traffic(quota_sb)
     with pytest.raises(RateLimited) as caught:
         rig.cc.delete_tags([tag_id(tenant.account, "VIP")])
+    assert isinstance(caught.value, TooManyQueuedActivities)
     assert caught.value.message == "You exceeded 1,000 queued activities for this user account."
     assert not caught.value.is_daily_quota
     assert traffic.count() == 1
@@ -261,3 +276,40 @@ def test_a_burst_of_50_calls_meets_no_429() -> None:
         assert errors == []
         assert traffic.count("/v3/activities", "GET") == 50  # every call answered first time
         assert elapsed >= 49 / rate  # spaced, not bunched: never over 25 in any second
+
+
+def test_a_burst_of_50_calls_through_a_token_bucket_meets_no_429(world: World) -> None:
+    """TokenBucketLimiter and sandbox both at 4 requests a second (one FakeClock), two accounts
+    of the key.
+
+    One thread: a FakeClock cannot model concurrent sleepers (each sleep moves everyone's time).
+    The limiter's thread safety is tested in test_ratelimit_tokenbucket.py.
+    """
+    state = world.server.state
+    state.add_account("second", contacts=5)
+    state.add_access_token("second-token", "second", expires_in=None)
+    accounts = [world.account, world.api.for_account(StaticTokens("second-token"))]
+    start = world.clock.monotonic()
+    for number in range(50):
+        accounts[number % 2].list_tags()
+    assert world.requests("/contact_tags", "GET") == 50  # not one was throttled and retried
+    assert world.limiter.calls_today == 50
+    assert world.clock.monotonic() - start == pytest.approx(49 / (4.0 * 0.95))
+
+
+# ---------------------------------------------------------------- Retry-After
+
+
+def test_retry_after_is_honoured_when_an_api_sends_it() -> None:
+    """The real API sends no Retry-After; a proxy in front of it might."""
+    answers = iter(
+        [
+            httpx.Response(429, json={"error_key": "throttled"}, headers={"Retry-After": "7"}),
+            httpx.Response(200, json={"tags": [], "_links": {}}),
+        ]
+    )
+    clock = FakeClock()
+    http = httpx.Client(transport=httpx.MockTransport(lambda request: next(answers)))
+    api = CCApi("https://api.example/v3", TokenBucketLimiter(clock=clock), clock=clock, http=http)
+    assert api.for_account(StaticTokens("t")).list_tags() == []
+    assert clock.monotonic() >= 7.0

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from bot.cc.client import AccountClient
 from bot.sandbox.state import DEMO_LISTS, Account
-from tests.client.conftest import Traffic, list_id, tag_id
+from tests.cc.conftest import Traffic, list_id, tag_id
 
 
 def test_iter_lists_pages_with_membership_counts(

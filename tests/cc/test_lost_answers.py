@@ -17,7 +17,7 @@ from bot.cc.client import AccountClient, AmbiguousActivity
 from bot.cc.errors import ServerError
 from bot.cc.models import ActivityState, TaggingRequest, build
 from bot.cc.tokens import StaticTokens
-from tests.client.conftest import Rig, Tenant, Traffic, tag_id, wait_done
+from tests.cc.conftest import TIMEOUT, Rig, Tenant, Traffic, World, tag_id, wait_done
 
 ADD_TAGS = "/v3/activities/contacts_taggings_add"
 
@@ -188,3 +188,64 @@ def test_in_flight_request_of_another_client_of_the_account_is_never_claimed(
     second = rig.api.for_account(StaticTokens(tenant.token))
     slow_id, claimed = _race(tenant, first, second)
     assert claimed != slow_id
+
+
+# ---------------------------------------------------------------- on the client's clock (`world`)
+
+LATE = TIMEOUT * 2  # real seconds the sandbox holds an answer it has already committed
+WORLD_ADD = "/activities/contacts_taggings_add"
+
+
+def world_tagging(world: World) -> TaggingRequest:
+    vip = world.account.find_tag_by_name("VIP")
+    assert vip is not None
+    return build(TaggingRequest, {"source": {"all_active_contacts": True}, "tag_ids": [vip.tag_id]})
+
+
+def world_activity_ids(world: World) -> list[str]:
+    state = world.server.state
+    return [a.activity_id for a in state.visible_activities(state.account())]
+
+
+def test_activities_older_than_the_window_are_not_candidates(world: World) -> None:
+    request = world_tagging(world)
+    state = world.server.state
+    state.start_activity(state.account(), "contacts_taggings_add")
+    world.clock.advance(60)
+    world.server.faults.commit_then_delay(LATE, path=WORLD_ADD, method="POST")
+    found = world.account.add_tags(request)
+    assert found.activity_id == world_activity_ids(world)[0]
+    assert world.requests(WORLD_ADD, "POST") == 1
+
+
+def test_two_lost_answers_in_flight_together_are_both_ambiguous(world: World) -> None:
+    """Two threads start activities on one account; the first answer is lost while the second
+    is still waiting for its own: the one candidate might be either, for both of them."""
+    request = world_tagging(world)
+    world.server.faults.commit_then_delay(LATE, path=WORLD_ADD, method="POST")
+    # the second is held before it is handled: nothing of it is committed when the first
+    # reconciles, so the list shows one candidate; only the in-flight record makes it ambiguous
+    world.server.faults.delay(LATE, path=WORLD_ADD, method="POST")
+    outcomes: dict[str, object] = {}
+
+    def start(name: str) -> None:
+        try:
+            outcomes[name] = world.account.add_tags(request)
+        except Exception as exc:
+            outcomes[name] = exc
+
+    first = threading.Thread(target=start, args=("first",))
+    first.start()
+    while world.requests(WORLD_ADD, "POST") < 1:
+        pass
+    # a third of the timeout later (real time: it orders two network timeouts), so the first
+    # times out and reconciles while the second is surely still waiting
+    threading.Event().wait(TIMEOUT / 3)
+    second = threading.Thread(target=start, args=("second",))
+    second.start()
+    first.join()
+    second.join()
+    assert isinstance(outcomes["first"], AmbiguousActivity)
+    # the second times out before its held request is handled: the one activity it sees was
+    # contested by the first, so it does not claim it either
+    assert isinstance(outcomes["second"], AmbiguousActivity)

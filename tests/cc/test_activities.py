@@ -14,7 +14,7 @@ from bot.cc.models import (
 )
 from bot.sandbox.server import SandboxServer
 from bot.sandbox.state import Account
-from tests.client.conftest import Traffic, list_id, tag_id, wait_done
+from tests.cc.conftest import Traffic, list_id, tag_id, wait_done
 
 
 def test_the_five_bulk_activities_and_their_effects(cc: AccountClient, demo: Account) -> None:
@@ -111,6 +111,22 @@ def test_all_active_contacts_with_exclude_and_segment_sources(
     assert wait_done(cc, listed.activity_id).known_state == ActivityState.COMPLETED
     assert demo.tag_members[gamma.tag_id] == demo.active - {keep_out}
     assert demo.list_members[webinar] >= demo.segments[2]
+
+
+def test_tagging_a_list_source_then_removing_the_tag_again(
+    cc: AccountClient, demo: Account
+) -> None:
+    tag = cc.create_tag("Gala guests")
+    vip_customers = list_id(demo, "VIP Customers")
+    add = build(TaggingRequest, {"source": {"list_ids": [vip_customers]}, "tag_ids": [tag.tag_id]})
+    started = cc.add_tags(add)
+    assert started.state == "initialized" and started.percent_done == 0
+    done = wait_done(cc, started.activity_id)
+    assert done.known_state == ActivityState.COMPLETED and done.percent_done == 100
+    assert cc.count_contacts(tag_ids=[tag.tag_id]) == cc.count_contacts(list_ids=[vip_customers])
+    removed = cc.remove_tags(add)
+    assert wait_done(cc, removed.activity_id).is_terminal
+    assert cc.count_contacts(tag_ids=[tag.tag_id]) == 0
 
 
 def test_get_activity_and_list_activities_with_limit_and_state(

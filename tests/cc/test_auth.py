@@ -24,7 +24,7 @@ from bot.cc.oauth import DEFAULT_SCOPES, OAuthClient, pkce_pair
 from bot.cc.tokens import RefreshingTokens
 from bot.clock import FakeClock
 from bot.sandbox.server import SandboxServer
-from tests.client.conftest import UNLIMITED, Rig, Tenant, Traffic, make_rig
+from tests.cc.conftest import UNLIMITED, Rig, Tenant, Traffic, make_rig
 
 REDIRECT = "http://localhost:3000/cc/oauth/callback"
 
@@ -160,6 +160,26 @@ def test_wrong_pkce_verifier_is_refused(app: App) -> None:
         app.oauth.exchange_code(code, REDIRECT, wrong_verifier)
     assert caught.value.status == 400
     assert caught.value.message == "invalid_grant: PKCE verification failed"
+
+
+def test_wrong_client_secret_is_refused(app: App) -> None:
+    wrong = OAuthClient(app.sb.auth_url, app.client_id, "wrong-secret", clock=app.clock)
+    with pytest.raises(AuthError, match="invalid_client"):
+        wrong.refresh("anything")
+
+
+def test_token_requests_are_spaced_one_a_second(
+    app: App, auth_sb: SandboxServer, clock: FakeClock
+) -> None:
+    traffic = Traffic(auth_sb)
+    start = clock.monotonic()
+    first = app.connect()
+    second = app.oauth.refresh(first.refresh_token or "")
+    with pytest.raises(AuthError, match="invalid_grant"):
+        app.oauth.refresh(first.refresh_token or "")
+    assert second.refresh_token not in (None, first.refresh_token)
+    assert token_posts(traffic) == 3  # none throttled
+    assert clock.monotonic() - start >= 2.0  # one token request a second
 
 
 # ---------------------------------------------------------------- refresh

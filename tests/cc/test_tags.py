@@ -11,7 +11,7 @@ from bot.cc.errors import BadRequest, Conflict, NotFound
 from bot.cc.models import MAX_TAGS_IN_ACCOUNT, ActivityState
 from bot.sandbox.server import SandboxServer
 from bot.sandbox.state import Account, TagRecord
-from tests.client.conftest import tag_id, wait_done
+from tests.cc.conftest import Traffic, tag_id, wait_done
 
 
 def test_create_then_get_with_count(cc: AccountClient, demo: Account) -> None:
@@ -55,9 +55,12 @@ def test_rename(cc: AccountClient, demo: Account) -> None:
     assert demo.tags[tag.tag_id].name == "New name"
 
 
-def test_duplicates_are_409_with_the_api_message(cc: AccountClient, demo: Account) -> None:
+def test_duplicates_are_409_with_the_api_message(
+    cc: AccountClient, demo: Account, traffic: Traffic
+) -> None:
     with pytest.raises(Conflict) as created:
         cc.create_tag("vip")
+    assert traffic.count("/v3/contact_tags", "POST") == 1  # a 409 is not retried
     assert created.value.status == 409
     assert created.value.message == "A tag named 'vip' already exists"
     assert created.value.error_key == "contacts.api.conflict"
