@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from types import TracebackType
-
 from starlette.applications import Starlette
 
 from bot.clock import Clock
@@ -15,7 +13,7 @@ from bot.testing_server import ThreadedServer
 __all__ = ["SandboxServer", "create_app", "serve"]
 
 
-class SandboxServer:
+class SandboxServer(ThreadedServer):
     """The sandbox over real HTTP on 127.0.0.1, in a daemon thread; ready when entered."""
 
     def __init__(
@@ -39,38 +37,16 @@ class SandboxServer:
             self.state.add_access_token(access_token, DEMO_ACCOUNT_ID, expires_in=None)
         self.faults = Faults(self.state)
         self.app: Starlette = create_app(self.state, self.faults)
-        self._server = ThreadedServer(self.app, port=port)
         self.access_token = DEFAULT_ACCESS_TOKEN
-
-    @property
-    def url(self) -> str:
-        return self._server.url
+        super().__init__(self.app, port=port)
 
     @property
     def base_url(self) -> str:
-        return f"{self._server.url}/v3"
+        return f"{self.url}/v3"
 
     @property
     def auth_url(self) -> str:
-        return f"{self._server.url}/oauth2/default/v1"
-
-    def start(self) -> None:
-        self._server.start()
-
-    def stop(self) -> None:
-        self._server.stop()
-
-    def __enter__(self) -> SandboxServer:
-        self.start()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
+        return f"{self.url}/oauth2/default/v1"
 
 
 def serve(
