@@ -1,5 +1,8 @@
 """Bench: N activities over M sandbox accounts followed by one or two pollers, real clock.
 
+The fake Slack, the sandbox (with the side that starts activities) and each poller run in
+processes of their own, as Slack, Constant Contact and `cctag poll` do in production.
+
     python -m bench.poller [--activities 200] [--accounts 10] [--pollers 1]
 
 Measures Constant Contact status calls per activity (GET /v3/activities and /activities/{id}),
@@ -12,6 +15,7 @@ http_429=…`.
 from __future__ import annotations
 
 import argparse
+import multiprocessing
 import random
 import re
 import tempfile
@@ -20,7 +24,10 @@ import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import timedelta
+from multiprocessing.queues import Queue
+from multiprocessing.synchronize import Event
 from typing import Any
 
 from slack_sdk import WebClient
@@ -113,12 +120,20 @@ def fresh_database(database_url: str | None) -> Iterator[str]:
             conn.execute(f'drop schema "{schema}" cascade')
 
 
+@dataclass(frozen=True)
+class Outcome:
+    ends: dict[str, float]  # activity id -> when it ended (monotonic clock, system-wide)
+    status_calls: int
+    http_429: int
+
+
 def _run(args: argparse.Namespace, database_url: str) -> str:
-    state = SandboxState(activity_seconds=args.activity_seconds, rate_per_second=4.0)
-    counter = Count429(create_app(state, Faults(state)))
+    """Fake Slack here; the sandbox with the web side starting activities in one process; each
+    poller in its own, as `cctag poll` runs apart from them. Sharing an interpreter lock, one
+    would measure the others: a busy event loop delays requests and bunches them into 429s."""
     store = Store(database_url)
     store.upgrade()
-    limiter = DatabaseRateLimiter(store, API_KEY, rate_per_second=args.rate)
+    store.close()
     notified: dict[str, float] = {}
 
     def on_slack(event: str, payload: SlackMessage | dict[str, Any]) -> None:
@@ -127,45 +142,36 @@ def _run(args: argparse.Namespace, database_url: str) -> str:
             if body.get("state") in TERMINAL:
                 notified.setdefault(str(body["activity_id"]), time.monotonic())
 
-    slack_server = FakeSlackServer()
-    with ThreadedServer(counter) as sandbox_server, slack_server:
+    spawn = multiprocessing.get_context("spawn")
+    reports = spawn.Queue()
+    go, stop = spawn.Event(), spawn.Event()
+    with FakeSlackServer() as slack_server:
         slack_server.fake.listeners.append(on_slack)
-        base_url = f"{sandbox_server.url}/v3"
-        clients: dict[str, AccountClient] = {}
-        for n in range(args.accounts):
-            account_id, token = f"bench-{n}", f"bench-token-{n}"
-            state.add_account(account_id, contacts=20)
-            state.add_access_token(token, account_id, expires_in=None)
-            clients[f"T{n}"] = account_client(base_url, token, limiter)
-        web = WebClient(token="xoxb-bench", base_url=slack_server.api_url)
-        stop = threading.Event()
+        slack_url = slack_server.api_url
+        services = spawn.Process(
+            target=run_services, args=(args, database_url, slack_url, reports, go, stop)
+        )
+        services.start()
+        sandbox_url: str = reports.get(timeout=60)
         pollers = [
-            Poller(
-                store,
-                Accounts(clients),
-                Slack(web),
-                SYSTEM_CLOCK,
-                owner=f"bench-{p}",
-                base_interval=args.interval,
-                max_interval=30.0,
-                max_age=timedelta(hours=1),
+            spawn.Process(
+                target=run_poller,
+                args=(args, database_url, sandbox_url, slack_url, f"bench-{p}", stop),
             )
             for p in range(args.pollers)
         ]
-        threads = [threading.Thread(target=p.run_forever, args=(stop,)) for p in pollers]
-        for thread in threads:
-            thread.start()
-        ends = start_activities(args, state, store, web)
-        deadline = time.monotonic() + args.timeout
-        while time.monotonic() < deadline and (
-            store.in_flight_count() or len(notified) < len(ends)
-        ):
-            time.sleep(0.2)
+        for poller in pollers:
+            poller.start()
+        go.set()
+        outcome: Outcome = reports.get(timeout=args.timeout + 60)
         stop.set()
-        for thread in threads:
-            thread.join(30)
-        status_calls = state.request_count("/v3/activities", "GET")
-    store.close()
+        for process in [*pollers, services]:
+            process.join(30)
+    return report(args, outcome, notified)
+
+
+def report(args: argparse.Namespace, outcome: Outcome, notified: dict[str, float]) -> str:
+    ends = outcome.ends
     lags = [notified[a] - end for a, end in ends.items() if a in notified]
     missing = len(ends) - len(lags)
     if missing:
@@ -175,9 +181,68 @@ def _run(args: argparse.Namespace, database_url: str) -> str:
     )
     return (
         f"poller: activities={len(ends)} accounts={args.accounts} "
-        f"status_calls_per_activity={status_calls / len(ends):.2f} "
-        f"lag_p95_s={percentile(lags, 0.95):.2f} http_429={counter.count}"
+        f"status_calls_per_activity={outcome.status_calls / len(ends):.2f} "
+        f"lag_p95_s={percentile(lags, 0.95):.2f} http_429={outcome.http_429}"
     )
+
+
+def run_services(
+    args: argparse.Namespace,
+    database_url: str,
+    slack_url: str,
+    reports: Queue,
+    go: Event,
+    stop: Event,
+) -> None:
+    """The sandbox; once the pollers run, start the activities and wait until all are ended."""
+    state = SandboxState(activity_seconds=args.activity_seconds, rate_per_second=4.0)
+    counter = Count429(create_app(state, Faults(state)))
+    store = Store(database_url)
+    with ThreadedServer(counter) as sandbox_server:
+        for n in range(args.accounts):
+            state.add_account(f"bench-{n}", contacts=20)
+            state.add_access_token(f"bench-token-{n}", f"bench-{n}", expires_in=None)
+        reports.put(f"{sandbox_server.url}/v3")
+        go.wait()
+        web = WebClient(token="xoxb-bench", base_url=slack_url)
+        ends = start_activities(args, state, store, web)
+        deadline = time.monotonic() + args.timeout
+        while time.monotonic() < deadline and store.in_flight_count():
+            time.sleep(0.2)  # an activity leaves the flight once its end is posted
+        status_calls = state.request_count("/v3/activities", "GET")
+        reports.put(Outcome(ends, status_calls, counter.count))
+        stop.wait()
+    store.close()
+
+
+def run_poller(
+    args: argparse.Namespace,
+    database_url: str,
+    sandbox_url: str,
+    slack_url: str,
+    owner: str,
+    stop: Event,
+) -> None:
+    store = Store(database_url)
+    limiter = DatabaseRateLimiter(store, API_KEY, rate_per_second=args.rate)
+    clients = {
+        f"T{n}": account_client(sandbox_url, f"bench-token-{n}", limiter)
+        for n in range(args.accounts)
+    }
+    poller = Poller(
+        store,
+        Accounts(clients),
+        Slack(WebClient(token="xoxb-bench", base_url=slack_url)),
+        SYSTEM_CLOCK,
+        owner=owner,
+        base_interval=args.interval,
+        max_interval=30.0,
+        max_age=timedelta(hours=1),
+    )
+    stopping = threading.Event()  # run_forever waits on a thread event; mirror the process one
+    threading.Thread(target=lambda: stopping.set() if stop.wait() else None, daemon=True).start()
+    poller.run_forever(stopping)
+    store.close()
 
 
 def start_activities(
