@@ -6,7 +6,7 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 
 IMMEDIATE = "sqlite_begin_immediate"
@@ -58,8 +58,25 @@ def alembic_config() -> Config:
     return config
 
 
+# Any constant shared by every cctag process: the key of the upgrade's advisory lock.
+UPGRADE_LOCK_KEY = 0x63637461  # "ccta"
+
+
 def upgrade(engine: Engine) -> None:
+    """alembic upgrade head, one process at a time.
+
+    `cctag serve` and `cctag poll` start together: unserialized, both would find a new database
+    empty and both create its tables, and all but one fail. The first takes the write lock
+    (SQLite: BEGIN IMMEDIATE; PostgreSQL: an advisory lock), the others wait for it and then
+    find the schema at head.
+    """
     config = alembic_config()
-    with engine.begin() as connection:
-        config.attributes["connection"] = connection
-        command.upgrade(config, "head")
+    with engine.connect() as connection:
+        connection = connection.execution_options(**{IMMEDIATE: True})
+        with connection.begin():
+            if connection.dialect.name == "postgresql":
+                connection.execute(
+                    text("SELECT pg_advisory_xact_lock(:key)"), {"key": UPGRADE_LOCK_KEY}
+                )
+            config.attributes["connection"] = connection
+            command.upgrade(config, "head")

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+import time
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from sqlalchemy import inspect
@@ -51,6 +55,39 @@ def test_migrations_create_every_table_and_run_twice(database_url: str) -> None:
         "alembic_version",
     } <= tables
     assert store.healthy()
+
+
+UPGRADE_WHEN_TOLD = """
+import pathlib, sys, time
+from bot.store import Store
+store = Store(sys.argv[1])
+assert store.healthy()
+pathlib.Path(sys.argv[3]).touch()
+while not pathlib.Path(sys.argv[2]).exists():
+    time.sleep(0.001)
+store.upgrade()
+"""
+
+
+def test_processes_starting_together_upgrade_a_fresh_database_once(
+    database_url: str, tmp_path: Path
+) -> None:
+    """`cctag serve` and `cctag poll` start at once on a new database: neither may fail."""
+    go, ready = tmp_path / "go", [tmp_path / f"ready-{n}" for n in range(4)]
+    processes = [
+        subprocess.Popen(
+            [sys.executable, "-c", UPGRADE_WHEN_TOLD, database_url, str(go), str(flag)],
+            stderr=subprocess.PIPE,
+        )
+        for flag in ready
+    ]
+    deadline = time.monotonic() + 60
+    while not all(flag.exists() for flag in ready) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    go.touch()  # every process connected: they upgrade together
+    errors = [process.communicate(timeout=60)[1].decode() for process in processes]
+    assert [process.returncode for process in processes] == [0, 0, 0, 0], errors
+    assert "tracked_activity" in inspect(Store(database_url).engine).get_table_names()
 
 
 def test_unreachable_database_is_not_healthy(tmp_path: object) -> None:
