@@ -18,6 +18,7 @@ import pytest
 from bot.fakeslack import FakeSlackServer, SlackMessage
 from bot.sandbox.server import SandboxServer
 from bot.slack.local import LocalSlack
+from bot.store import Store
 from bot.testing_server import free_port
 
 SECRET = "e2e-signing-secret"
@@ -53,13 +54,18 @@ def world(tmp_path: Path) -> Iterator[tuple[SandboxServer, FakeSlackServer, dict
         yield sandbox, slack, env
 
 
-def start(env: dict[str, str], *args: str) -> subprocess.Popen[bytes]:
-    return subprocess.Popen(
-        [sys.executable, "-m", "bot", *args],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+def start(env: dict[str, str], logs: Path, *args: str) -> subprocess.Popen[bytes]:
+    """`cctag <args>` as a process; its output goes to a file in `logs`, shown if the test fails."""
+    log = logs / f"{len(list(logs.iterdir()))}-{args[0]}.log"
+    with log.open("wb") as out:
+        return subprocess.Popen(
+            [sys.executable, "-m", "bot", *args], env=env, stdout=out, stderr=subprocess.STDOUT
+        )
+
+
+def show_logs(logs: Path) -> None:
+    for log in sorted(logs.iterdir()):
+        print(f"----- {log.name}\n{log.read_text(errors='replace')[-4000:]}")
 
 
 def replies(slack: FakeSlackServer, channel: str) -> list[SlackMessage]:
@@ -68,12 +74,14 @@ def replies(slack: FakeSlackServer, channel: str) -> list[SlackMessage]:
 
 
 def test_three_adds_end_once_each_across_a_killed_poller(
-    world: tuple[SandboxServer, FakeSlackServer, dict[str, str]],
+    world: tuple[SandboxServer, FakeSlackServer, dict[str, str]], tmp_path: Path
 ) -> None:
     sandbox, slack, env = world
+    logs = tmp_path / "logs"
+    logs.mkdir()
     port = free_port()
-    web = start(env, "serve", "--port", str(port))
-    poller = start(env, "poll")
+    web = start(env, logs, "serve", "--port", str(port))
+    poller = start(env, logs, "poll")
     try:
         url = f"http://127.0.0.1:{port}"
         wait_until(lambda: _healthy(url), 30, "cctag serve to answer /healthz")
@@ -89,13 +97,18 @@ def test_three_adds_end_once_each_across_a_killed_poller(
         )
         poller.send_signal(signal.SIGKILL)
         poller.wait(timeout=10)
-        poller = start(env, "poll")
+        poller = start(env, logs, "poll")
 
         def ended(channel: str) -> bool:
             return "completed" in _texts(replies(slack, channel))
 
         wait_until(lambda: all(ended(c) for c in CHANNELS), 60, "every end to be posted")
-        time.sleep(1.5)  # a duplicate would come within the next cycles (interval 0.5 s)
+        # Once no activity is in flight the pollers have nothing left to post: count then.
+        store = Store(env["DATABASE_URL"])
+        try:
+            wait_until(lambda: store.in_flight_count() == 0, 30, "every activity to be settled")
+        finally:
+            store.close()
         for channel in CHANNELS:
             (parent,) = slack.fake.channel_messages(channel)
             assert "completed" in parent.text
@@ -113,6 +126,7 @@ def test_three_adds_end_once_each_across_a_killed_poller(
         for process in (web, poller):
             process.kill()
             process.wait(timeout=10)
+        show_logs(logs)  # pytest shows a test's output only when it fails
 
 
 def _healthy(url: str) -> bool:
