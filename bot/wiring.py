@@ -21,6 +21,7 @@ from slack_sdk.http_retry.builtin_handlers import (
 from starlette.applications import Starlette
 from starlette.routing import BaseRoute
 
+from bot.access_log import uvicorn_log_config
 from bot.cc.client import CCApi
 from bot.cc.oauth import OAuthClient
 from bot.cc.ports import TokenSource
@@ -238,7 +239,13 @@ def serve(settings: Settings) -> int:
             run_socket_mode(bolt_app, settings.slack_app_token)
         else:
             web = build_web_app(parts, bolt_app)
-            uvicorn.run(web, host="0.0.0.0", port=settings.port, log_level="info")
+            uvicorn.run(
+                web,
+                host="0.0.0.0",
+                port=settings.port,
+                log_level="info",
+                log_config=uvicorn_log_config(),
+            )
     finally:
         stop.set()
     return 0

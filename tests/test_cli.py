@@ -78,3 +78,37 @@ def test_sandbox_command_serves_the_api(tmp_path: Path) -> None:
     finally:
         process.terminate()
         process.wait(timeout=10)
+
+
+def test_serve_keeps_oauth_codes_and_states_out_of_its_access_log(tmp_path: Path) -> None:
+    port = free_port()
+    env = _env(
+        tmp_path,
+        PORT=str(port),
+        SLACK_BOT_TOKEN="xoxb-cli",
+        SLACK_SIGNING_SECRET="cli-secret",
+        CC_CLIENT_ID="cli-client",
+        CC_CLIENT_SECRET="cli-client-secret",
+        CCTAG_ENCRYPTION_KEY="a passphrase of sixteen characters",
+    )
+    access_log = tmp_path / "access.log"  # uvicorn writes its access log to stdout
+    with access_log.open("w") as out:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "bot", "serve"],
+            env=env,
+            stdout=out,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+    try:
+        _wait_for_line(process, "Uvicorn running", time.monotonic() + 30)
+        callback = f"http://127.0.0.1:{port}/cc/oauth/callback"
+        answer = httpx.get(callback, params={"code": "CODE-1234", "state": "STATE-5678"})
+        assert answer.status_code == 400  # an unknown state: refused
+        process.send_signal(signal.SIGTERM)
+        process.communicate(timeout=15)
+    finally:
+        process.kill()
+    log = access_log.read_text()
+    assert '"GET /cc/oauth/callback HTTP/1.1" 400' in log
+    assert "CODE-1234" not in log and "STATE-5678" not in log

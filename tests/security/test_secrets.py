@@ -69,7 +69,7 @@ def test_no_token_is_stored_logged_or_shown_in_clear(
         assert secret.encode() not in raw, "a token is stored in clear"
         assert secret not in caplog.text, "a token was logged"
         assert all(secret not in text for text in texts), "a token was shown"
-    # The state is kept as its SHA-256 only. (It does appear in URLs, hence in access logs:
+    # The state is kept as its SHA-256 only. (It does appear in URLs, hence in proxies' logs:
     # it is spent on first use, so a logged one is worth nothing.)
     assert state.encode() not in raw
     assert all(len(digest) == 64 for digest in states)
