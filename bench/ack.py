@@ -31,15 +31,15 @@ from bot.cc.client import CCApi
 from bot.cc.ratelimit import SpacingLimiter
 from bot.cc.tokens import StaticTokens
 from bot.clock import SYSTEM_CLOCK
-from bot.fakeslack.server import FakeSlackServer
+from bot.devkit.fakeslack.server import FakeSlackServer
+from bot.devkit.local_slack import LocalSlack
+from bot.devkit.sandbox.server import SandboxServer
+from bot.devkit.threaded_server import ThreadedServer
 from bot.ports import SingleAccount
-from bot.sandbox.server import SandboxServer
 from bot.settings import Settings
 from bot.slack.app import create_app
-from bot.slack.local import LocalSlack
 from bot.slack.views import TAGGING_FORM, tagging_form
 from bot.store import Store
-from bot.testing_server import ThreadedServer
 from bot.web import create_web_app
 
 SECRET = "bench-secret"

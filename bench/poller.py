@@ -37,14 +37,14 @@ from bot.cc.models import ActivityKind
 from bot.cc.ports import RateLimiter
 from bot.cc.tokens import StaticTokens
 from bot.clock import SYSTEM_CLOCK
-from bot.fakeslack.server import FakeSlackServer, SlackMessage
+from bot.devkit.fakeslack.server import FakeSlackServer, SlackMessage
+from bot.devkit.sandbox.faults import Faults
+from bot.devkit.sandbox.server import create_app
+from bot.devkit.sandbox.state import SandboxState
+from bot.devkit.threaded_server import ThreadedServer
 from bot.poller import Poller
-from bot.sandbox.faults import Faults
-from bot.sandbox.server import create_app
-from bot.sandbox.state import SandboxState
 from bot.store import NewActivity, Store
 from bot.store.ratelimit import DatabaseRateLimiter
-from bot.testing_server import ThreadedServer
 
 API_KEY = "bench-api-key"
 TERMINAL = {"completed", "failed", "cancelled", "timed_out"}

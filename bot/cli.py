@@ -62,7 +62,7 @@ def _poll(settings: Settings) -> int:
 
 
 def _sandbox(args: argparse.Namespace) -> int:
-    from bot.sandbox.server import serve
+    from bot.devkit.sandbox.server import serve
 
     serve(
         port=args.port,

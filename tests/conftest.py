@@ -66,7 +66,7 @@ def database_url(request: pytest.FixtureRequest, tmp_path: os.PathLike[str]) -> 
 @pytest.fixture
 def sandbox() -> Iterator[object]:
     """A fresh Constant Contact sandbox over real HTTP on 127.0.0.1, with fast activities."""
-    from bot.sandbox.server import SandboxServer
+    from bot.devkit.sandbox.server import SandboxServer
 
     with SandboxServer(activity_seconds=0.3, rate_per_second=50.0) as server:
         yield server

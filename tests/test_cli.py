@@ -12,7 +12,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from bot.testing_server import free_port
+from bot.devkit.threaded_server import free_port
 
 
 def _env(tmp_path: Path, **extra: str) -> dict[str, str]:

@@ -15,11 +15,11 @@ from pathlib import Path
 import httpx
 import pytest
 
-from bot.fakeslack import FakeSlackServer, SlackMessage
-from bot.sandbox.server import SandboxServer
-from bot.slack.local import LocalSlack
+from bot.devkit.fakeslack import FakeSlackServer, SlackMessage
+from bot.devkit.local_slack import LocalSlack
+from bot.devkit.sandbox.server import SandboxServer
+from bot.devkit.threaded_server import free_port
 from bot.store import Store
-from bot.testing_server import free_port
 
 SECRET = "e2e-signing-secret"
 CHANNELS = ("C0E2E1", "C0E2E2", "C0E2E3")

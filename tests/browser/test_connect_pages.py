@@ -17,7 +17,7 @@ from urllib.parse import urlencode
 import pytest
 
 from bot.clock import FakeClock
-from bot.sandbox.server import SandboxServer
+from bot.devkit.sandbox.server import SandboxServer
 from tests.connect.harness import Harness, harness
 
 CHROMIUM_FLAGS = (

@@ -34,8 +34,8 @@ from bot.cc.ports import TokenSource
 from bot.cc.ratelimit import SpacingLimiter, TokenBucketLimiter
 from bot.cc.tokens import StaticTokens
 from bot.clock import FakeClock
-from bot.sandbox.server import SandboxServer
-from bot.sandbox.state import Account
+from bot.devkit.sandbox.server import SandboxServer
+from bot.devkit.sandbox.state import Account
 
 ACTIVITY_SECONDS = 0.3
 RATE_PER_SECOND = 50.0

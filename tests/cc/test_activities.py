@@ -12,8 +12,8 @@ from bot.cc.models import (
     TaggingRequest,
     build,
 )
-from bot.sandbox.server import SandboxServer
-from bot.sandbox.state import Account
+from bot.devkit.sandbox.server import SandboxServer
+from bot.devkit.sandbox.state import Account
 from tests.cc.conftest import Traffic, list_id, tag_id, wait_done
 
 

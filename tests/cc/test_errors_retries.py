@@ -31,8 +31,8 @@ from bot.cc.errors import (
 from bot.cc.ratelimit import SpacingLimiter, TokenBucketLimiter
 from bot.cc.tokens import StaticTokens
 from bot.clock import FakeClock
-from bot.sandbox.server import SandboxServer
-from bot.testing_server import free_port
+from bot.devkit.sandbox.server import SandboxServer
+from bot.devkit.threaded_server import free_port
 from tests.cc.conftest import (
     UNLIMITED,
     Rig,

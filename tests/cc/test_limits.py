@@ -23,7 +23,7 @@ from bot.cc.models import (
     TaggingSource,
     build,
 )
-from bot.sandbox.server import SandboxServer
+from bot.devkit.sandbox.server import SandboxServer
 from tests.cc.conftest import Rig, no_http
 
 

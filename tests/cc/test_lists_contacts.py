@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bot.cc.client import AccountClient
-from bot.sandbox.state import DEMO_LISTS, Account
+from bot.devkit.sandbox.state import DEMO_LISTS, Account
 from tests.cc.conftest import Traffic, list_id, tag_id
 
 

@@ -9,8 +9,8 @@ import pytest
 from bot.cc.client import AccountClient
 from bot.cc.errors import BadRequest, Conflict, NotFound
 from bot.cc.models import MAX_TAGS_IN_ACCOUNT, ActivityState
-from bot.sandbox.server import SandboxServer
-from bot.sandbox.state import Account, TagRecord
+from bot.devkit.sandbox.server import SandboxServer
+from bot.devkit.sandbox.state import Account, TagRecord
 from tests.cc.conftest import Traffic, tag_id, wait_done
 
 

@@ -5,7 +5,7 @@ from collections.abc import Iterator
 import pytest
 
 from bot.clock import FakeClock
-from bot.sandbox.server import SandboxServer
+from bot.devkit.sandbox.server import SandboxServer
 from tests.connect.harness import Harness, harness
 
 

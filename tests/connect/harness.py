@@ -19,11 +19,11 @@ from bot.cc.oauth import OAuthClient
 from bot.clock import FakeClock
 from bot.connect import ConnectedAccounts, ConnectFlow, connect_routes
 from bot.crypto import TokenCipher
-from bot.sandbox.server import SandboxServer
-from bot.sandbox.state import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET
+from bot.devkit.sandbox.server import SandboxServer
+from bot.devkit.sandbox.state import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET
+from bot.devkit.threaded_server import ThreadedServer, free_port
 from bot.store import Store
 from bot.store.connections import ConnectionRepository
-from bot.testing_server import ThreadedServer, free_port
 
 
 class Unlimited:

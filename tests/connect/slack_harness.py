@@ -29,10 +29,10 @@ from starlette.routing import Route
 from bot.clock import FakeClock
 from bot.connect import InstalledSlackClients, oauth_settings, slack_install_routes
 from bot.crypto import TokenCipher
-from bot.fakeslack.server import FakeSlackServer
+from bot.devkit.fakeslack.server import FakeSlackServer
+from bot.devkit.threaded_server import ThreadedServer, free_port
 from bot.settings import load_settings
 from bot.store import Store
-from bot.testing_server import ThreadedServer, free_port
 
 SIGNING_SECRET = "test-signing-secret-0123456789"
 CLIENT_ID = "111.222"

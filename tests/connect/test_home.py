@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from slack_sdk import WebClient
 
 from bot.connect import ConnectionInfo
-from bot.fakeslack.server import FakeSlackServer
+from bot.devkit.fakeslack.server import FakeSlackServer
 from bot.home import home_view
 
 WHEN = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)

@@ -18,10 +18,10 @@ from bot.cc.models import ActivityKind
 from bot.cc.ratelimit import SpacingLimiter
 from bot.cc.tokens import StaticTokens
 from bot.clock import FakeClock
-from bot.fakeslack.server import FakeSlack, FakeSlackServer, SlackMessage
+from bot.devkit.fakeslack.server import FakeSlack, FakeSlackServer, SlackMessage
+from bot.devkit.sandbox.server import SandboxServer
 from bot.poller import Poller
 from bot.poller.thread import EVENT_TYPE
-from bot.sandbox.server import SandboxServer
 from bot.store import NewActivity, Store, TrackedActivity
 
 ACTIVITY_SECONDS = 20.0

@@ -9,8 +9,8 @@ import httpx
 import pytest
 
 from bot.clock import FakeClock
-from bot.sandbox.server import SandboxServer
-from bot.sandbox.state import Account
+from bot.devkit.sandbox.server import SandboxServer
+from bot.devkit.sandbox.state import Account
 
 ACTIVITY_SECONDS = 5.0
 

@@ -9,8 +9,8 @@ import pytest
 
 from bot.cc.models import Activity, EngagementLevel
 from bot.clock import FakeClock
-from bot.sandbox.server import SandboxServer
-from bot.sandbox.state import Account
+from bot.devkit.sandbox.server import SandboxServer
+from bot.devkit.sandbox.state import Account
 from tests.sandbox.conftest import ACTIVITY_SECONDS, finish, list_id, tag_id
 
 TAGGINGS = ("/activities/contacts_taggings_add", "/activities/contacts_taggings_remove")

@@ -9,7 +9,7 @@ import httpx
 import pytest
 
 from bot.clock import FakeClock
-from bot.sandbox.server import SandboxServer
+from bot.devkit.sandbox.server import SandboxServer
 
 UNAUTHORIZED = {"error_key": "unauthorized", "error_message": "Unauthorized"}
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import httpx
 
-from bot.sandbox.server import SandboxServer
-from bot.sandbox.state import Account
+from bot.devkit.sandbox.server import SandboxServer
+from bot.devkit.sandbox.state import Account
 from tests.sandbox.conftest import list_id, tag_id
 
 

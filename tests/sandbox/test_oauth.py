@@ -11,7 +11,7 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 
 from bot.clock import FakeClock
-from bot.sandbox.server import SandboxServer
+from bot.devkit.sandbox.server import SandboxServer
 
 REDIRECT = "http://localhost:3000/cc/oauth/callback"
 CLIENT = ("sandbox-client", "sandbox-secret")

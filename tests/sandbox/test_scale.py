@@ -7,7 +7,7 @@ import time
 import httpx
 
 from bot.clock import FakeClock
-from bot.sandbox.server import SandboxServer
+from bot.devkit.sandbox.server import SandboxServer
 
 
 def test_tag_all_active_contacts_of_50k_account() -> None:

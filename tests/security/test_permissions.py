@@ -10,7 +10,7 @@ import pytest
 from slack_sdk import WebClient
 
 from bot.clock import FakeClock
-from bot.fakeslack.server import FakeSlackServer
+from bot.devkit.fakeslack.server import FakeSlackServer
 from bot.permissions import ALL_ACTIVE, DELETE_TAGS, Permissions, Policy
 from bot.ports import SingleSlack
 from bot.store import Store

@@ -9,7 +9,7 @@ import pytest
 import sqlalchemy as sa
 
 from bot.clock import FakeClock
-from bot.sandbox.server import SandboxServer
+from bot.devkit.sandbox.server import SandboxServer
 from tests.connect.harness import Harness, harness
 from tests.connect.slack_harness import SlackHarness, slack_harness
 

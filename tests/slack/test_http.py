@@ -8,9 +8,9 @@ from pathlib import Path
 import httpx
 from slack_bolt import App
 
-from bot.slack.local import signed_headers
+from bot.devkit.local_slack import signed_headers
+from bot.devkit.threaded_server import ThreadedServer
 from bot.store import Store
-from bot.testing_server import ThreadedServer
 from bot.web import create_web_app
 from tests.slack.conftest import SECRET, Bot, text_of, wait_for
 

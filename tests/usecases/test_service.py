@@ -11,7 +11,7 @@ from bot.cc.client import AccountClient, CCApi
 from bot.cc.models import ListMembershipRequest, TaggingRequest
 from bot.cc.ratelimit import SpacingLimiter
 from bot.cc.tokens import StaticTokens
-from bot.sandbox.server import SandboxServer
+from bot.devkit.sandbox.server import SandboxServer
 from bot.store import Store
 from bot.usecases import (
     Actor,

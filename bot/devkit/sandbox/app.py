@@ -22,9 +22,9 @@ from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Re
 from starlette.routing import Route
 
 from bot.cc.models import ActivityKind
-from bot.sandbox import api, oauth
-from bot.sandbox.faults import FaultRule, Faults
-from bot.sandbox.state import SandboxError, SandboxState
+from bot.devkit.sandbox import api, oauth
+from bot.devkit.sandbox.faults import FaultRule, Faults
+from bot.devkit.sandbox.state import SandboxError, SandboxState
 
 UNAUTHORIZED = {"error_key": "unauthorized", "error_message": "Unauthorized"}
 THROTTLED = {"error_key": "throttled", "error_message": "Too Many Requests"}

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 from urllib.parse import parse_qsl, urlencode
 
-from bot.sandbox.state import SandboxError
+from bot.devkit.sandbox.state import SandboxError
 
 T = TypeVar("T")
 

@@ -24,7 +24,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from bot.testing_server import ThreadedServer
+from bot.devkit.threaded_server import ThreadedServer
 
 
 @dataclass

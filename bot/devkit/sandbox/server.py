@@ -5,10 +5,10 @@ from __future__ import annotations
 from starlette.applications import Starlette
 
 from bot.clock import Clock
-from bot.sandbox.app import create_app
-from bot.sandbox.faults import Faults
-from bot.sandbox.state import DEFAULT_ACCESS_TOKEN, DEMO_ACCOUNT_ID, SandboxState
-from bot.testing_server import ThreadedServer
+from bot.devkit.sandbox.app import create_app
+from bot.devkit.sandbox.faults import Faults
+from bot.devkit.sandbox.state import DEFAULT_ACCESS_TOKEN, DEMO_ACCOUNT_ID, SandboxState
+from bot.devkit.threaded_server import ThreadedServer
 
 __all__ = ["SandboxServer", "create_app", "serve"]
 

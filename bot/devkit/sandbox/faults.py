@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from bot.cc.models import ActivityState
-from bot.sandbox.state import SandboxState
+from bot.devkit.sandbox.state import SandboxState
 
 FaultKind = Literal["fail", "throttle", "delay", "commit_then_delay"]
 

@@ -27,8 +27,8 @@ from bot.cc.models import (
     TagRename,
     build,
 )
-from bot.sandbox.paging import page_of, parse_bool, parse_int, read_page
-from bot.sandbox.state import (
+from bot.devkit.sandbox.paging import page_of, parse_bool, parse_int, read_page
+from bot.devkit.sandbox.state import (
     Account,
     ActivityRecord,
     ContactRecord,

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
-from bot.sandbox.state import (
+from bot.devkit.sandbox.state import (
     DEMO_ACCOUNT_ID,
     TOKEN_ENDPOINT_RATE,
     TOKEN_LIFETIME_SECONDS,
