@@ -287,10 +287,29 @@ class Operations:
         return StatusReport(activity, tracked)
 
     # ------------------------------------------------------------ plans
+    def named(self, actor: Actor, client: AccountClient, inp: BulkInput) -> BulkInput:
+        """Ids picked from a menu replaced by names (an id no longer known stays, and is then
+        reported unknown)."""
+        tags = {t.tag_id: t.name for t in self.catalog.tags(actor.workspace_id, client)}
+        if isinstance(inp, DeleteInput):
+            return DeleteInput(tuple(tags.get(i, i) for i in inp.tag_names))
+        lists: dict[str, str] = {}
+        if isinstance(inp, ListsInput) or inp.source.kind == SourceKind.LISTS:
+            lists = {x.list_id: x.name for x in self.catalog.lists(actor.workspace_id, client)}
+        source = inp.source
+        if source.kind in (SourceKind.TAGS, SourceKind.LISTS):
+            names = tags if source.kind == SourceKind.TAGS else lists
+            source = Source(source.kind, tuple(names.get(i, i) for i in source.values))
+        if isinstance(inp, ListsInput):
+            targets = tuple(lists.get(i, i) for i in inp.list_names)
+            return ListsInput(inp.action, targets, source, inp.exclude)
+        targets = tuple(tags.get(i, i) for i in inp.tag_names)
+        return TaggingInput(inp.action, targets, source, inp.exclude)
+
     def plan(self, actor: Actor, client: AccountClient, inp: BulkInput) -> Plan:
         """Check limits, resolve every name (all unknown ones listed), count what it touches."""
         action = action_name(inp)
-        detail = describe_input(inp)
+        detail = summarize(inp)
         return self._refusing(actor, action, detail, lambda: self._plan(actor, client, inp))
 
     def _plan(self, actor: Actor, client: AccountClient, inp: BulkInput) -> Plan:
@@ -506,7 +525,3 @@ def summarize(inp: BulkInput) -> str:
     if inp.action == "add":
         return f"add {source} to {lists}"
     return f"remove {source} from {lists}"
-
-
-def describe_input(inp: BulkInput) -> str:
-    return summarize(inp)

@@ -7,7 +7,8 @@ from tests.slack.conftest import Bot, text_of, wait_for
 
 def test_help_lists_every_command(bot: Bot) -> None:
     reply = text_of(bot.command("help", "h"))
-    for command in ("create", "add", "remove", "delete", "lists", "unlists", "tags", "status"):
+    commands = ("create", "add", "remove", "delete", "lists", "unlists", "tags")
+    for command in (*commands, "status", "connect", "disconnect"):
         assert f"/cctag {command}" in reply
 
 

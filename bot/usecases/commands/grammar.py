@@ -17,7 +17,6 @@ from bot.usecases.inputs import (
 OPEN_QUOTES = {'"': '"', "\u201c": "\u201d", "\u201e": "\u201c"}
 SOURCE_FLAGS = {f"--{kind.value}": kind for kind in SourceKind}
 LIST_ONLY_SOURCES = {SourceKind.ENGAGEMENT, SourceKind.SEGMENT}
-SUBCOMMANDS = ("help", "create", "add", "remove", "delete", "lists", "unlists", "status", "tags")
 
 
 class ParseError(ValueError):
