@@ -27,6 +27,7 @@ from bot.cc.models import (
     TaggingRequest,
     TaggingSource,
     build,
+    validate_tag_name,
 )
 from bot.store import Store, TrackedActivity
 from bot.usecases.catalog import Catalog
@@ -266,6 +267,36 @@ class Operations:
         tag = self._refusing(actor, "create_tag", name, work)
         self.audit(actor, "create_tag", name, f"created {tag.tag_id}")
         return tag
+
+    def rename_tag(self, actor: Actor, client: AccountClient, old_name: str, new_name: str) -> Tag:
+        detail = f"{old_name} → {new_name}"
+
+        def work() -> Tag:
+            checked = validate_tag_name(new_name)  # before any call: a bad name costs nothing
+            tag = self._tag_named(actor, client, old_name)
+            try:
+                renamed = client.rename_tag(tag.tag_id, checked)
+            except Conflict:
+                raise Refused(
+                    f"A tag named “{new_name.strip()}” exists already (tag names are unique, "
+                    "whatever their case)"
+                ) from None
+            self.catalog.forget_tags(actor.workspace_id)
+            return renamed
+
+        tag = self._refusing(actor, "rename_tag", detail, work)
+        self.audit(actor, "rename_tag", detail, f"renamed {tag.tag_id}")
+        return tag
+
+    def _tag_named(self, actor: Actor, client: AccountClient, name: str) -> Tag:
+        """From the cached catalog, looked up once more before saying it is unknown."""
+        wanted = name.strip().casefold()
+        for fresh in (False, True):
+            tags = self.catalog.tags(actor.workspace_id, client, fresh=fresh)
+            found = next((tag for tag in tags if tag.name.casefold() == wanted), None)
+            if found is not None:
+                return found
+        raise Refused(_unknown("tag", [name.strip()]))
 
     def tag_counts(self, actor: Actor, client: AccountClient) -> list[Tag]:
         tags = self._refusing(actor, "tags", "", lambda: client.list_tags(include_count=True))

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 from bot.cc.models import Tag
 from bot.usecases.commands import Command
-from bot.usecases.commands.grammar import parse_create
+from bot.usecases.commands.grammar import parse_create, parse_rename
 from bot.usecases.ports import Message
 from bot.usecases.service import Refused, StatusReport, plural
 
@@ -25,6 +25,12 @@ def _create(turn: Turn, rest: str) -> None:
     if not name:
         raise Refused("Name the tag: `/cctag create <tag name> [--source <label>]`")
     turn.say(created(turn.ops.create_tag(turn.actor, turn.account(), name, source)))
+
+
+def _rename(turn: Turn, rest: str) -> None:
+    old, new = parse_rename(rest)
+    tag = turn.ops.rename_tag(turn.actor, turn.account(), old, new)
+    turn.say(Message(f"Renamed the tag “{old.strip()}” to *{tag.name}*.", f"Tag id `{tag.tag_id}`"))
 
 
 def tag_list(tags: Sequence[Tag]) -> Message:
@@ -60,6 +66,12 @@ COMMANDS = (
         ("`/cctag create <tag> [--source <label>]`: create a tag",),
         _create,
         permission="create",
+    ),
+    Command(
+        "rename",
+        ("`/cctag rename <tag> --to <new name>`: rename a tag",),
+        _rename,
+        permission="rename",
     ),
     Command("tags", ("`/cctag tags`: the tags with their contact counts",), _tags, "tags"),
     Command(
