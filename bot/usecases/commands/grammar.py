@@ -1,4 +1,5 @@
-"""The one-line forms of /cctag (CONTRACT.md): names separated by commas, quoted names, flags."""
+"""The one-line forms of /cctag (the README's "In Slack" table): names separated by commas,
+quoted names, flags. Slack and the shell read the same lines."""
 
 from __future__ import annotations
 
