@@ -1,4 +1,4 @@
-"""Every message and modal the bot shows, built with slack_sdk's Block Kit models."""
+"""Block Kit for Slack (slack_sdk models): the modals, and blocks around the use cases' words."""
 
 from __future__ import annotations
 

@@ -19,6 +19,7 @@ from bot.usecases.commands.grammar import ParseError, split_command
 from bot.usecases.inputs import Actor, BulkInput, DeleteInput, SourceKind
 from bot.usecases.parent import parent_failed, parent_message
 from bot.usecases.ports import (
+    CONNECT_NOT_SET_UP,
     NOT_CONNECTED,
     Accounts,
     Connections,
@@ -207,8 +208,6 @@ class Pipeline:
         return account
 
     def connections_or_refuse(self) -> Connections:
-        from bot.usecases.ports import CONNECT_NOT_SET_UP
-
         if self.connections is None:
             raise Refused(CONNECT_NOT_SET_UP)
         return self.connections
