@@ -320,6 +320,11 @@ class AccountClient:
         self._tokens = tokens
         self._account_key = account_key
 
+    @property
+    def account_key(self) -> str | None:
+        """Which account this is (None: the one configured account); pollers group by it."""
+        return self._account_key
+
     # ------------------------------------------------------------------ plumbing
     def _get(self, path: str, params: dict[str, Any] | None = None) -> httpx.Response:
         return self._api.request(self._tokens, "GET", path, params=params, retry_unsafe=True)

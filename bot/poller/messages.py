@@ -9,6 +9,7 @@ from typing import Any
 from slack_sdk.models.blocks import ContextBlock, MarkdownTextObject, SectionBlock
 
 from bot.store import TrackedActivity
+from bot.usecases.parent import parent_message
 
 BAR_WIDTH = 20
 MAX_ERRORS_SHOWN = 10
@@ -114,7 +115,5 @@ def given_up(tracked: TrackedActivity, max_age: timedelta) -> Message:
 
 def parent_final(tracked: TrackedActivity, *, gave_up: bool) -> Message:
     state = "no longer followed" if gave_up else tracked.state
-    text = f"{tracked.summary}: *{state}*"
-    return _message(
-        text, context=f"Requested by <@{tracked.requester_id}>, activity `{tracked.activity_id}`"
-    )
+    drawn = parent_message(tracked.requester_id, tracked.summary, state, tracked.activity_id)
+    return _message(drawn.text, context=drawn.note)
