@@ -128,3 +128,7 @@ class NamedLockRow(SQLModel, table=True):
     name: str = Field(primary_key=True, max_length=255)
     owner: str = Field(max_length=128)
     expires_at: datetime = _when(nullable=False)
+
+
+# Registers the contact index's tables in the same metadata (they live in their own module).
+from bot.store import contact_index as _contact_index  # noqa: E402, F401
