@@ -52,11 +52,11 @@ MAX_EMAIL_LENGTH = 254
 DELETED = "deleted"
 UNSUBSCRIBED = "unsubscribed"
 
-_LOCAL = r"[A-Za-z0-9._%+'-]+"
+_LOCAL = r"[A-Za-z0-9._%+'&-]+"
 _DOMAIN = r"(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}"
 EMAIL = re.compile(rf"{_LOCAL}@{_DOMAIN}")
 # In running text: not glued to a word on either side.
-_EMAIL_IN_TEXT = re.compile(rf"(?<![\w.%+'-]){_LOCAL}@{_DOMAIN}(?![\w-])")
+_EMAIL_IN_TEXT = re.compile(rf"(?<![\w.%+'&-]){_LOCAL}@{_DOMAIN}(?![\w-])")
 # Slack's forms: <mailto:a@b.com|a@b.com>, <https://x|label>, <@U1|name>, <#C1|name>.
 _SLACK_FORM = re.compile(r"<([^<>|]*)(?:\|([^<>]*))?>")
 _SEPARATORS = re.compile(r"[\s,;]+")
@@ -260,7 +260,7 @@ class ContactResolver:
             return self._from_warm_index(client, key, wanted)
         known = state.contacts if state is not None and state.full_sync_at else None
         if len(wanted) == 1 or (known is not None and len(wanted) <= sync_cost(known)):
-            return self._lookups(client, wanted)
+            return self.look_up_each(client, wanted)
         return self._sync_then_resolve(client, key, wanted, know_size=known is not None)
 
     def estimate_calls(self, email_count: int, *, account_key: str | None) -> int:
@@ -318,9 +318,10 @@ class ContactResolver:
         watermark = max(since, started - WATERMARK_OVERLAP)
         return calls, self._index.finish_refresh(key, started, watermark)
 
-    def _lookups(self, client: AccountClient, wanted: list[str]) -> Resolution:
+    def look_up_each(self, client: AccountClient, emails: Sequence[str]) -> Resolution:
+        """One `GET /contacts?email=<lower-cased>&status=all` per email, without the index."""
         resolution = Resolution(method=ResolveMethod.LOOKUPS)
-        for email in wanted:
+        for email in unique_emails(emails):
             page = next(iter(client.iter_contact_pages(email=email, page_model=_IndexPage)))
             resolution.calls += 1
             _classify(resolution, email, [c for c in _indexed(page) if c.email == email])
@@ -360,7 +361,7 @@ class ContactResolver:
     def _first_page_then_lookups(
         self, client: AccountClient, first: ContactPage, wanted: list[str], missing: list[str]
     ) -> Resolution:
-        looked_up = self._lookups(client, missing)
+        looked_up = self.look_up_each(client, missing)
         by_email: dict[str, list[IndexedContact]] = {}
         for contact in _indexed(first):
             by_email.setdefault(contact.email, []).append(contact)
