@@ -130,5 +130,6 @@ class NamedLockRow(SQLModel, table=True):
     expires_at: datetime = _when(nullable=False)
 
 
-# Registers the contact index's tables in the same metadata (they live in their own module).
+# Registers the contact index's and the jobs' tables in the same metadata (own modules).
 from bot.store import contact_index as _contact_index  # noqa: E402, F401
+from bot.store import jobs as _jobs  # noqa: E402, F401
