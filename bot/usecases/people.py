@@ -195,7 +195,7 @@ class Resolution(BaseModel):
     skipped: list[Skipped] = Field(default_factory=list)
     calls: int = 0
     method: ResolveMethod = ResolveMethod.INDEX
-    # What Constant Contact said is at most this old (None: asked just now, one by one).
+    # What Constant Contact said is as of this moment, or newer (None: nothing was asked).
     fresh_as_of: datetime | None = None
 
     @property
@@ -320,7 +320,7 @@ class ContactResolver:
 
     def look_up_each(self, client: AccountClient, emails: Sequence[str]) -> Resolution:
         """One `GET /contacts?email=<lower-cased>&status=all` per email, without the index."""
-        resolution = Resolution(method=ResolveMethod.LOOKUPS)
+        resolution = Resolution(method=ResolveMethod.LOOKUPS, fresh_as_of=self._clock.now())
         for email in unique_emails(emails):
             page = next(iter(client.iter_contact_pages(email=email, page_model=_IndexPage)))
             resolution.calls += 1
@@ -365,7 +365,11 @@ class ContactResolver:
         by_email: dict[str, list[IndexedContact]] = {}
         for contact in _indexed(first):
             by_email.setdefault(contact.email, []).append(contact)
-        resolution = Resolution(method=ResolveMethod.LOOKUPS, calls=1 + looked_up.calls)
+        resolution = Resolution(
+            method=ResolveMethod.LOOKUPS,
+            calls=1 + looked_up.calls,
+            fresh_as_of=looked_up.fresh_as_of,
+        )
         for email in wanted:
             if email in by_email:
                 _classify(resolution, email, by_email[email])

@@ -36,6 +36,7 @@ class World:
     store: Store
     clock: FakeClock
     resolver: ContactResolver
+    token: str
 
     def contact_calls(self) -> int:
         """GET /v3/contacts requests the sandbox has seen (all accounts: tests run one by one)."""
@@ -107,6 +108,7 @@ def make_world(
     store.upgrade()
     try:
         client = api.for_account(StaticTokens(token), account.account_id)
-        yield World(sb, account, client, store, clock, ContactResolver(store, clock=clock))
+        resolver = ContactResolver(store, clock=clock)
+        yield World(sb, account, client, store, clock, resolver, token)
     finally:
         store.close()

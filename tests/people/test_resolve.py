@@ -7,6 +7,11 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
+from bot.cc.client import CCApi
+from bot.cc.errors import QuotaExhausted
+from bot.cc.ratelimit import TokenBucketLimiter
+from bot.cc.tokens import StaticTokens
+from bot.clock import FakeClock
 from bot.devkit.sandbox.server import SandboxServer
 from bot.store import Store
 from bot.store.contact_index import ContactIndex, IndexedContact
@@ -86,6 +91,14 @@ def test_a_single_email_on_a_cold_index_is_one_look_up(world: World) -> None:
     assert one.calls == world.contact_calls() - before == 1
     assert one.found == {email: world.id_of(email)}
     assert ContactIndex(world.store).sync_state("default") is None  # no sync for one email
+
+
+def test_emails_all_on_the_first_page_cost_that_page_alone(world: World) -> None:
+    early = [c.email for c in world.account.contacts.values()][:10]
+    before = world.contact_calls()
+    few = world.resolver.resolve(world.client, early, account_key="acct")
+    assert few.calls == world.contact_calls() - before == 1  # not 10 look-ups, not 3 pages
+    assert sorted([*few.found, *(s.email for s in few.skipped)]) == sorted(early)
 
 
 def test_emails_missing_from_the_first_page_cost_the_rest_of_the_sync_when_cheaper(
@@ -175,3 +188,20 @@ def test_a_deleted_contact_is_never_taken_for_a_live_one_with_its_address(world:
     assert [(s.email, s.contact_id, s.reason) for s in answer.skipped] == [
         ("gone@example.com", "gone-id", "deleted")
     ]
+
+
+def test_an_interrupted_sync_leaves_the_index_cold_and_the_next_one_starts_over(
+    world: World,
+) -> None:
+    spent_budget = TokenBucketLimiter(rate_per_second=1e6, daily_quota=2, clock=FakeClock())
+    api = CCApi(world.sb.base_url, spent_budget, clock=world.clock)
+    short = api.for_account(StaticTokens(world.token), "x")
+    emails = world.subscribed()[-10:]  # past the first page: the sync goes on
+    with pytest.raises(QuotaExhausted):
+        world.resolver.resolve(short, emails, account_key="acct")  # 2 of its 3 pages
+    assert world.resolver.estimate_calls(10, account_key="acct") == 10  # still cold
+    before = world.contact_calls()
+    again = world.resolver.resolve(world.client, emails, account_key="acct")
+    assert again.method == ResolveMethod.SYNC
+    assert again.calls == world.contact_calls() - before == 3
+    assert again.found == {e: world.id_of(e) for e in emails}
