@@ -203,14 +203,14 @@ class Resolution(BaseModel):
         return list(dict.fromkeys(self.found.values()))
 
 
-class _IndexContact(Contact):
+class IndexContact(Contact):
     """A contact as the index needs it: the schema's `deleted_at` marks deleted contacts."""
 
     deleted_at: date | None = None
 
 
-class _IndexPage(ContactPage):
-    contacts: list[_IndexContact] = Field(default_factory=list)  # type: ignore[assignment]
+class IndexPage(ContactPage):
+    contacts: list[IndexContact] = Field(default_factory=list)  # type: ignore[assignment]
 
 
 def contact_status(contact: Contact) -> str:
@@ -312,7 +312,7 @@ class ContactResolver:
         started = self._clock.now()
         since = state.watermark or state.full_sync_at or started
         calls = 0
-        for page in client.iter_contact_pages(updated_after=since, page_model=_IndexPage):
+        for page in client.iter_contact_pages(updated_after=since, page_model=IndexPage):
             calls += 1
             self._index.upsert(key, _indexed(page), started)
         watermark = max(since, started - WATERMARK_OVERLAP)
@@ -322,7 +322,7 @@ class ContactResolver:
         """One `GET /contacts?email=<lower-cased>&status=all` per email, without the index."""
         resolution = Resolution(method=ResolveMethod.LOOKUPS, fresh_as_of=self._clock.now())
         for email in unique_emails(emails):
-            page = next(iter(client.iter_contact_pages(email=email, page_model=_IndexPage)))
+            page = next(iter(client.iter_contact_pages(email=email, page_model=IndexPage)))
             resolution.calls += 1
             _classify(resolution, email, [c for c in _indexed(page) if c.email == email])
         return resolution
@@ -341,7 +341,7 @@ class ContactResolver:
     ) -> Resolution:
         """Page every contact into the index (the caller holds the sync lock)."""
         started = self._clock.now()
-        pages = iter(client.iter_contact_pages(include_count=not know_size, page_model=_IndexPage))
+        pages = iter(client.iter_contact_pages(include_count=not know_size, page_model=IndexPage))
         first = next(pages)
         self._index.upsert(key, _indexed(first), started)
         if not know_size:

@@ -7,6 +7,8 @@ import pytest
 from bot.cc.models import LimitError
 from bot.usecases.people import (
     MAX_CSV_BYTES,
+    IndexPage,
+    contact_status,
     contacts_in,
     emails_in_csv,
     emails_in_text,
@@ -87,3 +89,23 @@ def test_csv_refusals_say_why() -> None:
         emails_in_csv(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR")
     with pytest.raises(LimitError, match="could not be read as CSV"):
         emails_in_csv(b'email\n"a@example.com' + b"x" * 200_000 + b"\n")
+
+
+def test_a_contact_with_deleted_at_is_deleted_whatever_its_permission_says() -> None:
+    page = IndexPage.model_validate(
+        {
+            "contacts": [
+                {
+                    "contact_id": "a",
+                    "email_address": {"address": "A@x.com", "permission_to_send": "implicit"},
+                    "deleted_at": "2026-11-30",
+                },
+                {"contact_id": "b", "email_address": {"address": "b@x.com"}},
+                {
+                    "contact_id": "c",
+                    "email_address": {"address": "c@x.com", "permission_to_send": "unsubscribed"},
+                },
+            ]
+        }
+    )
+    assert [contact_status(c) for c in page.contacts] == ["deleted", "not_set", "unsubscribed"]
