@@ -80,10 +80,10 @@ def timed(
 def run(args: argparse.Namespace) -> str:
     with tempfile.TemporaryDirectory() as folder:
         database_url = args.database_url or f"sqlite:///{folder}/bench.db"
-        return _run(args, database_url)
+        return _run(args, database_url, folder)
 
 
-def _run(args: argparse.Namespace, database_url: str) -> str:
+def _run(args: argparse.Namespace, database_url: str, folder: str) -> str:
     clock = ShiftedClock()
     store = Store(database_url, clock=clock)
     store.upgrade()
@@ -101,11 +101,11 @@ def _run(args: argparse.Namespace, database_url: str) -> str:
         warm, warm_s = timed(resolver, client, emails)
         print(f"warm (stale, refreshed): {warm.calls} calls {warm_s:.2f} s (measured)")
     with SandboxServer(contacts=args.contacts, rate_per_second=1_000_000.0) as free:
-        baseline_store = Store(f"sqlite:///{tempfile.mkdtemp()}/baseline.db")
-        baseline_store.upgrade()
-        baseline = ContactResolver(baseline_store).look_up_each(
-            client_of(free, 1_000_000.0), emails
-        )
+        # The look-ups use no index; the resolver only needs a store to exist.
+        baseline_store = Store(f"sqlite:///{folder}/baseline.db")
+        began = time.perf_counter()
+        baseline = ContactResolver(baseline_store).look_up_each(client_of(free, 1e6), emails)
+        print(f"(the look-ups took {time.perf_counter() - began:.0f} s with no rate limit)")
         baseline_store.close()
     per_email_s = baseline.calls / RATE
     print(

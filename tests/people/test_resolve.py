@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 
 import httpx
@@ -19,6 +20,7 @@ from bot.usecases.people import (
     FRESH_FOR,
     FULL_RESYNC_AFTER,
     ContactResolver,
+    Resolution,
     ResolveMethod,
 )
 from tests.people.conftest import World, make_world
@@ -205,3 +207,43 @@ def test_an_interrupted_sync_leaves_the_index_cold_and_the_next_one_starts_over(
     assert again.method == ResolveMethod.SYNC
     assert again.calls == world.contact_calls() - before == 3
     assert again.found == {e: world.id_of(e) for e in emails}
+
+
+def test_two_processes_resolving_on_a_cold_index_sync_it_once(
+    world: World, database_url: str
+) -> None:
+    other_store = Store(database_url, clock=world.clock)
+    resolvers = [world.resolver, ContactResolver(other_store, clock=world.clock)]
+    emails = world.subscribed()[-600:]
+    start = threading.Barrier(2)
+    answers: list[Resolution] = []
+
+    def resolve(resolver: ContactResolver) -> None:
+        start.wait()
+        answers.append(resolver.resolve(world.client, emails, account_key="acct"))
+
+    before = world.contact_calls()
+    try:
+        threads = [threading.Thread(target=resolve, args=(r,)) for r in resolvers]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=60)
+    finally:
+        other_store.close()
+    assert world.contact_calls() - before == 3  # one sync of 3 pages, not two
+    assert sorted(a.calls for a in answers) == [0, 3]
+    assert answers[0].found == answers[1].found and len(answers[0].found) > 500
+
+
+def test_look_ups_send_the_email_lower_cased_with_every_status(
+    sb: SandboxServer, database_url: str
+) -> None:
+    sent: list[httpx.URL] = []
+    with httpx.Client(event_hooks={"request": [lambda request: sent.append(request.url)]}) as http:
+        for world in make_world(sb, http, database_url, contacts=50):
+            email = world.subscribed()[0]
+            world.resolver.resolve(world.client, [f"  {email.upper()} "], account_key=None)
+    assert [(url.path, url.params.get("email"), url.params.get("status")) for url in sent] == [
+        ("/v3/contacts", email, "all")
+    ]
