@@ -261,9 +261,9 @@ class _Sender:
         ]
         reports["opens"].extend(TrackingRow(contact, at, device) for at in opened)
         reports["unique_opens"].append(TrackingRow(contact, max(opened), device))
-        if rng.random() < 0.05:
+        if rng.random() < 0.08:
             reports["forwards"].append(TrackingRow(contact, max(opened)))
-        if rng.random() < 0.01:
+        if rng.random() < 0.04:
             reports["optouts"].append(TrackingRow(contact, max(opened)))
         if not activity.links or rng.random() >= self.spec.click_share:
             return
