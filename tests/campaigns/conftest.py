@@ -9,8 +9,9 @@ backoff sleep lands in `reader.clock.sleeps` and nothing sleeps for real.
 from __future__ import annotations
 
 import uuid
+from collections import Counter
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 import httpx
@@ -34,6 +35,7 @@ class Tenant:
     sb: SandboxServer
     account: Account
     token: str
+    requests_before: Counter[str] = field(default_factory=Counter)
 
     @property
     def book(self) -> CampaignBook:
@@ -46,7 +48,10 @@ class Tenant:
         )
 
     def requests(self, path_contains: str) -> int:
-        return self.sb.state.request_count(path_contains)
+        """Requests that reached the sandbox since this tenant was made (tests run one by one)."""
+        now = self.sb.state.request_count(path_contains)
+        before = sum(n for key, n in self.requests_before.items() if path_contains in key)
+        return now - before
 
 
 @dataclass
@@ -64,7 +69,7 @@ def new_tenant(sb: SandboxServer, contacts: int = 200, scope: str = ALL_SCOPES) 
     account = sb.state.add_account(f"account-{suffix}", contacts=contacts)
     token = f"token-{suffix}"
     sb.state.add_access_token(token, account.account_id, expires_in=None, scope=scope)
-    return Tenant(sb, account, token)
+    return Tenant(sb, account, token, Counter(sb.state.requests))
 
 
 def client_for(tenant: Tenant, clock: FakeClock, timeout: float = 10.0) -> AccountClient:
