@@ -10,7 +10,8 @@ What cctag needs to act on behaviour ("who clicked the pricing link", "who did n
 - `GET /contacts?segment_id=` answers 202 while the segment is computed: asked again after
   growing waits on the injected clock, each request within the key's rate budget as usual.
 
-Every request counts in `calls`, so a preview can say what a selection cost.
+Every request counts in `calls` (retries inside the client are not counted again), so a
+preview can say what a selection cost.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from bot.cc.client import AccountClient
 from bot.cc.errors import CCError, UnexpectedResponse
-from bot.cc.models import PageLinks
+from bot.cc.models import LimitError, PageLinks
 from bot.clock import SYSTEM_CLOCK, Clock
 
 MAX_EMAILS_PAGE = 500
@@ -251,7 +252,8 @@ class Campaigns:
     # ------------------------------------------------------------ plumbing
     def _get(self, path: str, params: dict[str, Any] | None = None) -> httpx.Response:
         self.calls += 1
-        # The client's GET: its token refresh, rate budget and retries, counted here.
+        # The client's own GET (token refresh, rate budget, retries): AccountClient has no
+        # public one yet, and a second HTTP path would be a second retry policy.
         return self._client._get(path, params)
 
     def _pages(self, path: str, params: dict[str, Any], model: type[M]) -> Iterator[M]:
@@ -411,7 +413,7 @@ def _iso(moment: datetime) -> str:
 
 def _page_size(value: int, maximum: int) -> int:
     if not 1 <= value <= maximum:
-        raise ValueError(f"A page holds 1 to {maximum} items, not {value}")
+        raise LimitError(f"A page holds 1 to {maximum} items, not {value}")
     return value
 
 

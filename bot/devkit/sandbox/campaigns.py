@@ -11,7 +11,9 @@ campaign's reports are filled on first use, over the contacts active then):
 Every campaign has a `permalink` activity too, which has no reports (404), as in the API.
 
 Reports and campaigns need the `campaign_data` scope (403 without it); GET /segments needs
-only `contact_data`, which every sandbox token has.
+only `contact_data`, which every sandbox token has. Faults: a slow report is
+`faults.delay(seconds, path="/tracking/clicks")`; a segment still being computed is
+`faults.segment_computing(times=N)` (GET /contacts?segment_id= answers 202 N times).
 """
 
 from __future__ import annotations
@@ -479,17 +481,28 @@ def get_segment(call: Call) -> Answer:
     return 200, segment_json(call, segment_id, detail=True)
 
 
-def routes(v3: Callable[[Handler], Callable[..., Any]]) -> list[Route]:
-    """The routes of this module, each wrapped by the app's /v3 plumbing."""
-    base = "/v3/reports/email_reports/{campaign_activity_id}"
+V3Route = tuple[str, str, "Handler"]  # method, path under /v3, handler
+
+
+def v3_routes() -> list[V3Route]:
+    """The campaign and report endpoints of this module."""
+    reports = "/reports/email_reports/{campaign_activity_id}"
     return [
-        Route("/v3/emails", v3(list_emails), methods=["GET"]),
-        Route("/v3/emails/{campaign_id}", v3(get_email), methods=["GET"]),
-        Route(f"{base}/links", v3(email_links), methods=["GET"]),
-        *(
-            Route(f"{base}/tracking/{report}", v3(tracking(report)), methods=["GET"])
-            for report in REPORT_TYPES
-        ),
-        Route("/v3/segments", v3(list_segments), methods=["GET"]),
-        Route("/v3/segments/{segment_id}", v3(get_segment), methods=["GET"]),
+        ("GET", "/emails", list_emails),
+        ("GET", "/emails/{campaign_id}", get_email),
+        ("GET", f"{reports}/links", email_links),
+        *(("GET", f"{reports}/tracking/{report}", tracking(report)) for report in REPORT_TYPES),
+    ]
+
+
+def segment_v3_routes() -> list[V3Route]:
+    """GET /segments and /segments/{id}, for as long as api.py does not serve them itself."""
+    return [("GET", "/segments", list_segments), ("GET", "/segments/{segment_id}", get_segment)]
+
+
+def routes(v3: Callable[[Handler], Callable[..., Any]]) -> list[Route]:
+    """This module's routes, each wrapped by the app's /v3 plumbing."""
+    return [
+        Route(f"/v3{path}", v3(handler), methods=[method])
+        for method, path, handler in [*v3_routes(), *segment_v3_routes()]
     ]
