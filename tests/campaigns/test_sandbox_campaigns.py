@@ -13,6 +13,7 @@ import pytest
 
 from bot.devkit.sandbox.campaigns import REPORT_TYPES, CampaignActivityRecord
 from bot.devkit.sandbox.server import SandboxServer
+from bot.devkit.sandbox.state import SandboxState
 from tests.campaigns.conftest import Tenant
 from tests.campaigns.schema import check_answer
 
@@ -235,3 +236,23 @@ def test_campaigns_and_reports_need_the_campaign_data_scope(sb: SandboxServer, p
     with_scope = _oauth_token(sb, "contact_data campaign_data offline_access")
     assert httpx.get(url, headers={"Authorization": f"Bearer {with_scope}"}).status_code == 200
     assert httpx.get(url, headers={"Authorization": "Bearer sandbox-token"}).status_code == 200
+
+
+def test_who_did_what_is_the_same_every_run_but_ids_are_not() -> None:
+    def behaviour(state: SandboxState) -> tuple[dict[str, set[str]], set[str]]:
+        book = state.account().campaigns
+        assert book is not None
+        who: dict[str, set[str]] = {}
+        for campaign in book.campaigns.values():
+            for activity in campaign.activities:
+                filled = book.activity(activity.campaign_activity_id)
+                assert filled is not None
+                for report, rows in filled.reports.items():
+                    key = f"{campaign.name}/{campaign.current_status}/{activity.role}/{report}"
+                    who[key] = {row.contact.email for row in rows}
+        return who, set(book.activities)
+
+    first, first_ids = behaviour(SandboxState(contacts=200))
+    second, second_ids = behaviour(SandboxState(contacts=200))
+    assert first == second and any(first.values())
+    assert not first_ids & second_ids

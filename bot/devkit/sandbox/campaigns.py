@@ -172,11 +172,13 @@ class _Seeder:
         self.now = now
         self.rng = rng
 
+    # Ids are random, not drawn from the seed: a restarted sandbox never repeats one. Who
+    # opened, clicked or bounced is drawn from the seed, so it is the same every run.
     def new_id(self) -> str:
-        return str(uuid.UUID(int=self.rng.getrandbits(128), version=4))
+        return str(uuid.uuid4())
 
     def url_id(self) -> str:
-        return str(self.rng.randrange(10**12, 10**13))
+        return str(10**12 + uuid.uuid4().int % (9 * 10**12))
 
     def campaign(self, spec: CampaignSpec) -> CampaignRecord:
         sent_at = self.now - timedelta(days=spec.days_ago)
