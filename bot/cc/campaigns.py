@@ -22,6 +22,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal, TypeVar
+from urllib.parse import urljoin, urlsplit
 
 import httpx
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -256,11 +257,14 @@ class Campaigns:
         # public one yet, and a second HTTP path would be a second retry policy.
         return self._client._get(path, params)
 
+    def _follow(self, href: str) -> str:
+        return resolve_href(self._client._api.base_url, href)
+
     def _pages(self, path: str, params: dict[str, Any], model: type[M]) -> Iterator[M]:
         page = _parse(model, self._get(path, params))
         yield page
         while (href := _next_href(page)) is not None:
-            page = _parse(model, self._get(href))
+            page = _parse(model, self._get(self._follow(href)))
             yield page
 
     # ------------------------------------------------------------ campaigns
@@ -353,7 +357,7 @@ class Campaigns:
             href = _next_href(page)
             if href is None:
                 return list(seen)
-            page = self._computed(segment, href, None, on_waiting)
+            page = self._computed(segment, self._follow(href), None, on_waiting)
 
     def _computed(
         self,
@@ -401,6 +405,16 @@ def close_names(wanted: str, names: Sequence[str]) -> list[str]:
 
 
 # ---------------------------------------------------------------- helpers
+
+
+def resolve_href(base_url: str, href: str) -> str:
+    """A `_links` href ("/v3/...", or "/contacts-service/v3/..." as some of the guide's examples
+    have it) as an absolute URL on the API's own host; never another host, since the request
+    carries the account's token."""
+    resolved = urljoin(base_url.rstrip("/") + "/", href)
+    if urlsplit(resolved).netloc != urlsplit(base_url).netloc:
+        raise UnexpectedResponse(f"Constant Contact linked to another host: {href[:200]}")
+    return resolved
 
 
 def _recency(campaign: CampaignSummary) -> datetime:

@@ -10,8 +10,10 @@ from bot.cc.campaigns import (
     SegmentStillComputing,
     UnknownCampaign,
     UnknownSegment,
+    resolve_href,
     url_key,
 )
+from bot.cc.errors import UnexpectedResponse
 from tests.campaigns.conftest import Reader, Tenant, client_for, new_tenant
 
 
@@ -162,3 +164,17 @@ def test_segment_members_page_by_500(reader: Reader) -> None:
 def test_link_urls_compare_loosely(typed: str, listed: str) -> None:
     assert url_key(typed) == url_key(listed)
     assert url_key("https://example.com/Pricing") != url_key(listed)
+
+
+def test_paging_links_stay_on_the_api_host() -> None:
+    base = "https://api.cc.email/v3"
+    assert (
+        resolve_href(base, "/v3/emails?cursor=abc") == "https://api.cc.email/v3/emails?cursor=abc"
+    )
+    assert resolve_href(base, "/contacts-service/v3/accounts/1/contacts?cursor=x") == (
+        "https://api.cc.email/contacts-service/v3/accounts/1/contacts?cursor=x"
+    )
+    with pytest.raises(UnexpectedResponse, match="another host"):
+        resolve_href(base, "https://elsewhere.example/v3/emails?cursor=abc")
+    with pytest.raises(UnexpectedResponse, match="another host"):
+        resolve_href(base, "//elsewhere.example/v3/emails")
