@@ -19,7 +19,8 @@ from bot.cc.models import TokenResponse
 from bot.cc.ratelimit import TokenBucketLimiter
 from bot.clock import SYSTEM_CLOCK, Clock
 
-DEFAULT_SCOPES = ("contact_data", "offline_access", "account_read")
+# campaign_data: campaigns and their reports, the sources of "who clicked / opened / bounced".
+DEFAULT_SCOPES = ("contact_data", "campaign_data", "offline_access", "account_read")
 TOKEN_REQUESTS_PER_SECOND = 1.0
 # The token endpoint has no daily quota of its own; this only keeps the limiter's count sane.
 _NO_DAILY_QUOTA = 10**9

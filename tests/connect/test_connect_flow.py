@@ -12,7 +12,7 @@ from tests.connect.harness import Harness
 WS, USER = "T0A", "U0A"
 
 
-def test_the_link_starts_a_pkce_code_flow_with_the_three_scopes(h: Harness) -> None:
+def test_the_link_starts_a_pkce_code_flow_with_the_four_scopes(h: Harness) -> None:
     link = h.flow.start_connect(WS, USER)
 
     assert link.startswith(h.sandbox.auth_url + "/authorize?")
@@ -20,7 +20,12 @@ def test_the_link_starts_a_pkce_code_flow_with_the_three_scopes(h: Harness) -> N
     assert query["response_type"] == "code"
     assert query["code_challenge_method"] == "S256"
     assert len(query["code_challenge"]) == 43
-    assert query["scope"].split() == ["contact_data", "offline_access", "account_read"]
+    assert query["scope"].split() == [
+        "contact_data",
+        "campaign_data",
+        "offline_access",
+        "account_read",
+    ]
     assert query["redirect_uri"] == h.callback_url + "/cc/oauth/callback"
     assert len(query["state"]) >= 40
 

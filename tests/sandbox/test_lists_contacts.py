@@ -102,9 +102,14 @@ def test_contact_query_limits(cc: httpx.Client) -> None:
     assert cc.get("/contacts", params={"status": "weird"}).status_code == 400
 
 
-def test_segment_query_answers_202(cc: httpx.Client, demo: Account) -> None:
+def test_segment_query_answers_202_while_computing(
+    sb: SandboxServer, cc: httpx.Client, demo: Account
+) -> None:
+    sb.faults.segment_computing(times=1, segment_id=1)
+    computing = cc.get("/contacts", params={"segment_id": 1, "limit": 500})
+    assert computing.status_code == 202 and computing.json()["contacts"] == []
     response = cc.get("/contacts", params={"segment_id": 1, "limit": 500})
-    assert response.status_code == 202
+    assert response.status_code == 200
     assert {c["contact_id"] for c in response.json()["contacts"]} == demo.segments[1]
     assert cc.get("/contacts", params={"segment_id": 42}).status_code == 404
 

@@ -22,7 +22,7 @@ from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Re
 from starlette.routing import Route
 
 from bot.cc.models import ActivityKind
-from bot.devkit.sandbox import api, oauth
+from bot.devkit.sandbox import api, campaigns, oauth
 from bot.devkit.sandbox.faults import FaultRule, Faults
 from bot.devkit.sandbox.state import SandboxError, SandboxState
 
@@ -50,6 +50,8 @@ def _fault_answer(rule: FaultRule) -> Response | None:
         phrase = HTTPStatus(rule.status).phrase
         item = {"error_key": "server.error", "error_message": phrase}
         return JSONResponse([item], status_code=rule.status)
+    if rule.kind == "accepted":
+        return JSONResponse({"contacts": [], "status": "processing"}, status_code=202)
     return None
 
 
@@ -68,7 +70,7 @@ class SandboxApp:
 
     async def _faulted(self, request: Request) -> tuple[Response | None, FaultRule | None]:
         self.state.count_request(request.method, request.url.path)
-        rule = self.faults.take(request.method, request.url.path)
+        rule = self.faults.take(request.method, request.url.path, request.url.query)
         if rule is None:
             return None, None
         if rule.kind == "delay":
@@ -109,6 +111,7 @@ class SandboxApp:
             query=dict(request.query_params),
             path_params=dict(request.path_params),
             body=body,
+            scopes=frozenset(token.scope.split()),
         )
         with self.state.lock:
             self.state.advance()
@@ -232,6 +235,7 @@ def create_app(state: SandboxState, faults: Faults) -> Starlette:
         Route("/v3/contacts", app.v3(api.list_contacts), methods=["GET"]),
         Route("/v3/contacts/{contact_id}", app.v3(api.get_contact), methods=["GET"]),
         Route("/v3/account/summary", app.v3(api.account_summary), methods=["GET"]),
+        *campaigns.routes(app.v3),
         Route("/oauth2/default/v1/authorize", app.authorize, methods=["GET"]),
         Route("/oauth2/default/v1/token", app.token, methods=["POST"]),
         Route("/_sandbox/faults", app.arm_fault, methods=["POST"]),

@@ -15,7 +15,7 @@ from typing import Any, Literal
 from bot.cc.models import ActivityState
 from bot.devkit.sandbox.state import SandboxState
 
-FaultKind = Literal["fail", "throttle", "delay", "commit_then_delay"]
+FaultKind = Literal["fail", "throttle", "delay", "commit_then_delay", "accepted"]
 
 
 @dataclass
@@ -26,9 +26,14 @@ class FaultRule:
     times: int = 1
     status: int = 500
     seconds: float = 0.0
+    query: str = ""  # a substring of the query string too, when set
 
-    def matches(self, method: str, path: str) -> bool:
-        return (self.method is None or self.method.upper() == method) and self.path in path
+    def matches(self, method: str, path: str, query: str = "") -> bool:
+        return (
+            (self.method is None or self.method.upper() == method)
+            and self.path in path
+            and self.query in query
+        )
 
 
 class Faults:
@@ -66,6 +71,11 @@ class Faults:
         """
         self._arm(FaultRule("commit_then_delay", path, method, times, seconds=seconds))
 
+    def segment_computing(self, times: int = 1, segment_id: int | None = None) -> None:
+        """The next `times` GET /contacts?segment_id= answer 202: the segment is computed."""
+        wanted = "segment_id=" if segment_id is None else f"segment_id={segment_id}"
+        self._arm(FaultRule("accepted", "/v3/contacts", "GET", times, status=202, query=wanted))
+
     def end_next_activity(
         self, state: ActivityState | str, errors: list[str] | None = None
     ) -> None:
@@ -90,11 +100,11 @@ class Faults:
             self._rules.append(rule)
 
     # ------------------------------------------------------------ use
-    def take(self, method: str, path: str) -> FaultRule | None:
+    def take(self, method: str, path: str, query: str = "") -> FaultRule | None:
         """The first armed rule matching this request, using up one of its times."""
         with self._lock:
             for rule in self._rules:
-                if rule.matches(method, path):
+                if rule.matches(method, path, query):
                     rule.times -= 1
                     if rule.times <= 0:
                         self._rules.remove(rule)
@@ -110,7 +120,8 @@ class Faults:
 
         kinds: fail {path, method, times, status}, throttle {path, method, times},
         delay / commit_then_delay {seconds, path, method, times},
-        end_next_activity {state, errors}, expire_token {token}, clear {}.
+        segment_computing {times, segment_id}, end_next_activity {state, errors},
+        expire_token {token}, clear {}.
         """
         kind = spec.get("kind")
         path = str(spec.get("path", ""))
@@ -124,6 +135,9 @@ class Faults:
             self.delay(float(spec["seconds"]), path, method, times)
         elif kind == "commit_then_delay":
             self.commit_then_delay(float(spec["seconds"]), path, method, times)
+        elif kind == "segment_computing":
+            segment = spec.get("segment_id")
+            self.segment_computing(times, None if segment is None else int(segment))
         elif kind == "end_next_activity":
             self.end_next_activity(str(spec["state"]), [str(e) for e in spec.get("errors", [])])
         elif kind == "expire_token":

@@ -7,7 +7,12 @@ from starlette.applications import Starlette
 from bot.clock import Clock
 from bot.devkit.sandbox.app import create_app
 from bot.devkit.sandbox.faults import Faults
-from bot.devkit.sandbox.state import DEFAULT_ACCESS_TOKEN, DEMO_ACCOUNT_ID, SandboxState
+from bot.devkit.sandbox.state import (
+    ALL_SCOPES,
+    DEFAULT_ACCESS_TOKEN,
+    DEMO_ACCOUNT_ID,
+    SandboxState,
+)
 from bot.devkit.threaded_server import ThreadedServer
 
 __all__ = ["SandboxServer", "create_app", "serve"]
@@ -34,7 +39,9 @@ class SandboxServer(ThreadedServer):
             contacts=contacts,
         )
         if access_token:
-            self.state.add_access_token(access_token, DEMO_ACCOUNT_ID, expires_in=None)
+            self.state.add_access_token(
+                access_token, DEMO_ACCOUNT_ID, expires_in=None, scope=ALL_SCOPES
+            )
         self.faults = Faults(self.state)
         self.app: Starlette = create_app(self.state, self.faults)
         self.access_token = DEFAULT_ACCESS_TOKEN

@@ -18,7 +18,7 @@ from collections import Counter, deque
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bot.cc.models import (
     MAX_TAGS_IN_ACCOUNT,
@@ -28,10 +28,14 @@ from bot.cc.models import (
 )
 from bot.clock import SYSTEM_CLOCK, Clock
 
+if TYPE_CHECKING:
+    from bot.devkit.sandbox.campaigns import CampaignBook
+
 DEMO_ACCOUNT_ID = "demo"
 DEFAULT_ACCESS_TOKEN = "sandbox-token"
 DEFAULT_CLIENT_ID = "sandbox-client"
 DEFAULT_CLIENT_SECRET = "sandbox-secret"
+ALL_SCOPES = "contact_data campaign_data account_read offline_access"
 TOKEN_LIFETIME_SECONDS = 86_400
 MAX_LISTS_PER_CONTACT = 50
 MAX_TAGS_PER_CONTACT = 50
@@ -207,6 +211,7 @@ class Account:
         self.segments: dict[int, set[str]] = {}
         self.segment_names: dict[int, str] = {}
         self.activities: dict[str, ActivityRecord] = {}
+        self.campaigns: CampaignBook | None = None
 
     def tag_by_name(self, name: str) -> TagRecord | None:
         wanted = name.casefold()
@@ -255,7 +260,9 @@ class SandboxState:
         self._outcomes: deque[tuple[ActivityState, tuple[str, ...]]] = deque()
         self.register_client(DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET)
         self.add_account(DEMO_ACCOUNT_ID, "Sandbox Demo Account", contacts=contacts, seed=seed)
-        self.add_access_token(DEFAULT_ACCESS_TOKEN, DEMO_ACCOUNT_ID, expires_in=None)
+        self.add_access_token(
+            DEFAULT_ACCESS_TOKEN, DEMO_ACCOUNT_ID, expires_in=None, scope=ALL_SCOPES
+        )
 
     # ------------------------------------------------------------ ids and time
     def new_id(self) -> str:
@@ -583,6 +590,9 @@ def _seed_account(state: SandboxState, account: Account, contacts: int, rng: ran
         account.tag_members[tag_id] = set()
     _seed_contacts(account, contacts, rng, now, new_id)
     _seed_segments(account)
+    from bot.devkit.sandbox.campaigns import seed_campaigns  # campaigns.py imports this module
+
+    account.campaigns = seed_campaigns(account, now, rng)
 
 
 def _seed_contacts(
