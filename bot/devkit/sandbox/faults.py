@@ -75,6 +75,17 @@ class Faults:
             raise ValueError(f"{state} is not a terminal state")
         self._state.plan_next_activity(outcome, errors or [])
 
+    def segment_computing(self, times: int, segment_id: int | None = None) -> None:
+        """The next `times` member queries of the segment (None: of every segment of every
+        account) answer 202, still computing, before the 200."""
+        if times < 0:
+            raise ValueError("times must not be negative")
+        with self._state.lock:
+            for account in self._state.accounts.values():
+                for known in account.segments:
+                    if segment_id in (None, known):
+                        account.segment_computing[known] = times
+
     def expire_token(self, token: str) -> None:
         """From now on the token is refused with 401."""
         self._state.expire_token(token)
@@ -110,7 +121,8 @@ class Faults:
 
         kinds: fail {path, method, times, status}, throttle {path, method, times},
         delay / commit_then_delay {seconds, path, method, times},
-        end_next_activity {state, errors}, expire_token {token}, clear {}.
+        end_next_activity {state, errors}, segment_computing {times, segment_id},
+        expire_token {token}, clear {}.
         """
         kind = spec.get("kind")
         path = str(spec.get("path", ""))
@@ -126,6 +138,9 @@ class Faults:
             self.commit_then_delay(float(spec["seconds"]), path, method, times)
         elif kind == "end_next_activity":
             self.end_next_activity(str(spec["state"]), [str(e) for e in spec.get("errors", [])])
+        elif kind == "segment_computing":
+            segment = spec.get("segment_id")
+            self.segment_computing(times, None if segment is None else int(segment))
         elif kind == "expire_token":
             self.expire_token(str(spec["token"]))
         elif kind == "clear":
