@@ -28,7 +28,7 @@ from collections import OrderedDict
 from collections.abc import Iterator, Sequence
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
-from urllib.parse import urlsplit
+from urllib.parse import urljoin, urlsplit
 
 import httpx
 from pydantic import BaseModel, ValidationError
@@ -158,13 +158,20 @@ class CCApi:
     def close(self) -> None:
         self._http.close()
 
-    def url(self, path_or_href: str) -> str:
-        """An endpoint path ("/contact_tags") or a `_links` href ("/v3/contact_tags?cursor=...")."""
-        if path_or_href.startswith(("http://", "https://")):
-            return path_or_href
-        if path_or_href.startswith("/v3/"):
-            return self._origin + path_or_href
-        return self.base_url + path_or_href
+    def url(self, path_or_url: str) -> str:
+        """An endpoint path ("/contact_tags") under the base URL, or a URL `resolve_href` made."""
+        if path_or_url.startswith(self._origin + "/"):
+            return path_or_url
+        return self.base_url + path_or_url
+
+    def resolve_href(self, href: str) -> str:
+        """A `_links` href ("/v3/contacts?cursor=..." or "/contacts-service/v3/accounts/...")
+        resolved against the API's host, never glued to the base path. A link to another host
+        is refused: it would carry the account's token there."""
+        resolved = urljoin(self._origin + "/", href)
+        if not resolved.startswith(self._origin + "/"):
+            raise UnexpectedResponse(f"Constant Contact linked to another host: {href[:200]}")
+        return resolved
 
     # ------------------------------------------------------------ activities started here
     def remember_started(self, activity_id: str) -> None:
@@ -328,7 +335,7 @@ class AccountClient:
         page = _parse(model, self._get(path, params))
         yield page
         while (href := _next_href(page)) is not None:
-            page = _parse(model, self._get(href))
+            page = _parse(model, self._get(self._api.resolve_href(href)))
             yield page
 
     # ------------------------------------------------------------------ tags
@@ -503,9 +510,11 @@ class AccountClient:
 
     # ------------------------------------------------------------------ contacts
     def find_contact_by_email(self, email: str) -> Contact | None:
-        params = {"email": email.strip(), "status": "all", "limit": 1}
+        """The contact with this address, never a deleted one: the address is sent lower-cased
+        (the API matches it so), and the default status leaves deleted contacts out."""
+        params = {"email": email.strip().lower(), "limit": 1}
         page = _parse(ContactPage, self._get("/contacts", params))
-        return page.contacts[0] if page.contacts else None
+        return next((c for c in page.contacts if c.deleted_at is None), None)
 
     def count_contacts(
         self,

@@ -364,6 +364,7 @@ class Contact(_Model):
     taggings: list[str] | None = None
     created_at: datetime | None = None
     updated_at: datetime | None = None
+    deleted_at: datetime | None = None
 
 
 class ContactPage(_Model):

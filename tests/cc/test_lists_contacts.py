@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import httpx
+import pytest
+
 from bot.cc.client import AccountClient
-from bot.devkit.sandbox.state import DEMO_LISTS, Account
-from tests.cc.conftest import Traffic, list_id, tag_id
+from bot.cc.errors import UnexpectedResponse
+from bot.devkit.sandbox.server import SandboxServer
+from bot.devkit.sandbox.state import DELETED_EVERY, DEMO_LISTS, Account
+from tests.cc.conftest import Rig, Tenant, Traffic, list_id, make_rig, tag_id
 
 
 def test_iter_lists_pages_with_membership_counts(
@@ -72,3 +77,35 @@ def test_count_contacts_by_lists_tags_and_status(
         demo.list_members[newsletter] & demo.tag_members[vip]
     )
     assert traffic.count("/v3/contacts", "GET") == 6  # one call each
+
+
+def test_an_email_is_looked_up_lower_cased_and_never_matches_a_deleted_contact(
+    tenant: Tenant, demo: Account
+) -> None:
+    sent: list[httpx.URL] = []
+    with httpx.Client(timeout=10, event_hooks={"request": [lambda r: sent.append(r.url)]}) as http:
+        cc = make_rig(tenant, http=http).cc
+        found = cc.find_contact_by_email(" Contact7@EXAMPLE.com")
+        assert found is not None and found.contact_id == demo.by_email["contact7@example.com"]
+        deleted = f"contact{DELETED_EVERY}@example.com"
+        assert demo.contacts[demo.by_email[deleted]].deleted_at is not None
+        assert cc.find_contact_by_email(deleted) is None
+    assert [url.params["email"] for url in sent] == ["contact7@example.com", deleted]
+
+
+def test_paging_links_are_resolved_against_the_api_host(
+    sb: SandboxServer, cc: AccountClient, demo: Account, traffic: Traffic
+) -> None:
+    sb.faults.contacts_service_links()
+    try:
+        lists = list(cc.iter_lists(page_size=2))
+    finally:
+        sb.faults.contacts_service_links(on=False)
+    assert [item.name for item in lists] == list(DEMO_LISTS)
+    assert traffic.count(f"/contacts-service/v3/accounts/{demo.account_id}/contact_lists") == 2
+
+
+def test_a_link_to_another_host_is_refused(rig: Rig) -> None:
+    assert rig.api.resolve_href("/v3/contacts?cursor=x") == f"{rig.sb.url}/v3/contacts?cursor=x"
+    with pytest.raises(UnexpectedResponse, match="another host"):
+        rig.api.resolve_href("https://elsewhere.example/v3/contacts?cursor=x")

@@ -25,7 +25,7 @@ from urllib.parse import parse_qsl
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
-from starlette.routing import Route
+from starlette.routing import Mount, Route, Router
 
 from bot.cc.models import ActivityKind
 from bot.devkit.sandbox import api, oauth
@@ -38,6 +38,7 @@ THROTTLED = {"error_key": "throttled", "error_message": "Too Many Requests"}
 QUOTA_EXCEEDED = {"error_key": "quota_exceeded", "error_message": "Limit Exceeded"}
 JSON_METHODS = ("POST", "PUT", "PATCH")
 CHECK_ANSWERS_VARIABLE = "CCTAG_SANDBOX_CHECK_ANSWERS"
+CONTACTS_SERVICE = "/contacts-service/v3/accounts/{account_id}"
 # One V3 endpoint: method, path template as the contract writes it, handler.
 V3Route = tuple[str, str, api.Handler]
 
@@ -129,13 +130,16 @@ class SandboxApp:
         if found is None:
             raise SandboxError(401, "Unauthorized", "unauthorized")
         account, token = found
+        if request.path_params.get("account_id", account.account_id) != account.account_id:
+            raise SandboxError(404, "No such account for this token")
         key = f"api:{token.client_id}"
         if not self.state.take_rate(key, self.state.rate_per_second):
             raise SandboxError(429, "Too Many Requests", "throttled")
         if not self.state.take_daily(key):
             raise SandboxError(429, "Limit Exceeded", "quota_exceeded")
         body = await _json_body(request) if request.method in JSON_METHODS else None
-        query, path_params = dict(request.query_params), dict(request.path_params)
+        query = dict(request.query_params)
+        path_params = {k: v for k, v in request.path_params.items() if k != "account_id"}
         problems = operation.request_problems(path_params, query, body)
         if problems:
             raise SandboxError(400, problems[0], more=problems[1:])
@@ -149,7 +153,10 @@ class SandboxApp:
         )
         with self.state.lock:
             self.state.advance()
-            return handler(call)
+            status, payload = handler(call)
+            if self.state.contacts_service_links:
+                _as_contacts_service_links(payload, account.account_id)
+            return status, payload
 
     # ------------------------------------------------------------ OAuth2
     async def authorize(self, request: Request) -> Response:
@@ -211,6 +218,15 @@ class SandboxApp:
     async def not_found(self, request: Request) -> Response:
         self.state.count_request(request.method, request.url.path)
         return error_response(SandboxError(404, f"No endpoint {request.url.path}", "not.found"))
+
+
+def _as_contacts_service_links(payload: Any, account_id: str) -> None:
+    """Rewrite `_links.next.href` the way some of the guide's examples show it."""
+    links = payload.get("_links") if isinstance(payload, dict) else None
+    following = links.get("next") if isinstance(links, dict) else None
+    if isinstance(following, dict) and str(following.get("href", "")).startswith("/v3/"):
+        service = CONTACTS_SERVICE.format(account_id=account_id)
+        following["href"] = service + following["href"].removeprefix("/v3")
 
 
 async def _json_body(request: Request) -> Any:
@@ -275,20 +291,23 @@ def create_app(
     """
     app = SandboxApp(state, faults, checking_answers() if check_answers is None else check_answers)
     cut = contract()
+    v3 = Router(
+        routes=[
+            *(
+                Route(template, app.v3(cut.operation(method, template), handler), methods=[method])
+                for method, template, handler in [*v3_routes(), *extra_routes]
+            ),
+            Route("/{rest:path}", app.not_found),
+        ]
+    )
     routes = [
-        Route(
-            f"{cut.base_path}{template}",
-            app.v3(cut.operation(method, template), handler),
-            methods=[method],
-        )
-        for method, template, handler in [*v3_routes(), *extra_routes]
-    ]
-    routes += [
+        Mount(cut.base_path, app=v3),
+        # The guide's paging links may name the account's contacts service instead of /v3.
+        Mount(CONTACTS_SERVICE, app=v3),
         Route("/oauth2/default/v1/authorize", app.authorize, methods=["GET"]),
         Route("/oauth2/default/v1/token", app.token, methods=["POST"]),
         Route("/_sandbox/faults", app.arm_fault, methods=["POST"]),
         Route("/_sandbox/faults", app.clear_faults, methods=["DELETE"]),
         Route("/_sandbox/requests", app.request_counts, methods=["GET"]),
-        Route("/v3/{rest:path}", app.not_found),
     ]
     return Starlette(routes=routes)

@@ -86,6 +86,12 @@ class Faults:
                     if segment_id in (None, known):
                         account.segment_computing[known] = times
 
+    def contacts_service_links(self, on: bool = True) -> None:
+        """Paging links name the account's contacts service (/contacts-service/v3/accounts/
+        {id}/...), as some of the guide's examples do, instead of /v3/...; both are served."""
+        with self._state.lock:
+            self._state.contacts_service_links = on
+
     def expire_token(self, token: str) -> None:
         """From now on the token is refused with 401."""
         self._state.expire_token(token)
@@ -122,6 +128,7 @@ class Faults:
         kinds: fail {path, method, times, status}, throttle {path, method, times},
         delay / commit_then_delay {seconds, path, method, times},
         end_next_activity {state, errors}, segment_computing {times, segment_id},
+        contacts_service_links {on},
         expire_token {token}, clear {}.
         """
         kind = spec.get("kind")
@@ -141,6 +148,8 @@ class Faults:
         elif kind == "segment_computing":
             segment = spec.get("segment_id")
             self.segment_computing(times, None if segment is None else int(segment))
+        elif kind == "contacts_service_links":
+            self.contacts_service_links(bool(spec.get("on", True)))
         elif kind == "expire_token":
             self.expire_token(str(spec["token"]))
         elif kind == "clear":

@@ -262,7 +262,6 @@ class SandboxState:
         self.rate_per_second = rate_per_second
         self.daily_quota = daily_quota
         self.lock = threading.RLock()
-        self._rng = random.Random(seed)
         self.accounts: dict[str, Account] = {}
         self.tokens: dict[str, TokenRecord] = {}
         self.clients: dict[str, ClientRecord] = {}
@@ -274,6 +273,8 @@ class SandboxState:
         # (account_id, activity_id) not yet terminal, in creation order: effects apply in order.
         self._pending: dict[tuple[str, str], None] = {}
         self._outcomes: deque[tuple[ActivityState, tuple[str, ...]]] = deque()
+        # Paging links as /contacts-service/v3/accounts/{id}/... instead of /v3/... (a fault).
+        self.contacts_service_links = False
         self.register_client(DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET)
         self.add_account(DEMO_ACCOUNT_ID, "Sandbox Demo Account", contacts=contacts, seed=seed)
         self.add_access_token(DEFAULT_ACCESS_TOKEN, DEMO_ACCOUNT_ID, expires_in=None)
