@@ -37,6 +37,7 @@ from bot.cc.errors import (
     AmbiguousActivity,
     AuthError,
     CCError,
+    ConnectionBroken,
     RateLimited,
     ServerError,
     Timeout,
@@ -294,6 +295,8 @@ def _transient(error: CCError) -> bool:
 def _refresh_after_401(tokens: TokenSource, rejected: str, response: httpx.Response) -> None:
     try:
         tokens.refresh(rejected)
+    except ConnectionBroken:
+        raise
     except AuthError as exc:
         refused = error_for(401, response.text)
         raise AuthError(
