@@ -33,6 +33,7 @@ from urllib.parse import urljoin, urlsplit
 import httpx
 from pydantic import BaseModel, ValidationError
 
+from bot.cc import inputs
 from bot.cc.errors import (
     AmbiguousActivity,
     AuthError,
@@ -404,6 +405,9 @@ class AccountClient:
         return self._start(ActivityKind.DELETE_TAGS, body)
 
     def add_to_lists(self, request: ListMembershipRequest) -> Activity:
+        segment = getattr(request.source, "segment_id", None)
+        if segment is not None:
+            inputs.segment_id(segment)
         body = build(ListMembershipRequest, request.model_dump())
         return self._start(ActivityKind.ADD_TO_LISTS, body)
 
@@ -481,7 +485,9 @@ class AccountClient:
 
     # ------------------------------------------------------------------ activities
     def get_activity(self, activity_id: str) -> Activity:
-        return _parse(Activity, self._get(f"/activities/{activity_id}"))
+        """One activity; an id that is no UUID is refused (LimitError) before any call."""
+        checked = inputs.activity_id(activity_id)
+        return _parse(Activity, self._get(f"/activities/{checked}"))
 
     def list_activities(
         self, limit: int = 50, state: ActivityStateFilter | None = None
@@ -507,7 +513,7 @@ class AccountClient:
 
     def find_list_by_name(self, name: str) -> ContactList | None:
         """The list with exactly this name (the API's `name` filter), with its member count."""
-        params = {"name": name, "include_membership_count": "all"}
+        params = {"name": inputs.list_name(name), "include_membership_count": "all"}
         page = _parse(ContactListPage, self._get("/contact_lists", params))
         return next((found for found in page.lists if found.name == name), None)
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+
 import pytest
 
 from bot.cc.client import AccountClient
@@ -156,7 +158,7 @@ def test_get_activity_and_list_activities_with_limit_and_state(
 
 def test_unknown_activity_is_404(cc: AccountClient) -> None:
     with pytest.raises(NotFound) as caught:
-        cc.get_activity("no-such-activity")
+        cc.get_activity(str(uuid.uuid4()))
     assert caught.value.message == "Activity not found" and caught.value.status == 404
 
 
