@@ -23,7 +23,7 @@ import uuid
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from enum import StrEnum
 
 from pydantic import BaseModel, Field
@@ -203,19 +203,13 @@ class Resolution(BaseModel):
         return list(dict.fromkeys(self.found.values()))
 
 
-class IndexContact(Contact):
-    """A contact as the index needs it: the schema's `deleted_at` marks deleted contacts."""
-
-    deleted_at: date | None = None
-
-
-class IndexPage(ContactPage):
-    contacts: list[IndexContact] = Field(default_factory=list)  # type: ignore[assignment]
+# The contact model carries the schema's `deleted_at`, which marks deleted contacts.
+IndexPage = ContactPage
 
 
 def contact_status(contact: Contact) -> str:
     """`deleted`, or the contact's permission_to_send (`not_set` when it says none)."""
-    if getattr(contact, "deleted_at", None) is not None:
+    if contact.deleted_at is not None:
         return DELETED
     address = contact.email_address
     return (address.permission_to_send if address else None) or "not_set"

@@ -40,8 +40,10 @@ def spent(world: World, resolve: object) -> int:
 
 def test_many_emails_on_a_cold_index_cost_one_sync_then_nothing(world: World) -> None:
     subscribed, unsubscribed = world.subscribed()[:700], world.unsubscribed()[:40]
+    deleted = world.deleted()[:10]
+    assert len(unsubscribed) == 40 and len(deleted) == 10
     unknown = ["nobody@example.org", "Ghost@Example.com"]
-    asked = [e.upper() for e in subscribed[:5]] + subscribed[5:] + unsubscribed + unknown
+    asked = [e.upper() for e in subscribed[:5]] + subscribed[5:] + unsubscribed + deleted + unknown
     before = world.contact_calls()
 
     cold = world.resolver.resolve(world.client, asked, account_key="acct")
@@ -52,7 +54,7 @@ def test_many_emails_on_a_cold_index_cost_one_sync_then_nothing(world: World) ->
     assert list(cold.found) == subscribed  # the order asked, lower-cased
     assert [(s.email, s.contact_id, s.reason) for s in cold.skipped] == [
         (e, world.id_of(e), "unsubscribed") for e in unsubscribed
-    ]
+    ] + [(e, world.id_of(e), "deleted") for e in deleted]
     assert cold.not_found == ["nobody@example.org", "ghost@example.com"]
 
     warm = world.resolver.resolve(world.client, asked, account_key="acct")
@@ -129,7 +131,7 @@ def test_emails_missing_from_the_first_page_are_looked_up_when_cheaper(
         assert few.method == ResolveMethod.LOOKUPS
         assert few.not_found == []
         for email in [*early, *late]:
-            if email in world.unsubscribed():
+            if email in world.unsubscribed() + world.deleted():
                 assert [s.email for s in few.skipped].count(email) == 1
             else:
                 assert few.found[email] == world.id_of(email)
