@@ -58,6 +58,14 @@ def _element_value(element: dict[str, Any], given: Any) -> dict[str, Any]:
     return {"type": kind, "value": given}
 
 
+def _trigger_issuer(response_url: Callable[[str], str]) -> Callable[[], str]:
+    """Trigger ids come from the fake Slack whose response_url we were given (it checks them)."""
+    issue = getattr(getattr(response_url, "__self__", None), "issue_trigger", None)
+    if callable(issue):
+        return issue
+    return lambda: f"trigger-{uuid.uuid4().hex}"
+
+
 class LocalSlack:
     """Sends what Slack would send to `url` (…/slack/events), signed with `secret`."""
 
@@ -69,12 +77,14 @@ class LocalSlack:
         *,
         team: str = "T0001",
         http: httpx.Client | None = None,
+        triggers: Callable[[], str] | None = None,
     ) -> None:
         self.url = url
         self.secret = secret
         self.response_url = response_url
         self.team = team
         self.http = http or httpx.Client(timeout=30)
+        self.triggers = triggers or _trigger_issuer(response_url)
 
     def post(
         self, body: str, *, timestamp: int | None = None, headers: dict[str, str] | None = None
@@ -97,7 +107,7 @@ class LocalSlack:
                 "text": text,
                 "api_app_id": "A0001",
                 "response_url": self.response_url(key),
-                "trigger_id": f"trigger-{key}",
+                "trigger_id": self.triggers(),
             }
         )
 
@@ -119,7 +129,7 @@ class LocalSlack:
             "user": {"id": user, "team_id": self.team},
             "api_app_id": "A0001",
             "token": "legacy",
-            "trigger_id": f"trigger-{uuid.uuid4().hex}",
+            "trigger_id": self.triggers(),
         }
 
     def click(
