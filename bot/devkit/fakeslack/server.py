@@ -100,7 +100,7 @@ class FakeSlack:
     ) -> None:
         self._lock = threading.RLock()
         self.clock = clock
-        self._last_ts = 0.0
+        self._last_us = 0
         self._view_ids = itertools.count(1)
         self.valid_tokens = valid_tokens  # None: any token is accepted
         self.replies_per_minute = replies_per_minute  # the 2025 limit for new apps is 1
@@ -276,9 +276,10 @@ class FakeSlack:
 
     def _next_ts(self) -> str:
         """Slack's ts is the post's time in seconds with microseconds, unique per channel."""
-        now = self.clock.now().timestamp()
-        self._last_ts = max(now, self._last_ts + 0.000001)
-        return f"{self._last_ts:.6f}"
+        now = round(self.clock.now().timestamp() * 1_000_000)
+        self._last_us = max(now, self._last_us + 1)  # whole microseconds: floats would collide
+        seconds, micros = divmod(self._last_us, 1_000_000)
+        return f"{seconds}.{micros:06d}"
 
     def _notify(self, event: str, payload: SlackMessage | dict[str, Any]) -> None:
         for listener in list(self.listeners):
