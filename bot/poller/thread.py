@@ -10,6 +10,7 @@ include_all_metadata) and, if the reply is there, records its ts instead of post
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from typing import Any
 
 from slack_sdk import WebClient
@@ -18,6 +19,8 @@ from bot.poller.messages import Message
 
 EVENT_TYPE = "cctag_activity_state"
 PROGRESS = "progress"
+REPLIES_PAGE = 15
+CLOCK_MARGIN = timedelta(minutes=5)  # our clock and Slack's may be this far apart
 
 
 def post_key(state: str) -> str:
@@ -57,16 +60,24 @@ class Thread:
     def edit_parent(self, message: Message) -> None:
         self.edit(self.parent_ts, message)
 
-    def posted_states(self) -> dict[str, str]:
-        """The replies already in the thread for this activity: state → ts."""
+    def posted_states(self, since: datetime, wanted: set[str]) -> dict[str, str]:
+        """Our replies posted since `since` (when their intents were stored): state → ts.
+
+        Slack's ts is the time of the post, so a reply meant at `since` is not older than it
+        (less a margin for clocks apart): only those pages are read, and reading stops once
+        every `wanted` state is found. Apps created since 2025-05-29 may read 15 messages a
+        page, once a minute.
+        """
         found: dict[str, str] = {}
+        oldest = f"{(since - CLOCK_MARGIN).timestamp():.6f}"
         cursor: str | None = None
         while True:
             response = self._client.conversations_replies(
                 channel=self.channel,
                 ts=self.parent_ts,
+                oldest=oldest,
                 include_all_metadata=True,
-                limit=200,
+                limit=REPLIES_PAGE,
                 cursor=cursor,
             )
             for message in response.get("messages") or []:
@@ -74,7 +85,7 @@ class Thread:
                 if state is not None:
                     found.setdefault(state, str(message["ts"]))
             cursor = (response.get("response_metadata") or {}).get("next_cursor") or None
-            if not response.get("has_more") or not cursor:
+            if wanted <= found.keys() or not response.get("has_more") or not cursor:
                 return found
 
     def _our_state(self, message: dict[str, Any]) -> str | None:
