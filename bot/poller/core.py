@@ -38,7 +38,7 @@ from bot.clock import Clock
 from bot.poller import messages
 from bot.poller.failures import WORKSPACE_WIDE, Failure, Outcome, classify
 from bot.poller.slack import bounded
-from bot.poller.thread import PROGRESS, Thread, post_key
+from bot.poller.thread import PROGRESS, ReadBack, Thread, post_key
 from bot.ports import Accounts, SlackClients
 from bot.store import Observation, SlackPost, Store, TrackedActivity
 from bot.store.models import Poll, Settlement
@@ -158,6 +158,8 @@ class Poller:
         self._lease = lease_seconds
         self._half_lease = timedelta(seconds=lease_seconds / 2)
         self._max_age = max_age
+        # Thread reads cut short by Slack's 1-a-minute limit, resumed where they stopped.
+        self._readbacks: dict[int, ReadBack] = {}
 
     # ------------------------------------------------------------------ cycles
     def run_once(self) -> float:
@@ -169,9 +171,7 @@ class Poller:
         """
         served: set[str] = set()
         listings: _Listings = {}
-        while claimed := self._store.claim_due(
-            self._owner, self._lease, one_workspace=True, exclude=served
-        ):
+        while claimed := self._store.claim_workspace_due(self._owner, self._lease, exclude=served):
             served.update(tracked.workspace_id for tracked in claimed)
             try:
                 self._serve(claimed, listings)
@@ -429,10 +429,13 @@ class Poller:
         pending = [poll.posts[key] for key in poll.stale if poll.posts[key].pending]
         if not pending:
             return
-        since = min(post.created_at for post in pending)
-        in_thread = thread.posted_states(
-            since, {post.key.removeprefix("state:") for post in pending}
+        reading = self._readbacks.setdefault(
+            poll.tracked.id, ReadBack.since(min(post.created_at for post in pending))
         )
+        in_thread = thread.posted_states(
+            reading, {post.key.removeprefix("state:") for post in pending}
+        )
+        del self._readbacks[poll.tracked.id]
         for post in pending:
             state = post.key.removeprefix("state:")
             if state in in_thread:

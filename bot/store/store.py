@@ -636,6 +636,53 @@ class Store:
                 self._confirm(session, tracked_id, key, ts, now)
             return True
 
+    def claim_workspace_due(
+        self, owner: str, lease_seconds: float, *, exclude: Collection[str] = (), limit: int = 200
+    ) -> list[TrackedActivity]:
+        """Lease the most overdue free activity with every other free one of its workspace.
+
+        Unlike `claim_due`, a workspace where another poller holds rows is not passed over: a
+        dead poller's lease holds back its own activities only, until it expires (the price is
+        one more list call when two live pollers share a workspace's new activities).
+        """
+        now = self._now()
+        free = or_(
+            col(TrackedActivityRow.lease_expires_at).is_(None),
+            col(TrackedActivityRow.lease_expires_at) <= now,
+        )
+        unfinished = col(TrackedActivityRow.ended_at).is_(None)
+        claimable = select(TrackedActivityRow).where(unfinished, free)
+        with self.write() as session:
+            first_query = claimable.where(col(TrackedActivityRow.next_poll_at) <= now)
+            if exclude:
+                first_query = first_query.where(
+                    col(TrackedActivityRow.workspace_id).not_in(exclude)
+                )
+            first = session.exec(
+                first_query.order_by(
+                    col(TrackedActivityRow.next_poll_at), col(TrackedActivityRow.id)
+                )
+                .limit(1)
+                .with_for_update(skip_locked=True)
+            ).first()
+            if first is None:
+                return []
+            companions = session.exec(
+                claimable.where(
+                    col(TrackedActivityRow.workspace_id) == first.workspace_id,
+                    col(TrackedActivityRow.id) != first.id,
+                )
+                .limit(limit)
+                .with_for_update(skip_locked=True)
+            ).all()
+            rows = [first, *companions]
+            expires = now + timedelta(seconds=lease_seconds)
+            for row in rows:
+                row.lease_owner, row.lease_expires_at = owner, expires
+                session.add(row)
+            session.flush()
+            return [_tracked(row) for row in rows]
+
     def note_requester_dm(self, tracked_id: int, channel: str) -> None:
         """The `D…` id Slack answered when the requester was told by DM (for later edits)."""
         with self.write() as session:

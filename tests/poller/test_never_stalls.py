@@ -10,6 +10,7 @@ import time
 from collections import Counter
 from typing import Any
 
+import pytest
 from slack_sdk import WebClient
 from slack_sdk.http_retry.builtin_handlers import (
     ConnectionErrorRetryHandler,
@@ -18,7 +19,7 @@ from slack_sdk.http_retry.builtin_handlers import (
 from slack_sdk.web import SlackResponse
 
 from bot.poller import Poller
-from tests.poller.conftest import ACTIVITY_SECONDS, REQUESTER, World
+from tests.poller.conftest import ACTIVITY_SECONDS, REQUESTER, Crash, CrashPlan, World
 
 POISON = "C0POISON"
 
@@ -172,3 +173,80 @@ def test_a_failed_activity_shows_what_was_done_and_long_errors_fit(world: World)
     assert tracked.activity_id in str(end.blocks) and tracked.activity_id in str(progress.blocks)
     parent = world.fake.message(tracked.channel_id, tracked.parent_ts)
     assert "<!here>" not in parent.text and tracked.activity_id in str(parent.blocks)
+
+
+def test_a_dead_pollers_lease_holds_back_its_own_activities_only(world: World) -> None:
+    held = world.start()
+    dead = world.poller(CrashPlan(at=1, when="after"))
+    with pytest.raises(Crash):
+        dead.run_once()
+    newer = world.start()  # same workspace, started after the poller died
+    successor = world.poller()
+    successor.run_once()
+
+    assert world.replies_by_state(newer) == Counter(progress=1)
+    still = world.store.get_tracked("T1", held.activity_id)
+    assert still is not None and still.lease_owner is not None and not still.finished
+    world.clock.advance(30.0 + 1)
+    world.run_until_done(successor)
+    for tracked in (held, newer):
+        counts = world.replies_by_state(tracked)
+        assert counts["progress"] == counts["completed"] == 1 and max(counts.values()) == 1
+
+
+def test_a_restarted_poller_does_not_redo_what_is_recorded(world: World) -> None:
+    tracked = world.start()
+    first = world.poller()
+    cycle_until(world, [first], lambda: world.replies_by_state(tracked)["processing"] == 1)
+    posts_before = len(world.fake.calls_to("chat.postMessage"))
+    replies_before = len(world.fake.calls_to("conversations.replies"))
+    restarted = world.poller()  # a new process: only the store remembers
+    world.run_until_done(restarted)
+    thread_posts = [
+        c for c in world.fake.calls_to("chat.postMessage")[posts_before:] if c.args.get("thread_ts")
+    ]
+    assert len(thread_posts) == 1, "only the end was still to post"
+    assert len(world.fake.calls_to("conversations.replies")) == replies_before == 0
+
+
+def test_recovery_reads_only_the_replies_newer_than_the_intent(world: World) -> None:
+    tracked = world.start()
+    human = WebClient(token="xoxb-test", base_url=world.slack.api_url)
+    for number in range(40):  # an old, busy thread
+        human.chat_postMessage(
+            channel=tracked.channel_id, thread_ts=tracked.parent_ts, text=f"{number}"
+        )
+    world.clock.advance(60)
+    dead = world.poller(CrashPlan(at=1, when="after"))  # dies right after posting progress
+    with pytest.raises(Crash):
+        dead.run_once()
+    world.clock.advance(31)
+    world.run_until_done(world.poller())
+
+    reads = world.fake.calls_to("conversations.replies")
+    assert len(reads) == 1 and int(reads[0].args["limit"]) <= 15
+    counts = world.replies_by_state(tracked)
+    assert counts["progress"] == counts["completed"] == 1 and max(counts.values()) == 1
+
+
+def test_a_read_back_cut_short_by_the_minute_limit_goes_on_where_it_stopped(
+    world: World,
+) -> None:
+    tracked = world.start()
+    dead = world.poller(CrashPlan(at=1, when="before"))  # dies with the progress intent stored
+    with pytest.raises(Crash):
+        dead.run_once()
+    human = WebClient(token="xoxb-test", base_url=world.slack.api_url)
+    for number in range(20):  # people talk in the thread meanwhile: two pages to read
+        human.chat_postMessage(
+            channel=tracked.channel_id, thread_ts=tracked.parent_ts, text=f"{number}"
+        )
+    world.clock.advance(31)
+    world.run_until_done(world.poller())
+
+    reads = world.fake.calls_to("conversations.replies")
+    oldest = [float(read.args["oldest"]) for read in reads]
+    assert len(reads) == 3, "page 1, page 2 refused (1 a minute), page 2 a minute later"
+    assert oldest[0] < oldest[1] == oldest[2], "the second try went on from page 2"
+    counts = world.replies_by_state(tracked)
+    assert counts["progress"] == counts["completed"] == 1 and max(counts.values()) == 1
