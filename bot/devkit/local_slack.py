@@ -16,6 +16,8 @@ from urllib.parse import urlencode
 import httpx
 from slack_sdk.signature import SignatureVerifier
 
+from bot.devkit.fakeslack.limits import check_options_answer
+
 
 def signed_headers(secret: str, body: str, timestamp: int | None = None) -> dict[str, str]:
     stamp = str(int(time.time()) if timestamp is None else timestamp)
@@ -212,6 +214,10 @@ class LocalSlack:
     def options(
         self, action_id: str, typed: str, *, block_id: str = "targets", user: str = "U0001"
     ) -> httpx.Response:
+        """A type-ahead request; an answer Slack would not show raises SlackRefusal."""
         payload = self._base("block_suggestion", user)
         payload.update({"action_id": action_id, "block_id": block_id, "value": typed})
-        return self.interact(payload)
+        answer = self.interact(payload)
+        if answer.status_code == 200:
+            check_options_answer(answer.content)
+        return answer

@@ -10,10 +10,16 @@ import pytest
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackObjectFormationError
 from slack_sdk.models.blocks import Block
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
 
 from bot.clock import FakeClock
 from bot.devkit.fakeslack import FakeSlack, FakeSlackServer
 from bot.devkit.fakeslack.limits import SlackRefusal, check_blocks, check_options_answer
+from bot.devkit.local_slack import LocalSlack
+from bot.devkit.threaded_server import ThreadedServer
 
 CHANNEL = "C0TEST"
 
@@ -301,3 +307,20 @@ def test_relaxing_one_rule_leaves_the_others(client: WebClient, server: FakeSlac
     )
     with pytest.raises(SlackRefusal):
         check_blocks([section("x" * 3001)])
+
+
+def test_local_slack_refuses_an_options_answer_slack_would_not_show(
+    server: FakeSlackServer,
+) -> None:
+    count = {"options": 100}
+
+    async def answer(request: Request) -> JSONResponse:
+        return JSONResponse({"options": [option(f"o{i}") for i in range(count["options"])]})
+
+    app = Starlette(routes=[Route("/slack/events", answer, methods=["POST"])])
+    with ThreadedServer(app) as bot:
+        local = LocalSlack(f"{bot.url}/slack/events", "secret", server.response_url)
+        assert len(local.options("tag_select", "o").json()["options"]) == 100
+        count["options"] = 101
+        with pytest.raises(SlackRefusal):
+            local.options("tag_select", "o")
