@@ -55,7 +55,9 @@ TERMINAL = {state.value for state in ActivityState if state.is_terminal}
 
 
 Posts = dict[str, SlackPost]
-_Listings = dict[int, tuple[AccountClient, dict[str, Activity] | None]]
+# An account's listing this cycle, by its account key (None: the single configured account).
+_Listings = dict[str | None, dict[str, Activity] | None]
+_Group = tuple[AccountClient | None, list[TrackedActivity]]
 PROGRESS_STEP = 10  # percent: the progress reply is edited when it crosses a step (Slack's rate)
 
 
@@ -209,14 +211,20 @@ class Poller:
         wait = (due - self._clock.now()).total_seconds()
         return min(max(wait, 0.0), self._base)
 
-    def _by_account(
-        self, claimed: Iterable[TrackedActivity]
-    ) -> list[tuple[AccountClient | None, list[TrackedActivity]]]:
-        """Workspaces that share one account share its single list call."""
-        groups: dict[int, tuple[AccountClient | None, list[TrackedActivity]]] = {}
+    def _by_account(self, claimed: Iterable[TrackedActivity]) -> list[_Group]:
+        """Activities of one account (its public account key) share its single list call.
+
+        A client is asked for once per workspace: OAuth connections make a new one each time.
+        """
+        clients: dict[str, AccountClient | None] = {}
+        groups: dict[tuple[bool, str | None], _Group] = {}
         for tracked in claimed:
-            client = self._accounts.client_for(tracked.workspace_id)
-            groups.setdefault(id(client), (client, []))[1].append(tracked)
+            workspace = tracked.workspace_id
+            if workspace not in clients:
+                clients[workspace] = self._accounts.client_for(workspace)
+            client = clients[workspace]
+            key = (client is not None, client.account_key if client is not None else None)
+            groups.setdefault(key, (client, []))[1].append(tracked)
         return list(groups.values())
 
     # ------------------------------------------------------------------ Constant Contact
@@ -241,15 +249,15 @@ class Poller:
         self, client: AccountClient, rows: int, listings: _Listings
     ) -> dict[str, Activity] | None:
         """The account's recent activities, listed once a cycle (None: it cannot be asked now)."""
-        if id(client) in listings:
-            return listings[id(client)][1]
+        if client.account_key in listings:
+            return listings[client.account_key]
         limit = min(MAX_LIST_LIMIT, max(MIN_LIST_LIMIT, 2 * rows + MIN_LIST_LIMIT))
         listed: dict[str, Activity] | None = None
         try:
             listed = {a.activity_id: a for a in client.list_activities(limit=limit)}
         except CCError as exc:
             log.warning("listing activities failed (%s); keeping state and backing off", exc)
-        listings[id(client)] = (client, listed)  # the client is kept: its id stays its own
+        listings[client.account_key] = listed
         return listed
 
     def _fetch_one(self, client: AccountClient, poll: _Poll) -> Activity | None:

@@ -31,12 +31,12 @@ REQUESTER = "U0REQUEST"
 CHANNEL = "C0ACTIVITY"
 
 
-def sandbox_account(base_url: str, token: str) -> AccountClient:
+def sandbox_account(base_url: str, token: str, account_key: str) -> AccountClient:
     """The real client on a sandbox account. Its own FakeClock keeps its backoff from moving the
     sandbox's time; no retries, so each outage answer reaches the poller as it is."""
     limiter = SpacingLimiter(rate_per_second=1000.0)
     api = CCApi(base_url, limiter, clock=FakeClock(), max_retries=0)
-    return api.for_account(StaticTokens(token))
+    return api.for_account(StaticTokens(token), account_key)
 
 
 class Accounts:
@@ -56,7 +56,9 @@ class Accounts:
             if f"account-{workspace_id}" not in state.accounts:
                 state.add_account(f"account-{workspace_id}", contacts=CONTACTS)
                 state.add_access_token(token, f"account-{workspace_id}", expires_in=None)
-            self._clients[workspace_id] = sandbox_account(self._sandbox.base_url, token)
+            self._clients[workspace_id] = sandbox_account(
+                self._sandbox.base_url, token, workspace_id
+            )
         return self._clients[workspace_id]
 
     def close(self) -> None:
