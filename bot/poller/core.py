@@ -265,11 +265,32 @@ class Poller:
             return client.get_activity(poll.tracked.activity_id)
         except NotFound:
             log.warning("activity %s is gone from Constant Contact", poll.tracked.activity_id)
-            self._give_up(poll)
+            self._lose(poll)
         except CCError as exc:
             log.warning("reading activity %s failed (%s)", poll.tracked.activity_id, exc)
             self._unreachable(poll)
         return None
+
+    def _lose(self, poll: _Poll) -> None:
+        """Constant Contact no longer knows the activity: say so, audit it, close the parent."""
+        tracked = poll.tracked
+
+        def lose() -> None:
+            thread = self._thread(tracked)
+            self._reconcile(poll, thread, wanted={messages.LOST})
+            self._post_once(poll, thread, messages.LOST, messages.lost(tracked))
+            self._close_parent(poll, thread, messages.parent_lost(tracked))
+            poll.done.finish = poll.done.gave_up = True
+            # After the Slack work: a deferred thread comes back here, audited only once.
+            self._store.audit(
+                workspace_id=tracked.workspace_id,
+                user_id=tracked.requester_id,
+                action="activity_lost",
+                detail=f"activity {tracked.activity_id} in {tracked.channel_id}",
+                outcome=f"Constant Contact answered 404; last seen {tracked.state}",
+            )
+
+        self._guarded(poll, lose)
 
     def _unreachable(self, poll: _Poll) -> None:
         """Constant Contact (or the account) cannot be asked now: keep state, ask later."""

@@ -21,6 +21,7 @@ BAR_WIDTH = 20
 MAX_ERROR_LENGTH = 300
 MAX_SUMMARY = 1000  # a summary names every tag and list: a thread reply shows its start
 GIVEN_UP = "given_up"
+LOST = "lost"  # Constant Contact answers 404 for the activity
 COMPLETED = "completed"
 
 NEXT_STEPS = {
@@ -161,6 +162,31 @@ def given_up(tracked: TrackedActivity, max_age: timedelta) -> Message:
         f"Check it later with `/cctag status {activity_id}`."
     )
     return _message(text, context=_summary(tracked))
+
+
+def _last_seen(tracked: TrackedActivity) -> str:
+    items = _items(tracked)
+    shown = f"{tracked.percent_done}%" if tracked.percent_done is not None else ""
+    detail = ", ".join(part for part in (shown, items) if part)
+    return f"*{escape(tracked.state)}*" + (f" ({detail})" if detail else "")
+
+
+def lost(tracked: TrackedActivity) -> Message:
+    """Constant Contact no longer knows the activity (404): what was last seen, what to do."""
+    activity_id = escape(tracked.activity_id)
+    text = (
+        f"<@{tracked.requester_id}> I lost track of activity `{activity_id}`: Constant Contact "
+        f"no longer knows it (it keeps an activity's status for 10 days, and a restarted "
+        f"sandbox forgets its activities). It was last seen {_last_seen(tracked)}. "
+        "Check in Constant Contact whether the change was made, and run the command again "
+        "if it was not."
+    )
+    return _message(text, context=_summary(tracked))
+
+
+def parent_lost(tracked: TrackedActivity) -> Message:
+    drawn = parent_message(tracked.requester_id, tracked.summary, "lost", tracked.activity_id)
+    return _message(drawn.text, context=drawn.note)
 
 
 def thread_lost(tracked: TrackedActivity, error: str) -> Message:

@@ -1,4 +1,4 @@
-"""The poller in multi-workspace mode.
+"""The poller in multi-workspace mode, and an activity Constant Contact no longer knows.
 
 Workspaces are connected through the real OAuth flow (the sandbox's authorization server, our
 callback, tokens in the store) and read through `ConnectedAccounts`, which makes a new client
@@ -7,8 +7,10 @@ each time it is asked: one listing per account a cycle must come from the accoun
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import timedelta
 
 import pytest
 from slack_sdk import WebClient
@@ -21,6 +23,7 @@ from bot.poller import Poller
 from bot.ports import SingleSlack
 from bot.store import NewActivity, TrackedActivity
 from tests.connect.harness import Harness, harness
+from tests.poller.conftest import World
 
 WORKSPACES = ("T0A", "T0B", "T0C", "T0D")
 PER_WORKSPACE = 3
@@ -109,3 +112,36 @@ def test_each_connected_account_is_listed_once_a_cycle(connected: Connected) -> 
         payloads = [(m.metadata or {}).get("event_payload") or {} for m in thread]
         ends = [p for p in payloads if p.get("state") == "completed"]
         assert [p["activity_id"] for p in ends] == [tracked.activity_id], "once, in its thread"
+
+
+def test_an_activity_constant_contact_no_longer_knows_is_said_to_be_lost(world: World) -> None:
+    world.sandbox.state.activity_seconds = 20 * 86_400
+    tracked = world.start(summary="Tag <!channel> & friends")
+    poller = world.poller(max_age=timedelta(days=30))
+    world.clock.advance(5 * 86_400)  # processing, a few percent done
+    poller.run_once()
+    seen = world.store.get_tracked("T1", tracked.activity_id)
+    assert seen is not None and seen.state == "processing" and seen.percent_done
+
+    world.clock.advance(6 * 86_400)  # past the 10 days Constant Contact keeps a status
+    poller.run_once()
+
+    counts = world.replies_by_state(tracked)
+    assert counts == Counter(progress=1, processing=1, lost=1)
+    note = world.thread(tracked)[-1]
+    assert "no longer knows it" in note.text and "10 days" in note.text
+    assert f"last seen *processing* ({seen.percent_done}%" in note.text
+    assert "run the command again" in note.text and "24 hours" not in note.text
+    assert "<!channel>" not in str(note.blocks) and "&amp; friends" in str(note.blocks)
+    parent = world.fake.message(tracked.channel_id, tracked.parent_ts)
+    assert "*lost*" in parent.text and "<!channel>" not in parent.text
+    done = world.store.get_tracked("T1", tracked.activity_id)
+    assert done is not None and done.finished and done.gave_up
+    audited = [e for e in world.store.audit_log("T1") if e.action == "activity_lost"]
+    assert len(audited) == 1 and tracked.activity_id in audited[0].detail
+    assert "404" in audited[0].outcome and "processing" in audited[0].outcome
+
+    calls = world.cc_status_calls()
+    world.clock.advance(3600)
+    poller.run_once()
+    assert world.cc_status_calls() == calls, "a lost activity is not asked for again"
