@@ -49,6 +49,8 @@ class TrackedActivity(BaseModel):
     poll_count: int
     lease_owner: str | None
     lease_expires_at: datetime | None
+    slack_error: str | None = None  # the Slack error the poller gave up on the thread for
+    requester_dm: str | None = None  # the `D…` id the requester was told in
 
     @property
     def finished(self) -> bool:

@@ -68,6 +68,9 @@ class TrackedActivityRow(SQLModel, table=True):
     poll_count: int = Field(default=0)
     lease_owner: str | None = Field(default=None, max_length=128)
     lease_expires_at: datetime | None = _when()
+    # Set when the poller gave up on the thread: the Slack error, and the requester's DM it used.
+    slack_error: str | None = Field(default=None, max_length=64)
+    requester_dm: str | None = Field(default=None, max_length=64)
 
 
 class SlackPostRow(SQLModel, table=True):

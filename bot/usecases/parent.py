@@ -2,15 +2,25 @@
 
 from __future__ import annotations
 
+from bot.slack.mrkdwn import escape, fit
 from bot.usecases.ports import Message
+
+# A summary names every tag and list; the parent shows its start and always its id and state.
+MAX_SUMMARY = 1000
 
 
 def parent_message(
     requester_id: str, summary: str, state: str, activity_id: str | None = None
 ) -> Message:
-    ident = f" Activity `{activity_id}`:" if activity_id else ""
-    return Message(f"<@{requester_id}> asked to {summary}.{ident} *{state}*")
+    ident = f" Activity `{escape(activity_id)}`:" if activity_id else ""
+    tail = f".{ident} *{escape(state)}*"
+    return Message(fit(f"<@{requester_id}> asked to {_summary(summary)}", tail))
 
 
 def parent_failed(requester_id: str, summary: str, why: str) -> Message:
-    return Message(f"<@{requester_id}> asked to {summary}. *Not started*: {why}")
+    why = fit(escape(why), limit=MAX_SUMMARY)
+    return Message(f"<@{requester_id}> asked to {_summary(summary)}. *Not started*: {why}")
+
+
+def _summary(summary: str) -> str:
+    return fit(escape(summary), limit=MAX_SUMMARY)
