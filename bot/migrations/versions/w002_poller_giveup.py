@@ -3,7 +3,7 @@ is_archived, token_revoked, ...) is finished with the Slack error that stopped i
 its requester was told in (the `D…` id Slack answered), so it costs no more Constant Contact calls.
 
 Revision ID: w002
-Revises: w004
+Revises: w003
 Create Date: 2026-12-01
 """
 
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "w002"
-down_revision = "w004"
+down_revision = "w003"
 branch_labels = None
 depends_on = None
 
