@@ -1,4 +1,4 @@
-"""The `cctag` command: serve, poll, sandbox, shell, db upgrade (see ../shared/CONTRACT.md)."""
+"""The `cctag` command: serve, poll, sandbox, shell, db upgrade (the README lists them)."""
 
 from __future__ import annotations
 

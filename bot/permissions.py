@@ -18,6 +18,7 @@ from bot.clock import SYSTEM_CLOCK, Clock
 from bot.connect.flow import Auditor
 from bot.ports import SlackClients
 from bot.store.connections import ConnectionRepository, StoredPolicy
+from bot.usecases.ports import Decision
 
 DELETE_TAGS = "delete_tags"
 ALL_ACTIVE = "all_active"
@@ -68,12 +69,6 @@ class Policy:
     @property
     def admins_by_default(self) -> bool:
         return not self.admin_users and not self.admin_usergroup
-
-
-@dataclass(frozen=True)
-class Decision:
-    allowed: bool
-    reason: str = ""
 
 
 ALLOWED = Decision(True)

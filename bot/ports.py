@@ -11,12 +11,9 @@ from typing import Protocol
 from slack_sdk import WebClient
 
 from bot.cc.client import AccountClient
+from bot.usecases.ports import Accounts
 
-
-class Accounts(Protocol):
-    def client_for(self, workspace_id: str) -> AccountClient | None:
-        """The workspace's connected Constant Contact account, or None if not connected."""
-        ...
+__all__ = ["Accounts", "SingleAccount", "SingleSlack", "SlackClients"]
 
 
 class SlackClients(Protocol):

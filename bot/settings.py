@@ -1,4 +1,4 @@
-"""Settings from the environment (the variables of ../shared/CONTRACT.md)."""
+"""Settings from the environment (the README's Configuration lists them)."""
 
 from __future__ import annotations
 

@@ -1,177 +1,310 @@
-"""`cctag shell`: chat with the bot in a terminal, with no Slack and no Constant Contact account.
+"""`cctag shell`: the bot in a terminal, a second front end over the same pipeline and commands.
 
-Everything runs in this process on embedded defaults: the sandbox (activities take ~3 s),
-FakeSlack, the real web app behind a local port, and the poller in a thread. Each line is sent
-to the app as a properly signed slash command over HTTP; what the bot says (ephemeral replies,
-the channel, threads) is printed as it arrives.
+Its Constant Contact is the sandbox, in this process (activities take ~3 s); the poller runs in
+a thread. Lines go straight to the pipeline (no Slack, no HTTP into the bot) and run in the
+order typed on a worker thread, so the prompt never waits; what the bot says is printed as plain
+text, and an activity's progress is one line updated in place.
 """
 
 from __future__ import annotations
 
 import logging
+import re
 import threading
 import time
 import uuid
 from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any, TextIO
 
 from slack_sdk import WebClient
+from slack_sdk.web import SlackResponse
 
 from bot.cc.client import AccountClient, CCApi
 from bot.cc.ratelimit import SpacingLimiter
 from bot.cc.tokens import StaticTokens
 from bot.clock import SYSTEM_CLOCK
-from bot.devkit.fakeslack.server import FakeSlackServer, SlackMessage
-from bot.devkit.local_slack import LocalSlack
 from bot.devkit.sandbox.server import SandboxServer
-from bot.devkit.threaded_server import ThreadedServer
 from bot.poller import Poller
 from bot.ports import SingleAccount, SingleSlack
 from bot.settings import Settings
-from bot.slack.app import create_app
-from bot.slack.views import CANCEL_COMMAND, CONFIRM_COMMAND
 from bot.store import Store
-from bot.web import create_web_app
+from bot.usecases import Actor, Catalog, Operations
+from bot.usecases.commands import REGISTRY
+from bot.usecases.commands.grammar import split_command
+from bot.usecases.ports import Message, Pending
+from bot.usecases.requests import Pipeline, Request
 
 USER = "U0SHELL"
 CHANNEL = "C0SHELL"
 TEAM = "T0001"
-ANSWER_SECONDS = 20.0
 DRAIN_SECONDS = 20.0
-BANNER = """cctag shell: a local chat with the bot (sandbox Constant Contact, no Slack needed).
+ANSWER_SECONDS = 30.0
+PROMPT = "cctag> "
+CLEAR_LINE = "\r\x1b[2K"
+BANNER = """cctag shell: the bot in your terminal (a sandbox Constant Contact, no Slack needed).
 Try:
-  /cctag help
-  /cctag tags
-  /cctag add VIP --lists "Newsletter"
-  /cctag lists "VIP Customers" --tags "Donor 2025"
-  /cctag delete Volunteer          (then: yes)
-Answer `yes` or `no` to a confirmation; `exit` (or Ctrl-D) ends the session.
+  help
+  tags
+  create Spring 2026
+  add VIP --lists Newsletter
+  rename "Spring 2026" --to Spring fair 2026
+  delete Volunteer          (then: yes)
+  add                       (asks for the rest)
+Answer yes or no to a confirmation; exit (or Ctrl-D) ends the session.
 """
+QUESTIONS = {
+    "add": ("Tags to add (separated by commas)",),
+    "remove": ("Tags to remove (separated by commas)",),
+    "delete": ("Tags to delete (separated by commas)",),
+    "lists": ("Lists to add the contacts to (separated by commas)",),
+    "unlists": ("Lists to remove the contacts from (separated by commas)",),
+}
+SOURCE_QUESTION = (
+    "Which contacts (--lists <lists>, --tags <tags>, --contacts <emails>, --all-active)"
+)
+EMOJI = {":warning:": "!", ":hourglass_flowing_sand:": "…"}
 
 
-def _plain(payload: dict[str, Any]) -> str:
-    """The text a person reads: the message's section texts, else its text."""
-    parts = []
-    for block in payload.get("blocks") or []:
-        text = block.get("text")
-        if isinstance(text, dict):
-            parts.append(text.get("text", ""))
-        for element in block.get("elements") or []:
-            if isinstance(element, dict) and element.get("type") == "mrkdwn":
-                parts.append(element.get("text", ""))
-    return "\n".join(parts) or str(payload.get("text") or "")
+def plain(text: str) -> str:
+    """The small markup of the bot's messages, as a person reads it in a terminal."""
+    text = re.sub(r"<@([A-Z0-9]+)(?:\|[^>]*)?>", _mention, text)
+    text = re.sub(r"<((?:https?|mailto):[^|>]+)\|([^>]+)>", r"\2 (\1)", text)
+    text = re.sub(r"(?<![\w*])\*([^*\n]+)\*(?![\w*])", r"\1", text)
+    text = re.sub(r"`([^`\n]+)`", r"\1", text)
+    for code, shown in EMOJI.items():
+        text = text.replace(code, shown)
+    return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
 
 
-class Printer:
-    """Prints what the fake Slack receives; remembers the last confirmation's buttons."""
+def _mention(found: re.Match[str]) -> str:
+    return "you" if found.group(1) == USER else f"@{found.group(1)}"
+
+
+class Screen:
+    """Everything printed goes through here: one lock, and the progress line kept in place."""
 
     def __init__(self, out: TextIO) -> None:
         self._out = out
         self._lock = threading.Lock()
-        self.pending: dict[str, dict[str, Any]] = {}
-        self.answered = threading.Event()
+        self._progress = False
 
-    def __call__(self, event: str, payload: SlackMessage | dict[str, Any]) -> None:
-        if isinstance(payload, SlackMessage):
-            self._message(event, payload)
-        elif event == "response":
-            self._response(payload)
-        elif event == "view":
-            self.write(
-                "modal",
-                f"{payload.get('title', {}).get('text', '')} (forms need Slack;"
-                " use the one-line form here)",
-            )
-
-    def _message(self, event: str, message: SlackMessage) -> None:
-        text = _plain({"text": message.text, "blocks": message.blocks})
-        if event == "ephemeral":
-            self.write("only you", text)
-        elif message.thread_ts is None:
-            self.write("#channel" + (" (edited)" if event == "updated" else ""), text)
-        else:
-            self.write("thread" + (" (edited)" if event == "updated" else ""), text)
-
-    def _response(self, payload: dict[str, Any]) -> None:
-        buttons = [
-            element
-            for block in payload.get("blocks") or []
-            if block.get("type") == "actions"
-            for element in block.get("elements") or []
-        ]
-        self.pending = {b["action_id"]: b for b in buttons}
-        text = _plain(payload)
-        if buttons:
-            text += "\n(answer yes or no)"
-        self.write("only you", text)
-        if not text.startswith(":hourglass"):
-            self.answered.set()
-
-    def write(self, who: str, text: str) -> None:
-        stamp = datetime.now().strftime("%H:%M:%S")
+    def line(self, who: str, text: str) -> None:
         with self._lock:
-            self._out.write(f"[{stamp} {who}] {text}\n")
+            if self._progress:
+                self._out.write("\n")
+                self._progress = False
+            self._out.write(f"[{who}] {plain(text)}\n")
+            self._out.flush()
+
+    def progress(self, text: str) -> None:
+        """Rewrite the current progress line (a terminal shows one line, updated)."""
+        with self._lock:
+            self._out.write(f"{CLEAR_LINE}[progress] {plain(text)}")
+            self._out.flush()
+            self._progress = True
+
+    def ask(self, question: str) -> None:
+        with self._lock:
+            self._out.write(f"{question}: ")
             self._out.flush()
 
 
 @dataclass
-class _Session:
-    store: Store
-    local: LocalSlack
-    printer: Printer
-    started_at: datetime
+class _Posted:
+    channel: str
+    thread_ts: str | None
+    metadata: dict[str, Any] | None
 
 
-def _wait(event: threading.Event, seconds: float) -> None:
-    event.wait(seconds)
+class TerminalSlack(WebClient):
+    """The poller's Slack: chat.postMessage, chat.update and conversations.replies kept in memory
+    and shown on the screen (thread replies as lines, progress edits in place)."""
+
+    def __init__(self, screen: Screen) -> None:
+        super().__init__(token="xoxb-shell")
+        self.screen = screen
+        self.messages: dict[str, _Posted] = {}
+        self._lock = threading.Lock()
+        self._next = 0
+
+    def api_call(self, api_method: str, **kwargs: Any) -> SlackResponse:
+        args: dict[str, Any] = kwargs.get("json") or kwargs.get("params") or {}
+        handlers = {
+            "chat.postMessage": self._post,
+            "chat.update": self._update,
+            "conversations.replies": self._replies,
+        }
+        if api_method not in handlers:
+            return self._answer(api_method, {"ok": False, "error": "unknown_method"})
+        return self._answer(api_method, handlers[api_method](args))
+
+    def _answer(self, method: str, data: dict[str, Any]) -> SlackResponse:
+        return SlackResponse(
+            client=self,
+            http_verb="POST",
+            api_url=method,
+            req_args={},
+            data=data,
+            headers={},
+            status_code=200,
+        ).validate()
+
+    def _post(self, args: dict[str, Any]) -> dict[str, Any]:
+        with self._lock:
+            self._next += 1
+            ts = f"{int(time.time())}.{self._next:06d}"
+        thread = args.get("thread_ts")
+        self.messages[ts] = _Posted(str(args["channel"]), thread, args.get("metadata"))
+        if self._is_progress(ts):
+            self.screen.progress(str(args.get("text", "")))
+        else:
+            self.screen.line("thread" if thread else "#channel", str(args.get("text", "")))
+        return {"ok": True, "ts": ts, "channel": args["channel"]}
+
+    def _update(self, args: dict[str, Any]) -> dict[str, Any]:
+        ts = str(args["ts"])
+        if ts not in self.messages:
+            return {"ok": False, "error": "message_not_found"}
+        text = str(args.get("text", ""))
+        if self._is_progress(ts):
+            self.screen.progress(text)
+        else:
+            where = "thread" if self.messages[ts].thread_ts else "#channel"
+            self.screen.line(f"{where}, edited", text)
+        return {"ok": True, "ts": ts, "channel": args["channel"]}
+
+    def _replies(self, args: dict[str, Any]) -> dict[str, Any]:
+        parent = str(args["ts"])
+        found = [
+            {"ts": ts, "metadata": posted.metadata or {}}
+            for ts, posted in list(self.messages.items())
+            if posted.thread_ts == parent
+        ]
+        return {"ok": True, "messages": found, "has_more": False}
+
+    def _is_progress(self, ts: str) -> bool:
+        meta = self.messages[ts].metadata or {}
+        return (meta.get("event_payload") or {}).get("state") == "progress"
 
 
-def _send(session: _Session, line: str) -> bool:
-    """Handle one input line; False ends the session."""
-    text = line.strip()
+class TerminalConversation:
+    """The Conversation port in a terminal: replies as lines, a confirmation as a yes/no."""
+
+    def __init__(self, screen: Screen, slack: TerminalSlack) -> None:
+        self._screen = screen
+        self._slack = slack
+        self.pending: Pending | None = None
+
+    def say(self, message: Message) -> None:
+        text = message.text + (f"\n  ({message.note})" if message.note else "")
+        self._screen.line("cctag", text)
+
+    def refuse(self, reason: str) -> None:
+        self._screen.line("cctag", f"! {reason} (nothing was changed)")
+
+    def ask_to_confirm(self, preview: Message, pending: Pending) -> None:
+        self.pending = pending
+        self._screen.line("cctag", preview.text + "\nStart it? (answer yes or no)")
+
+    def open_form(self, command: str) -> None:
+        self._screen.line("cctag", f"Type the rest after `{command}`, or `{command}` alone.")
+
+    def post_parent(self, channel: str, message: Message) -> str:
+        return str(self._slack.chat_postMessage(channel=channel, text=message.text)["ts"])
+
+    def update_parent(self, channel: str, ref: str, message: Message) -> None:
+        self._slack.chat_update(channel=channel, ts=ref, text=message.text)
+
+
+@dataclass
+class Session:
+    pipeline: Pipeline
+    screen: Screen
+    talk: TerminalConversation
+    lines: TextIO
+    work: ThreadPoolExecutor
+    last: Future[None] | None = None
+
+    def submit(self, run: Any, *args: Any) -> None:
+        self.last = self.work.submit(_logged, run, *args)
+
+    def settle(self) -> None:
+        """A yes or no answers the question the last command asks: let it be asked first."""
+        if self.last is not None:
+            self.last.result(timeout=ANSWER_SECONDS)
+
+
+def _logged(run: Any, *args: Any) -> None:
+    try:
+        run(*args)
+    except Exception:
+        logging.getLogger(__name__).exception("shell work failed")
+
+
+def _request(text: str) -> Request:
+    return Request(Actor(TEAM, USER), text, CHANNEL, once=f"shell:{uuid.uuid4().hex}")
+
+
+def _answer(session: Session, yes: bool) -> None:
+    session.settle()
+    pending, session.talk.pending = session.talk.pending, None
+    if pending is None:
+        session.screen.line("shell", "Nothing is waiting for a yes or no.")
+        return
+    request = _request(pending.line or "")
+    if yes:
+        session.submit(session.pipeline.confirmed, request, pending, session.talk)
+    else:
+        session.submit(session.pipeline.cancelled, request, session.talk)
+
+
+def _completed(session: Session, text: str) -> str | None:
+    """A bare add/remove/delete/lists/unlists: ask for the rest here (Slack opens a modal)."""
+    line = split_command(text)
+    if line.rest or line.name not in QUESTIONS:
+        return text
+    parts = [line.name]
+    questions = QUESTIONS[line.name] + (() if line.name == "delete" else (SOURCE_QUESTION,))
+    for question in questions:
+        session.screen.ask(question)
+        answer = session.lines.readline().strip()
+        if not answer:
+            session.screen.line("shell", "Nothing was started.")
+            return None
+        parts.append(answer)
+    return " ".join(parts)
+
+
+def _handle(session: Session, raw: str) -> bool:
+    """One input line; False ends the session."""
+    text = raw.strip().removeprefix("/cctag").strip()
     if not text:
         return True
     if text.lower() in ("exit", "quit"):
         return False
-    printer = session.printer
-    printer.answered.clear()
     if text.lower() in ("yes", "y", "no", "n"):
-        wanted = CONFIRM_COMMAND if text.lower().startswith("y") else CANCEL_COMMAND
-        button = printer.pending.get(wanted)
-        if button is None:
-            printer.write("shell", "Nothing is waiting for a yes or no.")
-            return True
-        printer.pending = {}
-        session.local.click(button, user=USER, channel=CHANNEL)
-    else:
-        command = text.removeprefix("/cctag").strip()
-        answer = session.local.command(command, user=USER, channel=CHANNEL)
-        if answer.status_code != 200:
-            printer.write("shell", f"The app answered HTTP {answer.status_code}")
-            return True
-    _wait(printer.answered, ANSWER_SECONDS)
+        _answer(session, text.lower().startswith("y"))
+        return True
+    full = _completed(session, text)
+    if full is not None:
+        session.submit(session.pipeline.handle, _request(full), session.talk)
     return True
 
 
-def _in_flight(session: _Session) -> int:
-    recent = session.store.recent_activities(TEAM, limit=100)
-    return sum(1 for t in recent if not t.finished and t.created_at >= session.started_at)
-
-
-def _drain(session: _Session, deadline: float) -> None:
-    while _in_flight(session) and time.monotonic() < deadline:
-        time.sleep(0.1)
+def _in_flight(store: Store, since: Any) -> int:
+    recent = store.recent_activities(TEAM, limit=100)
+    return sum(1 for t in recent if not t.finished and t.created_at >= since)
 
 
 @contextmanager
-def _poller(store: Store, account: AccountClient, client: WebClient) -> Iterator[None]:
+def _poller(store: Store, account: AccountClient, slack: TerminalSlack) -> Iterator[None]:
     poller = Poller(
         store,
         SingleAccount(account),
-        SingleSlack(client),
+        SingleSlack(slack),
         SYSTEM_CLOCK,
         owner=f"shell-{uuid.uuid4().hex[:8]}",
         base_interval=1.0,
@@ -193,31 +326,37 @@ def _quiet_logs() -> None:
         root.addHandler(logging.NullHandler())
 
 
+def _loop(session: Session, out: TextIO) -> None:
+    prompt = PROMPT if session.lines.isatty() else ""  # piped lines need no prompt
+    while True:
+        out.write(prompt)
+        out.flush()
+        raw = session.lines.readline()
+        if not raw or not _handle(session, raw):
+            return
+
+
 def run_shell(settings: Settings, input_stream: TextIO, out: TextIO) -> int:
-    secret = uuid.uuid4().hex
     store = Store(settings.database_url)
     store.upgrade()
-    printer = Printer(out)
     _quiet_logs()
-    sandbox, slack = SandboxServer(activity_seconds=3.0), FakeSlackServer()
-    with sandbox, slack:
-        slack.fake.listeners.append(printer)
+    screen = Screen(out)
+    slack = TerminalSlack(screen)
+    started_at = SYSTEM_CLOCK.now()
+    with SandboxServer(activity_seconds=3.0) as sandbox:
         api = CCApi(sandbox.base_url, SpacingLimiter(rate_per_second=4.0))
         account = api.for_account(StaticTokens(sandbox.access_token))
-        client = WebClient(token="xoxb-shell", base_url=slack.api_url)
-        app_settings = settings.model_copy(update={"slack_signing_secret": secret})
-        app = create_app(app_settings, store, SingleAccount(account), client, SYSTEM_CLOCK)
-        with ThreadedServer(create_web_app(app, store)) as web, _poller(store, account, client):
-            local = LocalSlack(f"{web.url}/slack/events", secret, slack.response_url, team=TEAM)
-            session = _Session(store, local, printer, SYSTEM_CLOCK.now())
+        operations = Operations(store, Catalog(clock=SYSTEM_CLOCK))
+        pipeline = Pipeline(operations, SingleAccount(account), REGISTRY)
+        talk = TerminalConversation(screen, slack)
+        with _poller(store, account, slack), ThreadPoolExecutor(1, "cctag-shell") as work:
             out.write(BANNER)
-            out.flush()
-            for line in input_stream:
-                if not _send(session, line):
-                    break
-            _drain(session, time.monotonic() + DRAIN_SECONDS)
+            _loop(Session(pipeline, screen, talk, input_stream, work), out)
+            work.shutdown(wait=True)
+            deadline = time.monotonic() + DRAIN_SECONDS
+            while _in_flight(store, started_at) and time.monotonic() < deadline:
+                time.sleep(0.1)  # the activities started here run to their end before we leave
         api.close()
     store.close()
-    out.write("bye\n")
-    out.flush()
+    screen.line("shell", "bye")
     return 0

@@ -320,6 +320,11 @@ class AccountClient:
         self._tokens = tokens
         self._account_key = account_key
 
+    @property
+    def account_key(self) -> str | None:
+        """Which account this is (None: the one configured account); pollers group by it."""
+        return self._account_key
+
     # ------------------------------------------------------------------ plumbing
     def _get(self, path: str, params: dict[str, Any] | None = None) -> httpx.Response:
         return self._api.request(self._tokens, "GET", path, params=params, retry_unsafe=True)
@@ -526,6 +531,34 @@ class AccountClient:
             params["status"] = status
         page = _parse(ContactPage, self._get("/contacts", params))
         return page.contacts_count or 0
+
+    def iter_contact_pages(
+        self,
+        *,
+        status: str = "all",
+        updated_after: datetime | None = None,
+        email: str | None = None,
+        include_count: bool = False,
+        page_size: int = MAX_PAGE_LIMIT,
+        page_model: type[ContactPage] = ContactPage,
+    ) -> Iterator[ContactPage]:
+        """GET /contacts page by page (one call each, following `_links.next`), lazily.
+
+        `status` is the API's comma-separated filter ("all" includes deleted contacts);
+        `page_model` may be a subclass of ContactPage that reads more of each contact.
+        """
+        params: dict[str, Any] = {"limit": _page_size(page_size, MAX_PAGE_LIMIT), "status": status}
+        if updated_after is not None:
+            from datetime import UTC
+
+            moment = updated_after.astimezone(UTC)
+            millis = moment.microsecond // 1000
+            params["updated_after"] = f"{moment:%Y-%m-%dT%H:%M:%S}.{millis:03d}Z"
+        if email is not None:
+            params["email"] = email.strip().lower()
+        if include_count:
+            params["include_count"] = "true"
+        return self._pages("/contacts", params, page_model)
 
 
 def _page_size(value: int, maximum: int) -> int:

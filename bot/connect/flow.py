@@ -28,10 +28,6 @@ from bot.store.connections import ConnectionRepository, StateCheck, StoredConnec
 
 CALLBACK_PATH = "/cc/oauth/callback"
 STATE_LIFETIME = timedelta(minutes=10)
-NOT_CONNECTED = (
-    "This workspace is not connected to Constant Contact yet. "
-    "Type /cctag connect to connect an account."
-)
 
 _log = logging.getLogger(__name__)
 

@@ -15,10 +15,12 @@ from slack_sdk.models.blocks import ContextBlock, MarkdownTextObject, SectionBlo
 
 from bot.slack.mrkdwn import MAX_SECTION, escape, fit
 from bot.store import TrackedActivity
+from bot.usecases.parent import parent_message
 
 BAR_WIDTH = 20
 MAX_ERROR_LENGTH = 300
 MAX_SUMMARY = 1000  # a summary names every tag and list: a thread reply shows its start
+PARENT_ROOM = 300  # the parent's own words around its summary: requester, id, state
 GIVEN_UP = "given_up"
 COMPLETED = "completed"
 
@@ -175,5 +177,7 @@ def thread_lost(tracked: TrackedActivity, error: str) -> Message:
 
 def parent_final(tracked: TrackedActivity, *, gave_up: bool) -> Message:
     state = "no longer followed" if gave_up else tracked.state
-    text = fit(_summary(tracked, MAX_SECTION), f": *{state}*")
-    return _message(text, context=f"Requested by <@{tracked.requester_id}>, {_id(tracked)}")
+    # The launch's drawing (bot/usecases/parent.py), its summary escaped and shortened to fit.
+    summary = fit(escape(tracked.summary), limit=MAX_SECTION - PARENT_ROOM)
+    drawn = parent_message(tracked.requester_id, summary, state, escape(tracked.activity_id))
+    return _message(drawn.text, context=drawn.note)

@@ -19,29 +19,16 @@ from bot.connect.flow import ConnectFlow
 from bot.permissions import Permissions
 from bot.ports import Accounts
 from bot.settings import Settings
-from bot.slack.handlers import Handlers
-from bot.slack.views import (
-    CANCEL_COMMAND,
-    CONFIRM_COMMAND,
-    CONFIRM_VIEW,
-    CONNECT_LINK,
-    CREATE_FORM,
-    DELETE_FORM,
-    HOME_ACTIONS,
-    HOME_CONNECT,
-    LIST_SELECT,
-    LISTS_FORM,
-    TAG_SELECT,
-    TAGGING_FORM,
-)
+from bot.slack.listeners import Deps, register_all
 from bot.slack.workspaces import HomeData
 from bot.store import Store
 from bot.usecases import Catalog, Operations
+from bot.usecases.commands import REGISTRY
+from bot.usecases.requests import Pipeline
 
-__all__ = ["HomeData", "create_app", "register", "run_socket_mode"]
+__all__ = ["HomeData", "create_app", "run_socket_mode"]
 
 log = logging.getLogger(__name__)
-COMMAND = "/cctag"
 # Threads for the work after an ack (look-ups, counts, starting activities).
 WORKERS = 16
 
@@ -74,30 +61,11 @@ def create_app(
         raise_error_for_unhandled_request=False,
     )
     operations = Operations(store, catalog or Catalog(clock=clock))
+    pipeline = Pipeline(operations, accounts, REGISTRY, permits=permissions, connections=connect)
     work = background or ThreadPoolExecutor(max_workers=WORKERS, thread_name_prefix="cctag-work")
-    handlers = Handlers(
-        operations, accounts, work, permissions=permissions, connect=connect, home=home
-    )
-    register(app, handlers)
-    return app
-
-
-def register(app: App, handlers: Handlers) -> None:
-    app.command(COMMAND)(handlers.on_command)
-    app.view(TAGGING_FORM)(handlers.on_form)
-    app.view(LISTS_FORM)(handlers.on_form)
-    app.view(DELETE_FORM)(handlers.on_form)
-    app.view(CONFIRM_VIEW)(handlers.on_confirm_view)
-    app.view(CREATE_FORM)(handlers.on_create_form)
-    app.action(CONFIRM_COMMAND)(handlers.on_confirm_click)
-    app.action(CANCEL_COMMAND)(handlers.on_cancel_click)
-    app.options(TAG_SELECT)(handlers.on_tag_options)
-    app.options(LIST_SELECT)(handlers.on_list_options)
-    app.event("app_home_opened")(handlers.on_home_opened)
-    for action_id in (*HOME_ACTIONS, HOME_CONNECT):
-        app.action(action_id)(handlers.on_home_button)
-    app.action(CONNECT_LINK)(handlers.on_link_click)
+    register_all(app, Deps(pipeline, work, home))
     app.error(_on_error)
+    return app
 
 
 def _on_error(error: Exception, body: dict[str, Any]) -> None:

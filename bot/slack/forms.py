@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,7 +26,7 @@ PICKED = {SourceKind.LISTS, SourceKind.TAGS}
 
 @dataclass(frozen=True)
 class Form:
-    """A submitted form: `targets` and picked source values are ids until `named` is called."""
+    """A submitted form: `targets` and picked source values are ids (the use cases name them)."""
 
     form: str  # "tagging", "lists" or "delete"
     action: Action
@@ -43,21 +42,13 @@ class Form:
             return ListsInput(self.action, self.targets, self.source, self.exclude)
         return TaggingInput(self.action, self.targets, self.source, self.exclude)
 
-    def named(self, tag_name: Callable[[str], str], list_name: Callable[[str], str]) -> Form:
-        """Ids replaced by names (an id no longer known stays, and is then reported unknown)."""
-        target_name = list_name if self.form == "lists" else tag_name
-        source = self.source
-        if source.kind in PICKED:
-            name = list_name if source.kind == SourceKind.LISTS else tag_name
-            source = Source(source.kind, tuple(name(value) for value in source.values))
-        return Form(
-            self.form,
-            self.action,
-            self.channel_id,
-            tuple(target_name(value) for value in self.targets),
-            source,
-            self.exclude,
-        )
+    @classmethod
+    def of(cls, inp: BulkInput, channel_id: str) -> Form:
+        if isinstance(inp, DeleteInput):
+            return cls("delete", "add", channel_id, inp.tag_names, Source(SourceKind.ALL_ACTIVE))
+        if isinstance(inp, ListsInput):
+            return cls("lists", inp.action, channel_id, inp.list_names, inp.source, inp.exclude)
+        return cls("tagging", inp.action, channel_id, inp.tag_names, inp.source, inp.exclude)
 
     def to_metadata(self) -> str:
         data = {

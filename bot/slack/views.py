@@ -1,4 +1,4 @@
-"""Every message and modal the bot shows, built with slack_sdk's Block Kit models."""
+"""Block Kit for Slack (slack_sdk models): the modals, and blocks around the use cases' words."""
 
 from __future__ import annotations
 
@@ -24,14 +24,10 @@ from slack_sdk.models.blocks import (
 )
 from slack_sdk.models.views import View
 
-from bot.cc.models import Activity, EngagementLevel, Tag
-from bot.usecases import Plan, SourceKind, StatusReport
-from bot.usecases.service import (
-    LIST_ADD_SOURCES,
-    LIST_REMOVE_SOURCES,
-    TAGGING_SOURCES,
-    plural,
-)
+from bot.cc.models import EngagementLevel
+from bot.usecases import SourceKind
+from bot.usecases.commands import HELP_TEXT
+from bot.usecases.service import LIST_ADD_SOURCES, LIST_REMOVE_SOURCES, TAGGING_SOURCES
 
 TAG_SELECT = "tag_select"
 LIST_SELECT = "list_select"
@@ -45,27 +41,8 @@ CREATE_FORM = "create_form"
 CONNECT_LINK = "connect_link"
 HOME_ACTIONS = ("home_create", "home_add", "home_remove", "home_delete", "home_lists")
 HOME_CONNECT = "home_connect"
-CONNECT_NOT_SET_UP = (
-    "Connecting accounts is not set up here: this bot works with the one Constant Contact "
-    "account of its CC_ACCESS_TOKEN."
-)
 MAX_OPTION_TEXT = 75
 MAX_SECTION_TEXT = 3000
-
-HELP_TEXT = """*cctag* manages Constant Contact tags and bulk contact activities.
-• `/cctag create <tag>`: create a tag
-• `/cctag add` / `/cctag remove`: add tags to contacts, or remove them (a form)
-• `/cctag add <tag>[, <tag>...] <source> [--exclude <email>[, ...]]`: the same in one line
-• `/cctag delete [<tag>[, ...]]`: delete tags (shows how many contacts carry each; asks first)
-• `/cctag lists` / `/cctag unlists [<list>[, ...] <source>]`: add contacts to lists, or remove them
-• `/cctag tags`: the tags with their contact counts
-• `/cctag status <activity_id>`: how an activity is doing
-• `/cctag connect`: connect this workspace to a Constant Contact account (admins)
-• `/cctag disconnect`: forget the connected Constant Contact account (admins)
-<source> is one of `--contacts <email or id>[, ...]`, `--lists <list>[, ...]`, \
-`--tags <tag>[, ...]`, `--all-active`, `--new-subscribers`; `/cctag lists` also takes \
-`--engagement <unqualified|low|medium|high>` and `--segment <segment id>`. \
-Quote a name that holds a comma: `"Donor, 2025"`."""
 
 SOURCE_LABELS = {
     SourceKind.LISTS: "Contacts on lists",
@@ -110,54 +87,11 @@ def reply(text: str, context: str | None = None) -> Reply:
 # ---------------------------------------------------------------- ephemeral replies
 
 
-def help_reply() -> Reply:
-    return reply(HELP_TEXT)
-
-
 def refusal(message: str) -> Reply:
     return reply(f":warning: {message}", context="Nothing was changed.")
 
 
-def created_reply(tag: Tag) -> Reply:
-    source = f", source “{tag.tag_source}”" if tag.tag_source else ""
-    return reply(f"Created the tag *{tag.name}*{source}.", context=f"Tag id `{tag.tag_id}`")
-
-
-def tags_reply(tags: Sequence[Tag]) -> Reply:
-    if not tags:
-        return reply("The account has no tags yet. Create one with `/cctag create <name>`.")
-    lines = [f"• *{tag.name}*: {plural(tag.contacts_count or 0, 'contact')}" for tag in tags]
-    return reply(f"*{plural(len(tags), 'tag')}*\n" + "\n".join(lines))
-
-
-def status_reply(report: StatusReport) -> Reply:
-    activity = report.activity
-    text = f"Activity `{activity.activity_id}` is *{activity.state}*"
-    if activity.percent_done is not None:
-        text += f" ({activity.percent_done}% done)"
-    if activity.activity_errors:
-        text += "\n" + "\n".join(f"• {error}" for error in activity.activity_errors[:10])
-    tracked = report.tracked
-    context = f"{tracked.summary}, asked by <@{tracked.requester_id}>" if tracked else None
-    return reply(text, context=context)
-
-
-def preview_text(plan: Plan) -> str:
-    lines = [f"You asked to *{plan.summary}*."]
-    if plan.tag_counts:
-        lines += [f"• *{name}*: {_count_words(count)}" for name, count in plan.tag_counts]
-    elif plan.contacts is not None:
-        lines.append(f"This touches about *{plural(plan.contacts, 'contact')}*.")
-    if plan.kind.value == "contacts_tags_delete":
-        lines.append("Deleting a tag removes it from every contact; it cannot be undone.")
-    return "\n".join(lines)
-
-
-def _count_words(count: int | None) -> str:
-    return "unknown number of contacts" if count is None else plural(count, "contact")
-
-
-def confirm_reply(plan: Plan, value: str) -> Reply:
+def confirm_reply(preview: str, value: str) -> Reply:
     buttons = ActionsBlock(
         block_id="confirm",
         elements=[
@@ -165,31 +99,8 @@ def confirm_reply(plan: Plan, value: str) -> Reply:
             ButtonElement(text="Cancel", action_id=CANCEL_COMMAND, value=value),
         ],
     )
-    text = preview_text(plan) + "\nConfirm to start it."
+    text = preview + "\nConfirm to start it."
     return Reply(text=_clip(text, MAX_SECTION_TEXT), blocks=_dicts([_section(text), buttons]))
-
-
-def started_reply(summary: str, activity: Activity) -> Reply:
-    return reply(
-        f"Started: {summary}. Activity `{activity.activity_id}` is *{activity.state}*; "
-        "its progress follows in the channel thread."
-    )
-
-
-# ---------------------------------------------------------------- the parent message
-
-
-def parent_text(user_id: str, summary: str, state: str, activity_id: str | None) -> str:
-    ident = f" Activity `{activity_id}`:" if activity_id else ""
-    return f"<@{user_id}> asked to {summary}.{ident} *{state}*"
-
-
-def parent_message(user_id: str, summary: str, state: str, activity_id: str | None = None) -> Reply:
-    return reply(parent_text(user_id, summary, state, activity_id))
-
-
-def parent_failed(user_id: str, summary: str, why: str) -> Reply:
-    return reply(f"<@{user_id}> asked to {summary}. *Not started*: {why}")
 
 
 # ---------------------------------------------------------------- modals
@@ -346,11 +257,11 @@ def result_view(title: str, text: str, context: str | None = None) -> dict[str, 
     return _modal("result", title, blocks)
 
 
-def confirm_view(title: str, plan: Plan, metadata: dict[str, Any]) -> dict[str, Any]:
+def confirm_view(title: str, preview: str, metadata: dict[str, Any]) -> dict[str, Any]:
     return _modal(
         CONFIRM_VIEW,
         title,
-        [_section(preview_text(plan)), _context("Nothing starts until you confirm.")],
+        [_section(preview), _context("Nothing starts until you confirm.")],
         submit="Confirm",
         metadata=metadata,
     )
@@ -378,15 +289,6 @@ def connect_reply(link: str) -> Reply:
 
 def connect_view(link: str) -> dict[str, Any]:
     return _modal("connect", "Connect", _connect_blocks(link))
-
-
-def disconnected_reply(removed: bool) -> Reply:
-    if removed:
-        return reply(
-            "Disconnected: this workspace no longer uses its Constant Contact account.",
-            context="Its tokens are forgotten; `/cctag connect` connects an account again.",
-        )
-    return reply("This workspace had no Constant Contact account connected.")
 
 
 def create_form() -> dict[str, Any]:

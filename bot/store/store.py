@@ -396,9 +396,6 @@ class Store:
             values["next_poll_at"] = next_poll_at
         return self._update_leased(tracked_id, owner, **values)
 
-    def mark_parent_updated(self, tracked_id: int, owner: str) -> bool:
-        return self._update_leased(tracked_id, owner, parent_updated=True)
-
     def finish(self, tracked_id: int, owner: str, *, gave_up: bool = False) -> bool:
         """The activity's end is posted: stop following it, and let go of the lease."""
         return self._update_leased(
@@ -492,11 +489,6 @@ class Store:
                 .where(col(TrackedActivityRow.id) == tracked_id)
                 .values(progress_ts=ts)
             )
-
-    def skip_post(self, tracked_id: int, key: str) -> None:
-        """A pending reply that was never posted and is out of date now: it will not be."""
-        with self.write() as session:
-            self._skip(session, tracked_id, key)
 
     def _skip(self, session: Session, tracked_id: int, key: str) -> None:
         session.execute(

@@ -131,3 +131,8 @@ class NamedLockRow(SQLModel, table=True):
     name: str = Field(primary_key=True, max_length=255)
     owner: str = Field(max_length=128)
     expires_at: datetime = _when(nullable=False)
+
+
+# Registers the contact index's and the jobs' tables in the same metadata (own modules).
+from bot.store import contact_index as _contact_index  # noqa: E402, F401
+from bot.store import jobs as _jobs  # noqa: E402, F401

@@ -27,6 +27,7 @@ from bot.cc.models import (
     TaggingRequest,
     TaggingSource,
     build,
+    validate_tag_name,
 )
 from bot.store import Store, TrackedActivity
 from bot.usecases.catalog import Catalog
@@ -267,6 +268,36 @@ class Operations:
         self.audit(actor, "create_tag", name, f"created {tag.tag_id}")
         return tag
 
+    def rename_tag(self, actor: Actor, client: AccountClient, old_name: str, new_name: str) -> Tag:
+        detail = f"{old_name} → {new_name}"
+
+        def work() -> Tag:
+            checked = validate_tag_name(new_name)  # before any call: a bad name costs nothing
+            tag = self._tag_named(actor, client, old_name)
+            try:
+                renamed = client.rename_tag(tag.tag_id, checked)
+            except Conflict:
+                raise Refused(
+                    f"A tag named “{new_name.strip()}” exists already (tag names are unique, "
+                    "whatever their case)"
+                ) from None
+            self.catalog.forget_tags(actor.workspace_id)
+            return renamed
+
+        tag = self._refusing(actor, "rename_tag", detail, work)
+        self.audit(actor, "rename_tag", detail, f"renamed {tag.tag_id}")
+        return tag
+
+    def _tag_named(self, actor: Actor, client: AccountClient, name: str) -> Tag:
+        """From the cached catalog, looked up once more before saying it is unknown."""
+        wanted = name.strip().casefold()
+        for fresh in (False, True):
+            tags = self.catalog.tags(actor.workspace_id, client, fresh=fresh)
+            found = next((tag for tag in tags if tag.name.casefold() == wanted), None)
+            if found is not None:
+                return found
+        raise Refused(_unknown("tag", [name.strip()]))
+
     def tag_counts(self, actor: Actor, client: AccountClient) -> list[Tag]:
         tags = self._refusing(actor, "tags", "", lambda: client.list_tags(include_count=True))
         self.audit(actor, "tags", "", f"listed {len(tags)}")
@@ -287,10 +318,29 @@ class Operations:
         return StatusReport(activity, tracked)
 
     # ------------------------------------------------------------ plans
+    def named(self, actor: Actor, client: AccountClient, inp: BulkInput) -> BulkInput:
+        """Ids picked from a menu replaced by names (an id no longer known stays, and is then
+        reported unknown)."""
+        tags = {t.tag_id: t.name for t in self.catalog.tags(actor.workspace_id, client)}
+        if isinstance(inp, DeleteInput):
+            return DeleteInput(tuple(tags.get(i, i) for i in inp.tag_names))
+        lists: dict[str, str] = {}
+        if isinstance(inp, ListsInput) or inp.source.kind == SourceKind.LISTS:
+            lists = {x.list_id: x.name for x in self.catalog.lists(actor.workspace_id, client)}
+        source = inp.source
+        if source.kind in (SourceKind.TAGS, SourceKind.LISTS):
+            names = tags if source.kind == SourceKind.TAGS else lists
+            source = Source(source.kind, tuple(names.get(i, i) for i in source.values))
+        if isinstance(inp, ListsInput):
+            targets = tuple(lists.get(i, i) for i in inp.list_names)
+            return ListsInput(inp.action, targets, source, inp.exclude)
+        targets = tuple(tags.get(i, i) for i in inp.tag_names)
+        return TaggingInput(inp.action, targets, source, inp.exclude)
+
     def plan(self, actor: Actor, client: AccountClient, inp: BulkInput) -> Plan:
         """Check limits, resolve every name (all unknown ones listed), count what it touches."""
         action = action_name(inp)
-        detail = describe_input(inp)
+        detail = summarize(inp)
         return self._refusing(actor, action, detail, lambda: self._plan(actor, client, inp))
 
     def _plan(self, actor: Actor, client: AccountClient, inp: BulkInput) -> Plan:
@@ -506,7 +556,3 @@ def summarize(inp: BulkInput) -> str:
     if inp.action == "add":
         return f"add {source} to {lists}"
     return f"remove {source} from {lists}"
-
-
-def describe_input(inp: BulkInput) -> str:
-    return summarize(inp)

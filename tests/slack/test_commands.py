@@ -7,7 +7,8 @@ from tests.slack.conftest import Bot, text_of, wait_for
 
 def test_help_lists_every_command(bot: Bot) -> None:
     reply = text_of(bot.command("help", "h"))
-    for command in ("create", "add", "remove", "delete", "lists", "unlists", "tags", "status"):
+    commands = ("create", "rename", "add", "remove", "delete", "lists", "unlists", "tags")
+    for command in (*commands, "status", "connect", "disconnect"):
         assert f"/cctag {command}" in reply
 
 
@@ -172,3 +173,28 @@ def test_failed_start_updates_the_parent(bot: Bot) -> None:
     [parent] = bot.parents()
     assert "*Not started*" in parent.text and parent.edits == 1
     assert bot.store.recent_activities("T0001") == []
+
+
+def test_rename_a_tag_then_use_its_new_name(bot: Bot) -> None:
+    reply = text_of(bot.command('rename "Donor 2025" --to Donor 2026', "n1"))
+    assert "Renamed the tag “Donor 2025” to *Donor 2026*" in reply
+    account = bot.sandbox.state.account()
+    assert account.tag_by_name("Donor 2025") is None and account.tag_by_name("Donor 2026")
+    assert any(a == "rename_tag" and o.startswith("renamed") for a, o in bot.audit())
+    started = text_of(bot.command('add "Donor 2026" --lists Newsletter', "n2"))
+    assert "Started: add tag “Donor 2026”" in started  # the catalog forgot the old name
+
+
+def test_rename_explains_duplicates_bad_names_and_unknown_tags(bot: Bot) -> None:
+    duplicate = text_of(bot.command("rename Volunteer --to vip", "m1"))
+    assert "A tag named “vip” exists already" in duplicate and "Nothing was changed" in duplicate
+    calls = bot.sandbox.state.request_count()
+    assert "cannot contain < or >" in text_of(bot.command("rename Volunteer --to <b>", "m2"))
+    assert bot.sandbox.state.request_count() == calls  # a bad name is refused before any call
+    assert "Unknown tag: “Nope”" in text_of(bot.command("rename Nope --to Fine", "m3"))
+    assert "after --to" in text_of(bot.command("rename Volunteer", "m4"))
+    assert "Name the tag to rename" in text_of(bot.command("rename --to X", "m5"))
+    assert bot.sandbox.state.account().tag_by_name("Volunteer") is not None
+    outcomes = [o for a, o in bot.audit() if a in ("rename_tag", "rename")]
+    assert len(outcomes) == 5 and all(o.startswith("refused") for o in outcomes)
+    assert bot.parents() == []  # renaming asks nothing and posts nothing in the channel

@@ -1,4 +1,4 @@
-"""`cctag shell` end to end: lines in, the bot's replies, the channel and the thread out."""
+"""`cctag shell` driven through its input and output: the same pipeline and commands as Slack."""
 
 from __future__ import annotations
 
@@ -6,30 +6,84 @@ import io
 from pathlib import Path
 
 from bot.settings import Settings
-from bot.shell import run_shell
+from bot.shell import CLEAR_LINE, run_shell
+
+SESSION = (
+    "help\n"
+    "/cctag create Spring 2026\n"
+    'rename "Spring 2026" --to Spring fair 2026\n'
+    "add VIP --lists Newsletter\n"
+    "delete Volunteer\n"
+    "yes\n"
+    "add\n"
+    '"Spring fair 2026"\n'
+    "--tags VIP\n"
+    "frobnicate\n"
+    "exit\n"
+)
 
 
-def test_shell_runs_an_activity_to_its_end(tmp_path: Path) -> None:
-    lines = io.StringIO(
-        '/cctag help\n/cctag add VIP --lists "Newsletter"\n/cctag delete Volunteer\nyes\nexit\n'
-    )
+class Recording(io.StringIO):
+    """Input that notes on the screen when each line is read."""
+
+    def __init__(self, text: str, out: io.StringIO) -> None:
+        super().__init__(text)
+        self._out = out
+        self.reads = 0
+
+    def readline(self, size: int | None = -1) -> str:  # type: ignore[override]
+        self.reads += 1
+        self._out.write(f"<read {self.reads}>")
+        return super().readline()
+
+
+def _run(database: Path, text: str) -> str:
     out = io.StringIO()
-    assert run_shell(Settings(database_url=f"sqlite:///{tmp_path}/shell.db"), lines, out) == 0
-    printed = out.getvalue()
-    assert printed.startswith("cctag shell:") and '/cctag add VIP --lists "Newsletter"' in printed
-    assert "only you] *cctag* manages Constant Contact tags" in printed
-    assert "#channel] <@U0SHELL> asked to add tag “VIP” to contacts on list “Newsletter”" in printed
-    assert "• *Volunteer*:" in printed and "(answer yes or no)" in printed
-    assert "asked to delete tags “Volunteer”" in printed
-    thread = [line for line in printed.splitlines() if "thread]" in line]
-    assert sum("completed" in line for line in thread) >= 2, printed
-    assert printed.rstrip().endswith("bye")
+    assert run_shell(Settings(database_url=f"sqlite:///{database}"), io.StringIO(text), out) == 0
+    return out.getvalue()
 
 
-def test_shell_says_when_nothing_awaits_yes_and_ends_on_eof(tmp_path: Path) -> None:
+def test_a_session_reads_as_plain_text_and_runs_to_its_end(tmp_path: Path) -> None:
+    printed = _run(tmp_path / "shell.db", SESSION)
+    assert printed.startswith("cctag shell:") and printed.rstrip().endswith("bye")
+    assert "/cctag rename <tag> --to <new name>: rename a tag" in printed  # help, no backticks
+    assert "[cctag] Created the tag Spring 2026." in printed
+    assert "[cctag] Renamed the tag “Spring 2026” to Spring fair 2026." in printed
+    assert "[#channel] you asked to add tag “VIP” to contacts on list “Newsletter”" in printed
+    assert "Volunteer: 16 contacts" in printed and "(answer yes or no)" in printed
+    assert "Tags to add (separated by commas): Which contacts" in printed  # a form, as questions
+    assert "you asked to add tag “Spring fair 2026” to contacts tagged “VIP”" in printed
+    assert "! I do not know frobnicate" in printed and "(nothing was changed)" in printed
+    assert sum("[thread] you completed" in line for line in printed.split("\n")) == 3
+    for raw in ("*", "`", "<@", ":warning:", "Traceback"):
+        assert raw not in printed.split("Answer yes or no")[1], raw
+
+
+def test_progress_is_one_line_rewritten_in_place(tmp_path: Path) -> None:
+    printed = _run(tmp_path / "shell.db", "add VIP --lists Newsletter\nexit\n")
+    assert printed.count(f"{CLEAR_LINE}[progress]") >= 2
+    assert "\n[progress]" not in printed  # never a new line per update
+    assert "[progress]" in printed and "100% (completed)" in printed
+
+
+def test_input_is_read_while_a_command_works(tmp_path: Path) -> None:
     out = io.StringIO()
-    settings = Settings(database_url=f"sqlite:///{tmp_path}/shell.db")
-    assert run_shell(settings, io.StringIO("yes\n/cctag add Nope --all-active\n"), out) == 0
+    lines = Recording("add VIP --lists Newsletter\ntags\nexit\n", out)
+    assert run_shell(Settings(database_url=f"sqlite:///{tmp_path}/s.db"), lines, out) == 0
     printed = out.getvalue()
-    assert "Nothing is waiting for a yes or no." in printed
+    assert printed.index("<read 3>") < printed.index("[cctag] Started: add tag “VIP”")
+
+
+def test_a_second_run_in_the_same_folder_behaves_like_the_first(tmp_path: Path) -> None:
+    text = "add VIP --lists Newsletter\nadd Volunteer --tags VIP\nexit\n"
+    for _ in range(2):
+        printed = _run(tmp_path / "same.db", text)
+        assert printed.count("[cctag] Started:") == 2, printed
+        assert sum("[thread] you completed" in line for line in printed.split("\n")) == 2
+        assert "went wrong" not in printed
+
+
+def test_says_when_nothing_awaits_yes_and_ends_on_eof(tmp_path: Path) -> None:
+    printed = _run(tmp_path / "shell.db", "yes\nno\nadd Nope --all-active\n")
+    assert printed.count("Nothing is waiting for a yes or no.") == 2
     assert "Unknown tag: “Nope”" in printed and "Traceback" not in printed

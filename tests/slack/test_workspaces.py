@@ -14,7 +14,6 @@ from typing import Any
 import pytest
 from slack_sdk import WebClient
 
-from bot.connect.flow import NOT_CONNECTED
 from bot.devkit.fakeslack.server import FakeSlack, FakeSlackServer
 from bot.devkit.local_slack import LocalSlack
 from bot.devkit.threaded_server import ThreadedServer
@@ -22,6 +21,7 @@ from bot.permissions import Permissions, Policy
 from bot.ports import SingleSlack
 from bot.settings import Settings
 from bot.slack.app import HomeData, create_app
+from bot.usecases.ports import NOT_CONNECTED
 from bot.web import create_web_app
 from tests.connect.conftest import h
 from tests.connect.harness import Harness

@@ -450,6 +450,15 @@ def list_contacts(call: Call) -> Answer:
     contacts = [
         c for cid, c in call.account.contacts.items() if matching is None or cid in matching
     ]
+    if page.params.get("updated_after"):
+        from datetime import UTC, datetime
+
+        try:
+            since = datetime.fromisoformat(page.params["updated_after"])
+        except ValueError:
+            raise SandboxError(400, "updated_after must be an ISO-8601 date-time") from None
+        since = since if since.tzinfo else since.replace(tzinfo=UTC)
+        contacts = [c for c in contacts if c.updated_at > since]
     chosen, links = page_of(contacts, page, "/v3/contacts")
     body: dict[str, Any] = {"contacts": [contact_json(c, include) for c in chosen]}
     if include_count:

@@ -402,7 +402,7 @@ class SandboxState:
             tags, lists = tuple(tag_ids), tuple(list_ids)
             deletes = kind in (ActivityKind.DELETE_TAGS, "tag_delete")
             activity = ActivityRecord(
-                activity_id=self.new_id(),
+                activity_id=str(uuid.uuid4()),  # unique across runs on one database
                 account_id=account.account_id,
                 kind=kind,
                 created_at=now,

@@ -1,4 +1,5 @@
-"""The one-line forms of /cctag (CONTRACT.md): names separated by commas, quoted names, flags."""
+"""The one-line forms of /cctag (the README's "In Slack" table): names separated by commas,
+quoted names, flags. Slack and the shell read the same lines."""
 
 from __future__ import annotations
 
@@ -17,7 +18,6 @@ from bot.usecases.inputs import (
 OPEN_QUOTES = {'"': '"', "\u201c": "\u201d", "\u201e": "\u201c"}
 SOURCE_FLAGS = {f"--{kind.value}": kind for kind in SourceKind}
 LIST_ONLY_SOURCES = {SourceKind.ENGAGEMENT, SourceKind.SEGMENT}
-SUBCOMMANDS = ("help", "create", "add", "remove", "delete", "lists", "unlists", "status", "tags")
 
 
 class ParseError(ValueError):
@@ -196,3 +196,19 @@ def parse_single_name(rest: str) -> str:
             raise ParseError("Create one tag at a time; quote a name that holds a comma")
         return names[0]
     return text
+
+
+RENAME_SYNTAX = "`/cctag rename <tag> --to <new name>`"
+
+
+def parse_rename(rest: str) -> tuple[str, str]:
+    """`rename "Donor, 2025" --to Donor 2026` → ("Donor, 2025", "Donor 2026")."""
+    head, flags = split_flags(rest)
+    if not head:
+        raise ParseError(f"Name the tag to rename: {RENAME_SYNTAX}")
+    if [flag for flag, _ in flags] != ["--to"]:
+        raise ParseError(f"Give the new name once, after --to: {RENAME_SYNTAX}")
+    new_name = parse_single_name(flags[0][1])
+    if not new_name:
+        raise ParseError(f"`--to` needs the new name: {RENAME_SYNTAX}")
+    return parse_single_name(head), new_name

@@ -1,0 +1,156 @@
+"""The Conversation port over Slack: ephemeral replies (respond), modals (views.*), and the
+channel's parent messages (chat.*)."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from typing import Any
+
+from slack_bolt import Respond
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+
+from bot.slack import views
+from bot.slack.forms import MAX_METADATA, Form
+from bot.usecases.ports import Message, Pending
+from bot.usecases.service import Refused
+
+MAX_BUTTON_VALUE = 2000
+FORMS = {
+    "add": lambda channel: views.tagging_form("add", channel),
+    "remove": lambda channel: views.tagging_form("remove", channel),
+    "delete": views.delete_form,
+    "lists": lambda channel: views.lists_form("add", channel),
+    "unlists": lambda channel: views.lists_form("remove", channel),
+    "create": lambda channel: views.create_form(),
+}
+
+
+def as_reply(message: Message) -> views.Reply:
+    if message.link:
+        return views.connect_reply(message.link)
+    return views.reply(message.text, context=message.note)
+
+
+class ChannelPosts:
+    """Parent messages, the same whatever the requester's side is."""
+
+    def __init__(self, client: WebClient) -> None:
+        self.client = client
+
+    def post_parent(self, channel: str, message: Message) -> str:
+        shown = as_reply(message)
+        try:
+            posted = self.client.chat_postMessage(
+                channel=channel, text=shown.text, blocks=shown.blocks
+            )
+        except SlackApiError as exc:
+            raise Refused(
+                f"I cannot post in this channel ({exc.response.get('error')}); invite me with "
+                "`/invite @cctag` and try again"
+            ) from None
+        return str(posted["ts"])
+
+    def update_parent(self, channel: str, ref: str, message: Message) -> None:
+        shown = as_reply(message)
+        self.client.chat_update(channel=channel, ts=ref, text=shown.text, blocks=shown.blocks)
+
+
+class SlackConversation(ChannelPosts):
+    """A slash command or a message button: answers replace the button's message when
+    `replace_original`, else arrive as new ephemeral replies."""
+
+    def __init__(
+        self,
+        respond: Respond,
+        client: WebClient,
+        channel_id: str,
+        *,
+        trigger_id: str = "",
+        replace_original: bool = False,
+    ) -> None:
+        super().__init__(client)
+        self._respond = respond
+        self._trigger_id = trigger_id
+        self._channel_id = channel_id
+        self._replace = replace_original
+
+    def _send(self, reply: views.Reply) -> None:
+        if self._replace:
+            self._respond(text=reply.text, blocks=reply.blocks, replace_original=True)
+        else:
+            self._respond(text=reply.text, blocks=reply.blocks, response_type="ephemeral")
+
+    def say(self, message: Message) -> None:
+        self._send(as_reply(message))
+
+    def refuse(self, reason: str) -> None:
+        self._send(views.refusal(reason))
+
+    def ask_to_confirm(self, preview: Message, pending: Pending) -> None:
+        line = pending.line or ""
+        value = json.dumps({"k": uuid.uuid4().hex, "t": line, "c": pending.channel or ""})
+        if len(value) > MAX_BUTTON_VALUE:
+            raise Refused("This command is too long to confirm; split it into smaller ones")
+        self._send(views.confirm_reply(preview.text, value))
+
+    def open_form(self, command: str) -> None:
+        view = FORMS[command](self._channel_id)
+        self.client.views_open(trigger_id=self._trigger_id, view=view)
+
+
+class ModalConversation(ChannelPosts):
+    """A modal that is already open: every answer replaces it."""
+
+    def __init__(self, client: WebClient, view_id: str, title: str, done_title: str) -> None:
+        super().__init__(client)
+        self._view_id = view_id
+        self._title = title
+        self._done_title = done_title
+
+    def say(self, message: Message) -> None:
+        shown = views.result_view(self._done_title, message.text, message.note)
+        self.client.views_update(view_id=self._view_id, view=shown)
+
+    def refuse(self, reason: str) -> None:
+        shown = views.result_view(self._title, f":warning: {reason}", "Nothing was changed.")
+        self.client.views_update(view_id=self._view_id, view=shown)
+
+    def ask_to_confirm(self, preview: Message, pending: Pending) -> None:
+        meta = Form.of(pending.input, pending.channel or "").to_metadata()
+        if len(meta) > MAX_METADATA:
+            raise Refused("Too much to confirm in a form; split it into smaller requests")
+        confirm = views.confirm_view(self._title, preview.text, {})
+        confirm["private_metadata"] = meta
+        self.client.views_update(view_id=self._view_id, view=confirm)
+
+    def open_form(self, command: str) -> None:
+        raise Refused("Finish this form first")
+
+
+class HomeConversation(ChannelPosts):
+    """A button of the App Home: each answer opens a modal; activities go to the user's DM."""
+
+    def __init__(self, client: WebClient, trigger_id: str, user_id: str) -> None:
+        super().__init__(client)
+        self._trigger_id = trigger_id
+        self._dm = user_id
+
+    def _open(self, view: dict[str, Any]) -> None:
+        self.client.views_open(trigger_id=self._trigger_id, view=view)
+
+    def say(self, message: Message) -> None:
+        if message.link:
+            self._open(views.connect_view(message.link))
+        else:
+            self._open(views.result_view("cctag", message.text, message.note))
+
+    def refuse(self, reason: str) -> None:
+        self._open(views.result_view("cctag", f":warning: {reason}", "Nothing was changed."))
+
+    def ask_to_confirm(self, preview: Message, pending: Pending) -> None:
+        raise Refused("Use the form to start this")
+
+    def open_form(self, command: str) -> None:
+        self._open(FORMS[command](self._dm))

@@ -1,0 +1,87 @@
+"""Buttons: a one-line confirmation's yes and no, the App Home's buttons, link buttons."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from slack_bolt import Ack, App
+
+from bot.slack.conversation import HomeConversation, SlackConversation
+from bot.slack.listeners import Deps, Incoming, acked
+from bot.slack.views import (
+    CANCEL_COMMAND,
+    CONFIRM_COMMAND,
+    CONNECT_LINK,
+    HOME_ACTIONS,
+    HOME_CONNECT,
+)
+from bot.usecases.commands.bulk import parse_bulk_line
+from bot.usecases.commands.grammar import split_command
+from bot.usecases.ports import Message
+from bot.usecases.requests import Request, Turn
+
+HOME_COMMANDS = {
+    "home_add": "add",
+    "home_remove": "remove",
+    "home_delete": "delete",
+    "home_lists": "lists",
+    "home_create": "create",
+}
+
+
+def _value(incoming: Incoming) -> dict[str, Any]:
+    try:
+        found = json.loads(incoming.action.get("value") or "{}")
+    except ValueError:
+        return {}
+    return found if isinstance(found, dict) else {}
+
+
+def register(app: App, deps: Deps) -> None:
+    def reply_in_place(incoming: Incoming) -> SlackConversation:
+        channel = str((incoming.body.get("channel") or {}).get("id", ""))
+        return SlackConversation(incoming.respond, incoming.client, channel, replace_original=True)
+
+    def on_confirm(incoming: Incoming) -> None:
+        value = _value(incoming)
+        line = str(value.get("t", ""))
+        channel = str(value.get("c") or (incoming.body.get("channel") or {}).get("id", ""))
+        request = Request(incoming.actor, line, channel, once=f"confirm:{value.get('k')}")
+        talk = reply_in_place(incoming)
+
+        def start(turn: Turn) -> None:
+            talk.say(Message(":hourglass_flowing_sand: Starting…"))
+            command = split_command(line)
+            inp = parse_bulk_line(command.name, command.rest)
+            turn.bulk(inp, line, confirmed=True)
+
+        deps.pipeline.run(request, talk, "confirm", start)
+
+    def on_cancel(incoming: Incoming) -> None:
+        value = _value(incoming)
+        request = Request(incoming.actor, str(value.get("t", "")), once=f"confirm:{value.get('k')}")
+        deps.pipeline.cancelled(request, reply_in_place(incoming))
+
+    def on_home_button(incoming: Incoming) -> None:
+        actor = incoming.actor
+        trigger = str(incoming.body.get("trigger_id") or "")
+        name = str(incoming.action.get("action_id", ""))
+        talk = HomeConversation(incoming.client, trigger, actor.user_id)
+        if name == HOME_CONNECT:
+            deps.pipeline.handle(Request(actor, "connect", actor.user_id), talk)
+            return
+        command = HOME_COMMANDS[name]
+        request = Request(actor, command, actor.user_id)
+        deps.pipeline.run(request, talk, command, lambda turn: turn.open_form(command))
+
+    app.action(CONFIRM_COMMAND)(acked(deps, on_confirm))
+    app.action(CANCEL_COMMAND)(acked(deps, on_cancel))
+    for action_id in (*HOME_ACTIONS, HOME_CONNECT):
+        app.action(action_id)(acked(deps, on_home_button))
+    app.action(CONNECT_LINK)(_link_clicked)
+
+
+def _link_clicked(ack: Ack) -> None:
+    """A URL button still sends its click; nothing to do but answer."""
+    ack()

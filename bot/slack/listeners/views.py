@@ -1,0 +1,107 @@
+"""Submitted modals: checked inline while Slack waits, then the pipeline on our pool."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from slack_bolt import Ack, App, BoltContext
+from slack_sdk import WebClient
+
+from bot.cc.models import LimitError, validate_tag_name
+from bot.slack import views
+from bot.slack.conversation import ModalConversation
+from bot.slack.forms import Form, block_errors, from_metadata, read_form
+from bot.slack.listeners import Deps, actor_of
+from bot.slack.views import CONFIRM_VIEW, CREATE_FORM, DELETE_FORM, LISTS_FORM, TAGGING_FORM
+from bot.usecases.commands.tags import created
+from bot.usecases.requests import Request, Turn
+from bot.usecases.service import check_limits
+
+
+def form_title(form: Form) -> str:
+    if form.form == "delete":
+        return "Delete tags"
+    if form.form == "lists":
+        return "Add to lists" if form.action == "add" else "Remove from lists"
+    return "Add tags" if form.action == "add" else "Remove tags"
+
+
+def typed_value(view: dict[str, Any], block_id: str) -> str:
+    actions: dict[str, Any] = view.get("state", {}).get("values", {}).get(block_id) or {}
+    first: dict[str, Any] = next(iter(actions.values()), {})
+    return str(first.get("value") or "")
+
+
+def register(app: App, deps: Deps) -> None:
+    pipeline = deps.pipeline
+
+    def on_form(
+        ack: Ack,
+        body: dict[str, Any],
+        view: dict[str, Any],
+        client: WebClient,
+        context: BoltContext,
+    ) -> None:
+        actor = actor_of(context, body)
+        form, errors = read_form(view)
+        errors = errors or block_errors(form, check_limits(form.as_input()))
+        title = form_title(form)
+        if errors:
+            ack(response_action="errors", errors=errors)
+            problems = "; ".join(errors.values())
+            deps.later(lambda: pipeline.ops.audit(actor, form.form, title, f"refused: {problems}"))
+            return
+        ack(response_action="update", view=views.working_view(title))
+        talk = ModalConversation(client, str(view["id"]), title, "Started")
+        request = Request(actor, title, form.channel_id, once=f"form:{view['id']}")
+
+        def start(turn: Turn) -> None:
+            turn.bulk(form.as_input(), None, picked=True)
+
+        deps.later(lambda: pipeline.run(request, talk, form.form, start))
+
+    def on_confirm_view(
+        ack: Ack,
+        body: dict[str, Any],
+        view: dict[str, Any],
+        client: WebClient,
+        context: BoltContext,
+    ) -> None:
+        form = from_metadata(view.get("private_metadata") or "{}")
+        title = form_title(form)
+        ack(response_action="update", view=views.working_view(title, "Starting…"))
+        talk = ModalConversation(client, str(view["id"]), title, "Started")
+        actor = actor_of(context, body)
+        request = Request(actor, title, form.channel_id, once=f"confirmed:{view['id']}")
+
+        def start(turn: Turn) -> None:
+            turn.bulk(form.as_input(), None, confirmed=True)
+
+        deps.later(lambda: pipeline.run(request, talk, form.form, start))
+
+    def on_create_form(
+        ack: Ack,
+        body: dict[str, Any],
+        view: dict[str, Any],
+        client: WebClient,
+        context: BoltContext,
+    ) -> None:
+        source = typed_value(view, "source").strip() or None
+        try:
+            name = validate_tag_name(typed_value(view, "name"))
+        except LimitError as exc:
+            ack(response_action="errors", errors={"name": str(exc)})
+            return
+        ack(response_action="update", view=views.working_view("Create a tag"))
+        talk = ModalConversation(client, str(view["id"]), "Create a tag", "Tag created")
+        request = Request(actor_of(context, body), name, once=f"create:{view['id']}")
+
+        def create(turn: Turn) -> None:
+            turn.say(created(turn.ops.create_tag(turn.actor, turn.account(), name, source)))
+
+        deps.later(lambda: pipeline.run(request, talk, "create", create))
+
+    for callback_id in (TAGGING_FORM, LISTS_FORM, DELETE_FORM):
+        app.view(callback_id)(on_form)
+    app.view(CONFIRM_VIEW)(on_confirm_view)
+    app.view(CREATE_FORM)(on_create_form)

@@ -1,0 +1,288 @@
+"""Jobs: one request of several activities, stored with its parts, followed as one.
+
+A job is written before any of its activities starts, each part with the request body it will
+send (`planned`), so a process that dies half-way leaves a job that says what was started and
+what was not: nothing is half-done without a record of it. The schema is made by the alembic
+migration `w004_contact_index`.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+import sqlalchemy as sa
+from pydantic import BaseModel
+from pydantic import Field as PydanticField
+from sqlmodel import Field, Session, SQLModel, col, select
+
+from bot.store.tables import _when
+
+if TYPE_CHECKING:  # bot.store.tables imports this module to register its tables
+    from bot.store.store import Store
+
+PLANNED = "planned"  # a part not started yet
+RUNNING = "running"
+ENDED = "ended"
+
+
+class JobRow(SQLModel, table=True):
+    __tablename__ = "job"
+    __table_args__ = (
+        sa.Index("ix_job_workspace_created", "workspace_id", "created_at"),
+        sa.Index("ix_job_ended", "ended_at"),
+    )
+
+    id: str = Field(primary_key=True, max_length=36)
+    workspace_id: str = Field(max_length=64)
+    channel_id: str = Field(max_length=64)
+    parent_ts: str | None = Field(default=None, max_length=32)
+    progress_ts: str | None = Field(default=None, max_length=32)
+    requester_id: str = Field(max_length=64)
+    kind: str = Field(max_length=64)
+    summary: str = Field(sa_column=sa.Column(sa.Text(), nullable=False))
+    state: str = Field(max_length=32)
+    created_at: datetime = _when(nullable=False)
+    updated_at: datetime = _when(nullable=False)
+    ended_at: datetime | None = _when()
+    end_posted: bool = Field(default=False)
+    end_ts: str | None = Field(default=None, max_length=32)
+
+
+class JobActivityRow(SQLModel, table=True):
+    __tablename__ = "job_activity"
+    __table_args__ = (sa.Index("ix_job_activity_activity", "activity_id"),)
+
+    job_id: str = Field(foreign_key="job.id", primary_key=True, max_length=36)
+    position: int = Field(primary_key=True)
+    request: str = Field(sa_column=sa.Column(sa.Text(), nullable=False))  # the body, JSON
+    activity_id: str | None = Field(default=None, max_length=64)
+    state: str = Field(max_length=32)
+    percent_done: int | None = None
+    items_total_count: int | None = None
+    items_completed_count: int | None = None
+    activity_errors: str = Field(default="[]", sa_column=sa.Column(sa.Text(), nullable=False))
+    started_at: datetime | None = _when()
+    updated_at: datetime = _when(nullable=False)
+
+
+class NewJob(BaseModel):
+    workspace_id: str
+    channel_id: str
+    requester_id: str
+    kind: str
+    summary: str
+    requests: list[dict[str, Any]]  # each part's request body, in the order they start
+
+
+class JobPart(BaseModel):
+    position: int
+    request: dict[str, Any]
+    activity_id: str | None = None
+    state: str = PLANNED
+    percent_done: int | None = None
+    items_total_count: int | None = None
+    items_completed_count: int | None = None
+    activity_errors: list[str] = PydanticField(default_factory=list)
+    started_at: datetime | None = None
+
+
+class Job(BaseModel):
+    id: str
+    workspace_id: str
+    channel_id: str
+    parent_ts: str | None
+    progress_ts: str | None
+    requester_id: str
+    kind: str
+    summary: str
+    state: str
+    created_at: datetime
+    updated_at: datetime
+    ended_at: datetime | None
+    end_posted: bool
+    end_ts: str | None
+    parts: list[JobPart]
+
+
+class PartSeen(BaseModel):
+    """What Constant Contact said about one part's activity."""
+
+    state: str
+    percent_done: int | None = None
+    items_total_count: int | None = None
+    items_completed_count: int | None = None
+    activity_errors: list[str] = PydanticField(default_factory=list)
+
+
+def _part(row: JobActivityRow) -> JobPart:
+    data = row.model_dump()
+    data["request"] = json.loads(row.request)
+    data["activity_errors"] = json.loads(row.activity_errors or "[]")
+    return JobPart.model_validate(data)
+
+
+class JobStore:
+    """Jobs and their parts; every method is one transaction and answers pydantic models."""
+
+    def __init__(self, store: Store) -> None:
+        self._store = store
+
+    @contextmanager
+    def _read(self) -> Iterator[Session]:
+        with Session(self._store.engine) as session:
+            yield session
+
+    def _now(self) -> datetime:
+        return self._store.clock.now()
+
+    def create(self, new: NewJob) -> Job:
+        """The job and every part, `planned`, in one transaction; its id is a fresh uuid4."""
+        if not new.requests:
+            raise ValueError("A job has at least one activity")
+        now = self._now()
+        job_id = str(uuid.uuid4())
+        with self._store.write() as session:
+            session.add(
+                JobRow(
+                    id=job_id,
+                    **new.model_dump(exclude={"requests"}),
+                    state=PLANNED,
+                    created_at=now,
+                    updated_at=now,
+                )
+            )
+            session.flush()
+            for position, request in enumerate(new.requests):
+                session.add(
+                    JobActivityRow(
+                        job_id=job_id,
+                        position=position,
+                        request=json.dumps(request, sort_keys=True),
+                        state=PLANNED,
+                        updated_at=now,
+                    )
+                )
+        found = self.get(job_id)
+        assert found is not None
+        return found
+
+    def get(self, job_id: str) -> Job | None:
+        with self._read() as session:
+            row = session.get(JobRow, job_id)
+            if row is None:
+                return None
+            parts = session.exec(
+                select(JobActivityRow)
+                .where(col(JobActivityRow.job_id) == job_id)
+                .order_by(col(JobActivityRow.position))
+            ).all()
+            return Job(**row.model_dump(), parts=[_part(p) for p in parts])
+
+    def set_parent(self, job_id: str, channel_id: str, parent_ts: str) -> None:
+        self._update_job(job_id, channel_id=channel_id, parent_ts=parent_ts)
+
+    def set_progress_ts(self, job_id: str, progress_ts: str) -> None:
+        self._update_job(job_id, progress_ts=progress_ts)
+
+    def part_started(self, job_id: str, position: int, activity_id: str, state: str) -> None:
+        """Part `position` is activity `activity_id` now; the job runs once a part does."""
+        now = self._now()
+        with self._store.write() as session:
+            session.execute(
+                sa.update(JobActivityRow)
+                .where(
+                    col(JobActivityRow.job_id) == job_id,
+                    col(JobActivityRow.position) == position,
+                )
+                .values(activity_id=activity_id, state=state, started_at=now, updated_at=now)
+            )
+            session.execute(
+                sa.update(JobRow)
+                .where(col(JobRow.id) == job_id, col(JobRow.state) == PLANNED)
+                .values(state=RUNNING, updated_at=now)
+            )
+
+    def observe(self, job_id: str, seen: dict[int, PartSeen]) -> Job | None:
+        """Record what Constant Contact said of several parts at once."""
+        now = self._now()
+        with self._store.write() as session:
+            for position, part in seen.items():
+                values = part.model_dump()
+                values["activity_errors"] = json.dumps(part.activity_errors)
+                session.execute(
+                    sa.update(JobActivityRow)
+                    .where(
+                        col(JobActivityRow.job_id) == job_id,
+                        col(JobActivityRow.position) == position,
+                    )
+                    .values(**values, updated_at=now)
+                )
+            session.execute(
+                sa.update(JobRow).where(col(JobRow.id) == job_id).values(updated_at=now)
+            )
+        return self.get(job_id)
+
+    def end(self, job_id: str) -> bool:
+        """The job is over (every part terminal, or given up): True the first time only."""
+        now = self._now()
+        with self._store.write() as session:
+            result = session.execute(
+                sa.update(JobRow)
+                .where(col(JobRow.id) == job_id, col(JobRow.ended_at).is_(None))
+                .values(state=ENDED, ended_at=now, updated_at=now)
+            )
+            return bool(result.rowcount)  # type: ignore[attr-defined]
+
+    def end_posted(self, job_id: str, ts: str) -> bool:
+        """The end is in the thread as message `ts`: True the first time only."""
+        with self._store.write() as session:
+            result = session.execute(
+                sa.update(JobRow)
+                .where(col(JobRow.id) == job_id, col(JobRow.end_posted).is_(False))
+                .values(end_posted=True, end_ts=ts, updated_at=self._now())
+            )
+            return bool(result.rowcount)  # type: ignore[attr-defined]
+
+    def job_of_activity(self, activity_id: str) -> str | None:
+        with self._read() as session:
+            query = select(JobActivityRow.job_id).where(
+                col(JobActivityRow.activity_id) == activity_id
+            )
+            return session.exec(query).first()
+
+    def unfinished(self, limit: int = 200) -> list[Job]:
+        """Jobs not ended, oldest first (what a poller follows)."""
+        with self._read() as session:
+            ids = session.exec(
+                select(JobRow.id)
+                .where(col(JobRow.ended_at).is_(None))
+                .order_by(col(JobRow.created_at))
+                .limit(limit)
+            ).all()
+        return [job for job in (self.get(i) for i in ids) if job is not None]
+
+    def recent(self, workspace_id: str, limit: int = 10) -> list[Job]:
+        with self._read() as session:
+            ids = session.exec(
+                select(JobRow.id)
+                .where(col(JobRow.workspace_id) == workspace_id)
+                .order_by(col(JobRow.created_at).desc())
+                .limit(limit)
+            ).all()
+        return [job for job in (self.get(i) for i in ids) if job is not None]
+
+    def _update_job(self, job_id: str, **values: Any) -> None:
+        with self._store.write() as session:
+            session.execute(
+                sa.update(JobRow)
+                .where(col(JobRow.id) == job_id)
+                .values(**values, updated_at=self._now())
+            )
+
+
+__all__: Sequence[str] = ["Job", "JobPart", "JobStore", "NewJob", "PartSeen"]

@@ -1,0 +1,70 @@
+"""add, remove, delete, lists and unlists: parse → plan → confirm? → launch. With nothing after
+the command, the front end asks for the rest (a modal in Slack, questions in the shell)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from bot.usecases.commands import Command
+from bot.usecases.commands.grammar import parse_delete, parse_lists, parse_tagging
+from bot.usecases.inputs import BulkInput
+
+if TYPE_CHECKING:
+    from bot.usecases.requests import Turn
+
+SOURCE = "<source> [--exclude <email>[, ...]]"
+
+
+def parse_bulk_line(name: str, rest: str) -> BulkInput:
+    if name == "delete":
+        return parse_delete(rest)
+    if name in ("lists", "unlists"):
+        return parse_lists(name, rest)
+    return parse_tagging(name, rest)
+
+
+def _bulk(name: str) -> Callable[[Turn, str], None]:
+    def run(turn: Turn, rest: str) -> None:
+        if not rest:
+            turn.open_form(name)
+        else:
+            turn.bulk(parse_bulk_line(name, rest), f"{name} {rest}")
+
+    return run
+
+
+COMMANDS = (
+    Command(
+        "add",
+        (
+            "`/cctag add` / `/cctag remove`: add tags to contacts, or remove them (a form)",
+            f"`/cctag add <tag>[, <tag>...] {SOURCE}`: the same in one line",
+        ),
+        _bulk("add"),
+        permission="add",
+        form="tagging",
+    ),
+    Command("remove", (), _bulk("remove"), permission="remove", form="tagging"),
+    Command(
+        "delete",
+        (
+            "`/cctag delete [<tag>[, ...]]`: delete tags (shows how many contacts carry each; "
+            "asks first)",
+        ),
+        _bulk("delete"),
+        permission="delete",
+        form="delete",
+    ),
+    Command(
+        "lists",
+        (
+            "`/cctag lists` / `/cctag unlists [<list>[, ...] <source>]`: add contacts to lists, "
+            "or remove them",
+        ),
+        _bulk("lists"),
+        permission="lists",
+        form="lists",
+    ),
+    Command("unlists", (), _bulk("unlists"), permission="unlists", form="lists"),
+)

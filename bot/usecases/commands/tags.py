@@ -1,0 +1,83 @@
+"""create, rename, tags and status: single calls, answered at once."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from bot.cc.models import Tag
+from bot.usecases.commands import Command
+from bot.usecases.commands.grammar import parse_create, parse_rename
+from bot.usecases.ports import Message
+from bot.usecases.service import Refused, StatusReport, plural
+
+if TYPE_CHECKING:
+    from bot.usecases.requests import Turn
+
+
+def created(tag: Tag) -> Message:
+    source = f", source “{tag.tag_source}”" if tag.tag_source else ""
+    return Message(f"Created the tag *{tag.name}*{source}.", note=f"Tag id `{tag.tag_id}`")
+
+
+def _create(turn: Turn, rest: str) -> None:
+    name, source = parse_create(rest)
+    if not name:
+        raise Refused("Name the tag: `/cctag create <tag name> [--source <label>]`")
+    turn.say(created(turn.ops.create_tag(turn.actor, turn.account(), name, source)))
+
+
+def _rename(turn: Turn, rest: str) -> None:
+    old, new = parse_rename(rest)
+    tag = turn.ops.rename_tag(turn.actor, turn.account(), old, new)
+    turn.say(Message(f"Renamed the tag “{old.strip()}” to *{tag.name}*.", f"Tag id `{tag.tag_id}`"))
+
+
+def tag_list(tags: Sequence[Tag]) -> Message:
+    if not tags:
+        return Message("The account has no tags yet. Create one with `/cctag create <name>`.")
+    lines = [f"• *{tag.name}*: {plural(tag.contacts_count or 0, 'contact')}" for tag in tags]
+    return Message(f"*{plural(len(tags), 'tag')}*\n" + "\n".join(lines))
+
+
+def _tags(turn: Turn, rest: str) -> None:
+    turn.say(tag_list(turn.ops.tag_counts(turn.actor, turn.account())))
+
+
+def status_message(report: StatusReport) -> Message:
+    activity = report.activity
+    text = f"Activity `{activity.activity_id}` is *{activity.state}*"
+    if activity.percent_done is not None:
+        text += f" ({activity.percent_done}% done)"
+    if activity.activity_errors:
+        text += "\n" + "\n".join(f"• {error}" for error in activity.activity_errors[:10])
+    tracked = report.tracked
+    note = f"{tracked.summary}, asked by <@{tracked.requester_id}>" if tracked else None
+    return Message(text, note)
+
+
+def _status(turn: Turn, rest: str) -> None:
+    turn.say(status_message(turn.ops.status(turn.actor, turn.account(), rest)))
+
+
+COMMANDS = (
+    Command(
+        "create",
+        ("`/cctag create <tag> [--source <label>]`: create a tag",),
+        _create,
+        permission="create",
+    ),
+    Command(
+        "rename",
+        ("`/cctag rename <tag> --to <new name>`: rename a tag",),
+        _rename,
+        permission="rename",
+    ),
+    Command("tags", ("`/cctag tags`: the tags with their contact counts",), _tags, "tags"),
+    Command(
+        "status",
+        ("`/cctag status <activity_id>`: how an activity is doing",),
+        _status,
+        permission="status",
+    ),
+)

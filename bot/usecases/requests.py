@@ -1,0 +1,282 @@
+"""One pipeline for every request, whatever the front end: claim once, permit, account, plan
+(resolve, limits, preview), confirm when needed, launch (parent → start → track → update),
+audit once. Front ends hand in a `Request` and a `Conversation`; nothing here knows Slack.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from bot.cc.client import AccountClient
+from bot.cc.models import Activity, ActivityKind
+from bot.permissions import ALL_ACTIVE, DELETE_TAGS
+from bot.store import NewActivity
+from bot.usecases.commands.grammar import ParseError, split_command
+from bot.usecases.inputs import Actor, BulkInput, DeleteInput, SourceKind
+from bot.usecases.parent import parent_failed, parent_message
+from bot.usecases.ports import (
+    CONNECT_NOT_SET_UP,
+    NOT_CONNECTED,
+    Accounts,
+    Connections,
+    Conversation,
+    Message,
+    Pending,
+    Permits,
+)
+from bot.usecases.service import Operations, Plan, Refused, action_name, plural
+
+if TYPE_CHECKING:
+    from bot.usecases.commands import Command
+
+log = logging.getLogger(__name__)
+OOPS = "Something went wrong on our side; nothing was started. Try again in a moment."
+
+
+@dataclass(frozen=True)
+class Request:
+    """`text` is the line after /cctag; `channel` where the activity's parent goes (a channel,
+    or the requester's own id for a DM, or None where nothing is posted); `once` a key that
+    makes a retried delivery a no-op."""
+
+    actor: Actor
+    text: str
+    channel: str | None = None
+    once: str | None = None
+
+
+def required_action(inp: BulkInput) -> str:
+    """Deleting tags and all active contacts are restricted; the rest need an allowed channel."""
+    if isinstance(inp, DeleteInput):
+        return DELETE_TAGS
+    if inp.source.kind == SourceKind.ALL_ACTIVE:
+        return ALL_ACTIVE
+    return action_name(inp)
+
+
+def preview(plan: Plan) -> Message:
+    lines = [f"You asked to *{plan.summary}*."]
+    if plan.tag_counts:
+        lines += [f"• *{name}*: {_contacts(count)}" for name, count in plan.tag_counts]
+    elif plan.contacts is not None:
+        lines.append(f"This touches about *{plural(plan.contacts, 'contact')}*.")
+    if plan.kind == ActivityKind.DELETE_TAGS:
+        lines.append("Deleting a tag removes it from every contact; it cannot be undone.")
+    return Message("\n".join(lines))
+
+
+def _contacts(count: int | None) -> str:
+    return "unknown number of contacts" if count is None else plural(count, "contact")
+
+
+def started(plan: Plan, activity: Activity) -> Message:
+    return Message(
+        f"Started: {plan.summary}. Activity `{activity.activity_id}` is *{activity.state}*; "
+        "its progress follows in the channel thread."
+    )
+
+
+class Turn:
+    """One request on its way: what a command may ask of the pipeline."""
+
+    def __init__(self, pipeline: Pipeline, request: Request, conversation: Conversation) -> None:
+        self.pipeline = pipeline
+        self.ops = pipeline.ops
+        self.actor = request.actor
+        self.channel = request.channel
+        self.conversation = conversation
+
+    def permit(self, action: str) -> None:
+        self.pipeline.permit(self.actor, self.channel, action)
+
+    def account(self) -> AccountClient:
+        return self.pipeline.account(self.actor)
+
+    def connections(self) -> Connections:
+        return self.pipeline.connections_or_refuse()
+
+    def say(self, message: Message) -> None:
+        self.conversation.say(message)
+
+    def audit(self, action: str, detail: str, outcome: str) -> None:
+        self.ops.audit(self.actor, action, detail, outcome)
+
+    def open_form(self, name: str) -> None:
+        """The front end asks for the rest; the catalog warms while the person looks at it."""
+        if name == "delete":
+            self.permit(DELETE_TAGS)
+        account = self.account()
+        self.conversation.open_form(name)
+        self.audit(name, "", "form opened")
+        if name != "create":
+            self.ops.catalog.tags(self.actor.workspace_id, account)
+        if name not in ("create", "delete"):
+            self.ops.catalog.lists(self.actor.workspace_id, account)
+
+    def bulk(
+        self, inp: BulkInput, line: str | None, *, confirmed: bool = False, picked: bool = False
+    ) -> None:
+        """Plan, then ask to confirm when the plan needs it, else launch and say so. `picked`:
+        the names are ids chosen from menus."""
+        self.permit(required_action(inp))
+        account = self.account()
+        if picked:
+            inp = self.ops.named(self.actor, account, inp)
+        plan = self.ops.plan(self.actor, account, inp)
+        if plan.needs_confirmation and not confirmed:
+            self.ops.audit(self.actor, plan.kind.value, plan.summary, "confirmation asked")
+            self.conversation.ask_to_confirm(preview(plan), Pending(line, inp, self.channel))
+            return
+        activity = self.launch(account, plan)
+        self.say(started(plan, activity))
+
+    def launch(self, account: AccountClient, plan: Plan) -> Activity:
+        """One parent message, then the activity, then tracking (the poller does the thread)."""
+        channel = self.channel or self.actor.user_id
+        user = self.actor.user_id
+        ref = self.conversation.post_parent(
+            channel, parent_message(user, plan.summary, "starting…")
+        )
+        try:
+            activity = self.ops.start(self.actor, account, plan)
+        except Exception as exc:
+            why = exc.message if isinstance(exc, Refused) else "something went wrong on our side"
+            self.conversation.update_parent(channel, ref, parent_failed(user, plan.summary, why))
+            raise
+        self._track(channel, ref, plan, activity)
+        shown = parent_message(user, plan.summary, activity.state, activity.activity_id)
+        self.conversation.update_parent(channel, ref, shown)
+        return activity
+
+    def _track(self, channel: str, ref: str, plan: Plan, activity: Activity) -> None:
+        self.ops.store.track_activity(
+            NewActivity(
+                workspace_id=self.actor.workspace_id,
+                channel_id=channel,
+                parent_ts=ref,
+                requester_id=self.actor.user_id,
+                kind=plan.kind.value,
+                summary=plan.summary,
+                activity_id=activity.activity_id,
+                state=activity.state,
+                percent_done=activity.percent_done,
+            )
+        )
+
+
+class Pipeline:
+    def __init__(
+        self,
+        operations: Operations,
+        accounts: Accounts,
+        commands: Mapping[str, Command],
+        *,
+        permits: Permits | None = None,
+        connections: Connections | None = None,
+    ) -> None:
+        self.ops = operations
+        self.accounts = accounts
+        self.commands = commands
+        self.permits = permits
+        self.connections = connections
+
+    # ------------------------------------------------------------ the steps
+    def claim(self, key: str | None) -> bool:
+        """True the first time `key` is seen (None: nothing to dedupe)."""
+        return key is None or self.ops.store.claim_once(key)
+
+    def permit(self, actor: Actor, channel: str | None, action: str) -> None:
+        """Refused (already audited by the permits) unless allowed. In the requester's own DM
+        (or the App Home) no channel rule applies."""
+        if self.permits is None:
+            return
+        where = None if not channel or channel == actor.user_id else channel
+        decision = self.permits.check(actor.workspace_id, actor.user_id, where, action)
+        if not decision.allowed:
+            refused = Refused(decision.reason)
+            refused.audited = True
+            raise refused
+
+    def account(self, actor: Actor) -> AccountClient:
+        account = self.accounts.client_for(actor.workspace_id)
+        if account is None:
+            raise Refused(NOT_CONNECTED)
+        return account
+
+    def connections_or_refuse(self) -> Connections:
+        if self.connections is None:
+            raise Refused(CONNECT_NOT_SET_UP)
+        return self.connections
+
+    # ------------------------------------------------------------ whole requests
+    def handle(self, request: Request, conversation: Conversation) -> None:
+        """A one-line command: found in the registry, permitted, run; any failure is told."""
+        if not self.claim(request.once):
+            return  # a retried delivery of a request already handled
+        line = split_command(request.text)
+        turn = Turn(self, request, conversation)
+        with self.guarded(turn, line.name, request.text):
+            command = self.commands.get(line.name)
+            if command is None:
+                raise Refused(f"I do not know `{line.name}`. See `/cctag help`.")
+            if command.permission:
+                turn.permit(command.permission)
+            command.run(turn, line.rest)
+
+    def confirmed(self, request: Request, pending: Pending, conversation: Conversation) -> None:
+        """A yes to a confirmation: planned again (names may have changed), then launched."""
+        if not self.claim(request.once):
+            return  # a double click, or already cancelled
+        turn = Turn(self, request, conversation)
+        with self.guarded(turn, "confirm", pending.line or request.text):
+            turn.bulk(pending.input, pending.line, confirmed=True)
+
+    def cancelled(self, request: Request, conversation: Conversation) -> None:
+        if not self.claim(request.once):
+            return
+        self.ops.audit(request.actor, "confirm", request.text, "cancelled")
+        conversation.say(Message("Cancelled; nothing was changed."))
+
+    def run(
+        self,
+        request: Request,
+        conversation: Conversation,
+        action: str,
+        work: Callable[[Turn], None],
+    ) -> None:
+        """Any other request (a submitted form, a button): claimed once, every failure told."""
+        if not self.claim(request.once):
+            return
+        turn = Turn(self, request, conversation)
+        with self.guarded(turn, action, request.text):
+            work(turn)
+
+    @contextmanager
+    def guarded(self, turn: Turn, action: str, detail: str) -> Iterator[None]:
+        """Refusals and parse errors become sentences, audited once; anything else is logged,
+        never shown raw."""
+        try:
+            yield
+        except ParseError as exc:
+            message = f"{exc}. See `/cctag help`."
+            turn.audit(action, detail, f"refused: {exc}")
+            self._tell(turn.conversation, message)
+        except Refused as exc:
+            if not exc.audited:
+                turn.audit(action, detail, f"refused: {exc.message}")
+            self._tell(turn.conversation, exc.message)
+        except Exception as exc:
+            log.exception("failed: %s %s", action, detail)
+            turn.audit(action, detail, f"refused: error: {exc!r}")
+            self._tell(turn.conversation, OOPS)
+
+    @staticmethod
+    def _tell(conversation: Conversation, message: str) -> None:
+        try:
+            conversation.refuse(message)
+        except Exception:
+            log.exception("could not tell the user: %s", message)
