@@ -38,6 +38,9 @@ class ChannelPosts:
 
     def __init__(self, client: WebClient) -> None:
         self.client = client
+        # A post to a user id lands in the app's DM with them, and Slack answers the DM's
+        # `D…` id: chat.update needs that id, the user id is refused (channel_not_found).
+        self._conversations: dict[str, str] = {}
 
     def post_parent(self, channel: str, message: Message) -> str:
         shown = as_reply(message)
@@ -50,11 +53,13 @@ class ChannelPosts:
                 f"I cannot post in this channel ({exc.response.get('error')}); invite me with "
                 "`/invite @cctag` and try again"
             ) from None
+        self._conversations[channel] = str(posted.get("channel") or channel)
         return str(posted["ts"])
 
     def update_parent(self, channel: str, ref: str, message: Message) -> None:
         shown = as_reply(message)
-        self.client.chat_update(channel=channel, ts=ref, text=shown.text, blocks=shown.blocks)
+        conversation = self._conversations.get(channel, channel)
+        self.client.chat_update(channel=conversation, ts=ref, text=shown.text, blocks=shown.blocks)
 
 
 class SlackConversation(ChannelPosts):
