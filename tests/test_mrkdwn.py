@@ -63,3 +63,12 @@ def test_fit_keeps_the_tail_whole_and_never_cuts_an_entity() -> None:
     assert "<#C" not in fit(link, "", limit=2993)
     with pytest.raises(ValueError):
         fit("a", "t" * 3001)
+
+
+def test_safe_keeps_only_the_markups_own_mentions() -> None:
+    from bot.slack.mrkdwn import safe
+
+    assert safe("<@U0001> asked to add “<!channel>” & more") == (
+        "<@U0001> asked to add “&lt;!channel&gt;” &amp; more"
+    )
+    assert safe("<https://evil|click>") == "&lt;https://evil|click&gt;"

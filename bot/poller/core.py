@@ -451,7 +451,20 @@ class Poller:
 
     def _thread(self, tracked: TrackedActivity) -> Thread:
         client = self._client(tracked)
-        return Thread(client, tracked.channel_id, tracked.parent_ts, tracked.activity_id)
+        channel = self._conversation(client, tracked)
+        return Thread(client, channel, tracked.parent_ts, tracked.activity_id)
+
+    def _conversation(self, client: WebClient, tracked: TrackedActivity) -> str:
+        """Where the thread is: an activity started from the App Home names the requester's
+        user id, but chat.update and conversations.replies need the DM's `D…` id."""
+        if tracked.channel_id[:1] not in ("U", "W"):
+            return tracked.channel_id
+        if tracked.requester_dm is None:
+            opened = client.conversations_open(users=tracked.channel_id)
+            dm = str(opened["channel"]["id"])
+            self._store.note_requester_dm(tracked.id, dm)
+            return dm
+        return tracked.requester_dm
 
     def _reconcile(self, poll: _Poll, thread: Thread, wanted: set[str]) -> None:
         """Settle intents a dead poller left pending: found in the thread, or still wanted."""

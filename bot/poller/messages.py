@@ -13,7 +13,7 @@ from typing import Any
 
 from slack_sdk.models.blocks import ContextBlock, MarkdownTextObject, SectionBlock
 
-from bot.slack.mrkdwn import MAX_SECTION, escape, fit
+from bot.slack.mrkdwn import MAX_SECTION, escape, fit, safe
 from bot.store import TrackedActivity
 from bot.usecases.parent import parent_message
 
@@ -186,7 +186,7 @@ def lost(tracked: TrackedActivity) -> Message:
 
 def parent_lost(tracked: TrackedActivity) -> Message:
     drawn = parent_message(tracked.requester_id, tracked.summary, "lost", tracked.activity_id)
-    return _message(drawn.text, context=drawn.note)
+    return _message(safe(drawn.text), context=drawn.note and safe(drawn.note))
 
 
 def thread_lost(tracked: TrackedActivity, error: str) -> Message:
@@ -203,4 +203,4 @@ def thread_lost(tracked: TrackedActivity, error: str) -> Message:
 def parent_final(tracked: TrackedActivity, *, gave_up: bool) -> Message:
     state = "no longer followed" if gave_up else tracked.state
     drawn = parent_message(tracked.requester_id, tracked.summary, state, tracked.activity_id)
-    return _message(drawn.text, context=drawn.note)
+    return _message(safe(drawn.text), context=drawn.note and safe(drawn.note))

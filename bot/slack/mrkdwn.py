@@ -24,6 +24,18 @@ def escape(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
+_OUR_MENTION = re.compile(r"&lt;@([UW][A-Z0-9]+)&gt;")
+
+
+def safe(text: str) -> str:
+    """The bot's small markup (bot/usecases/ports.py `Message`) made safe for mrkdwn.
+
+    Everything is escaped but the `<@U…>` mentions the markup itself uses (the requester);
+    so `<!channel>`, `<!here>`, links and entities in names or Constant Contact text stay text.
+    """
+    return _OUR_MENTION.sub(r"<@\1>", escape(text))
+
+
 def _unescape_entities(text: str) -> str:
     return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
 

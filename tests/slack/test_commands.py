@@ -16,7 +16,7 @@ def test_create_explains_duplicates_and_bad_names(bot: Bot) -> None:
     assert "Created the tag *Donor 2026*" in text_of(bot.command('create "Donor 2026"', "c1"))
     duplicate = text_of(bot.command("create vip", "c2"))
     assert "“vip” exists already" in duplicate and "Nothing was changed" in duplicate
-    assert "cannot contain < or >" in text_of(bot.command("create <b>", "c3"))
+    assert "cannot contain < or >" in text_of(bot.command("create &lt;b&gt;", "c3"))
     assert "Name the tag" in text_of(bot.command("create", "c4"))
     outcomes = [outcome for action, outcome in bot.audit() if action == "create_tag"]
     assert any(o.startswith("created") for o in outcomes)
@@ -189,7 +189,7 @@ def test_rename_explains_duplicates_bad_names_and_unknown_tags(bot: Bot) -> None
     duplicate = text_of(bot.command("rename Volunteer --to vip", "m1"))
     assert "A tag named “vip” exists already" in duplicate and "Nothing was changed" in duplicate
     calls = bot.sandbox.state.request_count()
-    assert "cannot contain < or >" in text_of(bot.command("rename Volunteer --to <b>", "m2"))
+    assert "cannot contain < or >" in text_of(bot.command("rename Volunteer --to &lt;b&gt;", "m2"))
     assert bot.sandbox.state.request_count() == calls  # a bad name is refused before any call
     assert "Unknown tag: “Nope”" in text_of(bot.command("rename Nope --to Fine", "m3"))
     assert "after --to" in text_of(bot.command("rename Volunteer", "m4"))

@@ -359,6 +359,12 @@ class FakeSlack:
         self._notify("deleted", message)
         return {"channel": channel, "ts": ts}
 
+    def _conversations_open(self, args: dict[str, Any]) -> dict[str, Any]:
+        users = _required(args, "users").split(",")
+        if len(users) != 1 or users[0][:1] not in ("U", "W"):
+            raise SlackRefusal("user_not_found")
+        return {"channel": {"id": self.dm_of(users[0])}}
+
     def _replies(self, args: dict[str, Any]) -> dict[str, Any]:
         """Oldest first from `oldest` (or the parent), at most 15 a page, with a cursor."""
         channel, ts = _required(args, "channel"), _required(args, "ts")
@@ -479,6 +485,7 @@ _METHODS: dict[str, Callable[[FakeSlack, dict[str, Any]], dict[str, Any]]] = {
     "chat.update": FakeSlack._update,
     "chat.delete": FakeSlack._delete,
     "conversations.replies": FakeSlack._replies,
+    "conversations.open": FakeSlack._conversations_open,
     "views.open": FakeSlack._views_open,
     "views.push": FakeSlack._views_push,
     "views.update": FakeSlack._views_update,
