@@ -24,3 +24,9 @@ def parent_failed(requester_id: str, summary: str, why: str) -> Message:
 
 def _summary(summary: str) -> str:
     return fit(escape(summary), limit=MAX_SUMMARY)
+
+
+def job_parent(requester_id: str, summary: str, state: str, job_id: str) -> Message:
+    """A job's parent: the request, and always the job's id and state."""
+    tail = f". Job `{escape(job_id)}`: *{escape(state)}*"
+    return Message(fit(f"<@{requester_id}> asked to {_summary(summary)}", tail))
