@@ -108,8 +108,8 @@ def contacts_in(text: str) -> ContactsIn:
     """
     items = [item for item in _SEPARATORS.split(_as_typed(text)) if item]
     emails = [item for item in items if is_email(item)]
-    ids = [item.lower() for item in items if not is_email(item) and _is_uuid(item)]
-    bad = [item for item in items if not is_email(item) and not _is_uuid(item)]
+    ids = [item.lower() for item in items if not is_email(item) and is_uuid(item)]
+    bad = [item for item in items if not is_email(item) and not is_uuid(item)]
     if bad:
         shown = ", ".join(f"“{item[:60]}”" for item in bad[:5])
         more = f" and {len(bad) - 5} more" if len(bad) > 5 else ""
@@ -119,7 +119,8 @@ def contacts_in(text: str) -> ContactsIn:
     return ContactsIn(tuple(unique_emails(emails)), tuple(dict.fromkeys(ids)))
 
 
-def _is_uuid(value: str) -> bool:
+def is_uuid(value: str) -> bool:
+    """A contact, activity or job id: a UUID in its 36-character form."""
     try:
         uuid.UUID(value)
     except ValueError:

@@ -35,6 +35,7 @@ from bot.cc.models import (
 )
 from bot.slack.mrkdwn import shorten_names
 from bot.store import Store, TrackedActivity
+from bot.store.jobs import RUNNING, Job, JobStore
 from bot.usecases.catalog import Catalog
 from bot.usecases.inputs import (
     Actor,
@@ -45,8 +46,8 @@ from bot.usecases.inputs import (
     SourceKind,
     TaggingInput,
 )
-from bot.usecases.jobs import chunks, plan_batches
-from bot.usecases.people import ContactResolver, Resolution, contacts_in
+from bot.usecases.jobs import JobProgress, chunks, job_progress, plan_batches
+from bot.usecases.people import ContactResolver, Resolution, contacts_in, is_uuid
 
 # Above this many contacts a request counts as broad and asks to confirm.
 BROAD_CONTACTS = 1000
@@ -156,6 +157,12 @@ class Plan:
 class StatusReport:
     activity: Activity
     tracked: TrackedActivity | None
+
+
+@dataclass(frozen=True)
+class JobReport:
+    job: Job
+    progress: JobProgress
 
 
 def quoted(names: Sequence[str]) -> str:
@@ -350,17 +357,34 @@ class Operations:
         self.audit(actor, "tags", "", f"listed {len(tags)}")
         return sorted(tags, key=lambda tag: tag.name.casefold())
 
-    def status(self, actor: Actor, client: AccountClient, activity_id: str) -> StatusReport:
-        def work() -> Activity:
-            if not activity_id.strip():
-                raise Refused("Say which activity: /cctag status <activity_id>")
-            try:
-                return client.get_activity(activity_id.strip())
-            except NotFound:
-                raise Refused(f"No activity `{activity_id.strip()}` in this account") from None
+    def status(self, actor: Actor, client: AccountClient, wanted: str) -> StatusReport | JobReport:
+        """An activity or a job, by its id (a UUID: anything else is refused before any call)."""
+        ident = wanted.strip().lower()
 
-        activity = self._refusing(actor, "status", activity_id, work)
-        self.audit(actor, "status", activity_id, activity.state)
+        def check() -> None:
+            if not ident:
+                raise Refused("Say which activity or job: /cctag status <id>")
+            if not is_uuid(ident):
+                raise Refused(
+                    f"“{wanted.strip()[:60]}” is not an activity or job id (ids look like "
+                    "8-4-4-4-12 hexadecimal digits)"
+                )
+
+        self._refusing(actor, "status", wanted, check)
+        job = JobStore(self.store).get(ident)
+        if job is not None and job.workspace_id == actor.workspace_id:
+            progress = job_progress(job.id, job.parts, given_up=job.state != RUNNING)
+            self.audit(actor, "status", ident, f"job {job.state}")
+            return JobReport(job, progress)
+
+        def work() -> Activity:
+            try:
+                return client.get_activity(ident)
+            except NotFound:
+                raise Refused(f"No activity or job `{ident}` in this account") from None
+
+        activity = self._refusing(actor, "status", wanted, work)
+        self.audit(actor, "status", wanted, activity.state)
         tracked = self.store.get_tracked(actor.workspace_id, activity.activity_id)
         return StatusReport(activity, tracked)
 

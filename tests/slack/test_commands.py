@@ -110,7 +110,11 @@ def test_status_reports_an_activity(bot: Bot) -> None:
     reply = text_of(bot.command(f"status {tracked.activity_id}", "s1"))
     assert f"Activity `{tracked.activity_id}` is *" in reply
     assert "asked by <@U0001>" in reply
-    assert "No activity `nope`" in text_of(bot.command("status nope", "s2"))
+    calls = bot.sandbox.state.request_count()
+    assert "“nope” is not an activity or job id" in text_of(bot.command("status nope", "s2"))
+    unknown = "00000000-0000-4000-8000-000000000000"
+    assert f"No activity or job `{unknown}`" in text_of(bot.command(f"status {unknown}", "s3"))
+    assert bot.sandbox.state.request_count() == calls + 1  # only the UUID cost a call
 
 
 def test_all_active_asks_first_then_confirm_starts_once(bot: Bot) -> None:

@@ -139,6 +139,9 @@ def test_an_add_of_1200_emails_previews_then_runs_as_one_job(
     assert tag is not None
     assert bot.sandbox.state.account().tag_members[tag.tag_id] == subscribed
     assert "completed" in bot.fake.message("C0001", parent.ts).text
+    status = text_of(bot.command(f"status {job.id}", "job-status"))
+    assert f"Job {job.id} completed: all 3 activities" in status
+    assert all(f"`{part.activity_id}` *completed*" in status for part in job.parts)
 
 
 def test_bad_contacts_are_refused_before_anything_is_posted(job_bot: Bot) -> None:
