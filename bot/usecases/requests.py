@@ -5,6 +5,7 @@ audit once. Front ends hand in a `Request` and a `Conversation`; nothing here kn
 
 from __future__ import annotations
 
+import json
 import logging
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping
@@ -37,8 +38,9 @@ if TYPE_CHECKING:
     from bot.usecases.commands import Command
 
 log = logging.getLogger(__name__)
-# A confirmation carries the line it confirms; a longer one is saved and named by its id.
-MAX_CARRIED_LINE = 1500
+# A confirmation carries the line it confirms (as JSON, in a button's 2,000 characters); a
+# longer one is saved and named by its id.
+MAX_CARRIED_LINE = 1800
 SAVED = "saved"
 SCREENFUL = 1200  # characters of emails listed in a preview before "and N more"
 OOPS = "Something went wrong on our side; nothing was started. Try again in a moment."
@@ -208,7 +210,7 @@ class Turn:
 
     def _short(self, line: str | None) -> str | None:
         """A line too long to ride on a confirmation button is saved, and named instead."""
-        if line is None or len(line) <= MAX_CARRIED_LINE:
+        if line is None or len(json.dumps(line)) <= MAX_CARRIED_LINE:
             return line
         line_id = self.ops.store.save_line(self.actor.workspace_id, self.actor.user_id, line)
         return f"{SAVED} {line_id}"

@@ -51,17 +51,18 @@ from bot.usecases.people import ContactResolver, Resolution, contacts_in, is_uui
 
 # Above this many contacts a request counts as broad and asks to confirm.
 BROAD_CONTACTS = 1000
-# What one activity holds, by source kind; more becomes a job of several (bot/usecases/jobs.py).
-MAX_SOURCES = {
-    SourceKind.CONTACTS: MAX_CONTACT_IDS,
-    SourceKind.LISTS: MAX_SOURCE_LIST_IDS,
-    SourceKind.TAGS: MAX_SOURCE_TAG_IDS,
+# What one activity holds of each source key; more becomes a job of several (usecases/jobs.py).
+MAX_BY_KEY = {
+    "contact_ids": MAX_CONTACT_IDS,
+    "list_ids": MAX_SOURCE_LIST_IDS,
+    "tag_ids": MAX_SOURCE_TAG_IDS,
 }
 SOURCE_KEYS = {
     SourceKind.CONTACTS: "contact_ids",
     SourceKind.LISTS: "list_ids",
     SourceKind.TAGS: "tag_ids",
 }
+MAX_SOURCES = {kind: MAX_BY_KEY[key] for kind, key in SOURCE_KEYS.items()}
 
 TAGGING_SOURCES = (
     SourceKind.CONTACTS,
@@ -490,13 +491,15 @@ def _split(
     exclude: list[str],
 ) -> list[BaseModel]:
     """The request as activities: one when it fits, else a job (bot/usecases/jobs.py)."""
-    kind = inp.source.kind
     max_targets = _max_targets(inp)
     key = "tag_ids" if isinstance(inp, TaggingInput) else "list_ids"
-    if kind in SOURCE_KEYS:
-        source_key = SOURCE_KEYS[kind]
+    [source_key] = source
+    if source_key in MAX_BY_KEY:  # ids: split in runs (any source resolved to contact ids)
         batches = plan_batches(
-            source[source_key], targets, max_sources=MAX_SOURCES[kind], max_targets=max_targets
+            source[source_key],
+            targets,
+            max_sources=MAX_BY_KEY[source_key],
+            max_targets=max_targets,
         )
         bodies = [
             {"source": {source_key: list(b.source_ids)}, key: list(b.target_ids)} for b in batches
@@ -604,8 +607,8 @@ class _Resolver:
         return _unique([*ids, *resolution.contact_ids, *skipped])
 
     def source(self, source: Source) -> dict[str, Any]:
-        if source.kind == SourceKind.CONTACTS:
-            return {"contact_ids": self.contacts(source.values)}
+        if source.kind in CONTACT_SOURCES:
+            return {"contact_ids": CONTACT_SOURCES[source.kind](self, source.values)}
         if source.kind == SourceKind.LISTS:
             return {"list_ids": self.lists(source.values)}
         if source.kind == SourceKind.TAGS:
@@ -615,6 +618,16 @@ class _Resolver:
     def raise_unknown(self) -> None:
         if self._unknown:
             raise Refused("; ".join(self._unknown))
+
+
+# Sources resolved here to contact ids, then split into activities like any list of contacts
+# (`_split`): the one place a new source of people plugs in (a campaign's clickers, a
+# segment's members). Each takes the resolver (its client, its `people` for the preview) and
+# the source's values, and answers the contact ids to act on.
+ContactSource = Callable[[_Resolver, Sequence[str]], list[str]]
+CONTACT_SOURCES: dict[SourceKind, ContactSource] = {
+    SourceKind.CONTACTS: _Resolver.contacts,
+}
 
 
 def _nobody(resolution: Resolution) -> str:
@@ -634,7 +647,7 @@ def _count(
     client: AccountClient, kind: SourceKind, source: dict[str, Any], excluded: int
 ) -> int | None:
     """How many contacts the source holds (one call), or None when the API cannot say."""
-    if kind == SourceKind.CONTACTS:
+    if "contact_ids" in source:
         return len(source["contact_ids"])
     if kind == SourceKind.LISTS and len(source["list_ids"]) <= MAX_LISTS_PER_CONTACT_QUERY:
         total = client.count_contacts(list_ids=source["list_ids"])
