@@ -107,7 +107,9 @@ def test_a_csv_of_1200_emails_runs_as_one_job_in_the_shell(tmp_path: Path) -> No
     settings = Settings(database_url=f"sqlite:///{tmp_path}/csv.db")
     assert run_shell(settings, io.StringIO(text), out, contacts=1300) == 0
     printed = out.getvalue()
-    found = int(re.search(r"(\d+) contacts found", printed).group(1))  # type: ignore[union-attr]
+    counted = re.search(r"(\d+) contacts found", printed)
+    assert counted is not None
+    found = int(counted.group(1))
     assert 1000 < found <= 1500
     assert "20 emails not found: guest0@nowhere.example" in printed
     assert f"{1180 - found} contacts skipped ({1180 - found} unsubscribed)" in printed
