@@ -426,9 +426,16 @@ class Poller:
         def give_up() -> None:
             thread = self._thread(tracked)
             self._reconcile(poll, thread, wanted={messages.GIVEN_UP})
-            reply = messages.given_up(tracked, self._max_age)
+            if tracked.job_id is not None:  # the carrier: the whole job is no longer followed
+                reply = messages.job_given_up(tracked, self._max_age)
+                final = messages.job_parent_gave_up(tracked)
+            else:
+                reply = messages.given_up(tracked, self._max_age)
+                final = messages.parent_final(tracked, gave_up=True)
             self._post_once(poll, thread, messages.GIVEN_UP, reply)
-            self._close_parent(poll, thread, messages.parent_final(tracked, gave_up=True))
+            self._close_parent(poll, thread, final)
+            if tracked.job_id is not None:
+                self._jobs.end(tracked.job_id)
             poll.done.finish = poll.done.gave_up = True
 
         self._guarded(poll, give_up)

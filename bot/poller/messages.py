@@ -217,3 +217,19 @@ def job_parent_final(tracked: TrackedActivity, progress: JobProgress) -> Message
         tracked.requester_id, tracked.summary.rsplit(" (part ", 1)[0], state, tracked.job_id or "?"
     )
     return _message(drawn.text, context=drawn.note)
+
+
+def job_given_up(tracked: TrackedActivity, max_age: timedelta) -> Message:
+    hours = max_age.total_seconds() / 3600
+    job_id = escape(tracked.job_id or "?")
+    text = (
+        f"<@{tracked.requester_id}> I stopped following job `{job_id}` after {hours:g} hours, "
+        f"before all its activities ended. Check it later with `/cctag status {job_id}`."
+    )
+    return _message(text, context=_job_summary(tracked))
+
+
+def job_parent_gave_up(tracked: TrackedActivity) -> Message:
+    summary = tracked.summary.rsplit(" (part ", 1)[0]
+    drawn = job_parent(tracked.requester_id, summary, "no longer followed", tracked.job_id or "?")
+    return _message(drawn.text, context=drawn.note)

@@ -4,6 +4,7 @@ words that name every state reached), through crashes at any Slack call and with
 from __future__ import annotations
 
 from collections import Counter
+from datetime import timedelta
 
 import pytest
 from slack_sdk import WebClient
@@ -165,3 +166,18 @@ def test_two_pollers_post_a_jobs_end_once(world: World) -> None:
     assert world.store.in_flight_count() == 0
     for job in jobs:
         assert job_replies(world, job) == Counter(progress=1, job=1)
+
+
+def test_a_job_followed_too_long_is_given_up_once_in_the_jobs_words(world: World) -> None:
+    job = start_job(world)
+    poller = world.poller(max_age=timedelta(seconds=5))
+    poller.run_once()
+    world.clock.advance(6)  # the activities take 20 s: still processing
+    world.run_until_done(poller)
+    assert job_replies(world, job) == Counter(progress=1, given_up=1)
+    [_, given_up] = world.thread(carrier(world, job))
+    assert f"I stopped following job `{job.id}` after" in given_up.text
+    assert "no longer followed" in world.fake.message(CHANNEL, carrier(world, job).parent_ts).text
+    assert all(t.finished and t.gave_up for t in world.store.tracked_of_job(job.id))
+    ended = JobStore(world.store).get(job.id)
+    assert ended is not None and ended.ended_at is not None
