@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from bot.cc.client import AccountClient
 from bot.cc.models import Activity
+from bot.slack.mrkdwn import escape
 from bot.store import NewActivity
 from bot.store.jobs import Job, JobStore, NewJob
 from bot.usecases.inputs import Actor
@@ -134,13 +135,14 @@ def job_started(plan: Plan, launched: Launched) -> Message:
     job_id = launched.job.id
     count = activities(len(plan.parts))
     text = (
-        f"Started job `{job_id}`: {plan.summary}, as {count}; its progress follows in the "
+        f"Started job `{job_id}`: {escape(plan.summary)}, as {count}; its progress follows in the "
         "channel thread."
     )
     if launched.not_started:
         parts = ", ".join(str(position + 1) for position in launched.not_started)
+        why = launched.why or OUR_SIDE
         text += (
-            f"\n:warning: Part {parts} of {len(plan.parts)} did not start ({launched.why}). "
+            f"\n:warning: Part {parts} of {len(plan.parts)} did not start ({escape(why)}). "
             f"The {len(launched.started)} started follow in the thread; run the request again "
             "later for the contacts of the parts not started (contacts tagged already stay so)."
         )
