@@ -41,8 +41,10 @@ from bot.poller.slack import bounded
 from bot.poller.thread import PROGRESS, ReadBack, Thread, post_key
 from bot.ports import Accounts, SlackClients
 from bot.store import Observation, SlackPost, Store, TrackedActivity
+from bot.store.jobs import LAUNCHED, JobStore, PartSeen
 from bot.store.models import Poll, Settlement
 from bot.store.store import POSTED, SKIPPED
+from bot.usecases.jobs import JobProgress, job_progress
 
 log = logging.getLogger(__name__)
 
@@ -59,6 +61,11 @@ Posts = dict[str, SlackPost]
 _Listings = dict[str | None, dict[str, Activity] | None]
 _Group = tuple[AccountClient | None, list[TrackedActivity]]
 PROGRESS_STEP = 10  # percent: the progress reply is edited when it crosses a step (Slack's rate)
+# A job's end is posted through its carrier row under this state (key `state:job`).
+JOB_END = "job"
+# A launch that died half-way never marks its job launched: after this, its unstarted parts
+# are taken as never starting, so the job can still end.
+LAUNCH_GRACE = timedelta(minutes=10)
 
 
 def _settled(tracked: TrackedActivity, posts: Posts) -> bool:
@@ -73,6 +80,12 @@ def _settled(tracked: TrackedActivity, posts: Posts) -> bool:
 
 def _shown_progress(tracked: TrackedActivity) -> tuple[str, int]:
     return tracked.state, (tracked.percent_done or 0) // PROGRESS_STEP
+
+
+def _job_percent(progress: JobProgress) -> int:
+    if not progress.items_total:
+        return 0
+    return 100 * progress.items_done // progress.items_total
 
 
 def _wanted(state: str) -> list[str]:
@@ -150,6 +163,9 @@ class Poller:
         min_interval: float | None = None,
     ) -> None:
         self._store = store
+        self._jobs = JobStore(store)
+        # What each job's progress reply last showed (parts ended, step): edited when it moves.
+        self._job_shown: dict[str, tuple[int, int]] = {}
         self._accounts = accounts
         self._slack = slack
         self._clock = clock
@@ -313,6 +329,7 @@ class Poller:
                 )
                 self._unreachable(poll)
         recorded = self._store.observe_all(self._owner, [record for _, record in records])
+        self._record_parts([poll for poll, _ in records if poll.tracked.id in recorded])
         moving: list[_Poll] = []
         for poll, record in records:
             if poll.tracked.id not in recorded:
@@ -338,6 +355,12 @@ class Poller:
         quiet = not changed and _settled(tracked, poll.posts) and not too_old
         gives_up = too_old and observed.state not in TERMINAL
         wanted = [] if quiet or gives_up else _wanted(observed.state)
+        if tracked.job_id is not None:
+            # A job's parts post nothing of their own; its carrier is published every cycle
+            # (the other parts move its progress), with the job's replies intended as it goes.
+            ended = observed.state in TERMINAL
+            quiet = not tracked.job_carrier and not changed and not ended and not too_old
+            wanted = [post_key(PROGRESS)] if tracked.job_carrier and not gives_up else []
         record = Poll(
             tracked_id=tracked.id,
             seen=observed,
@@ -350,6 +373,9 @@ class Poller:
         return record
 
     def _publish(self, poll: _Poll) -> None:
+        if poll.tracked.job_id is not None:
+            self._publish_part(poll)
+            return
         tracked = poll.tracked
         thread = self._thread(tracked)
         terminal = tracked.state in TERMINAL
@@ -367,15 +393,78 @@ class Poller:
             self._close_parent(poll, thread, messages.parent_final(tracked, gave_up=False))
             poll.done.finish = True
 
+    # ------------------------------------------------------------------ jobs
+    def _record_parts(self, polls: list[_Poll]) -> None:
+        """What the parts of jobs were seen doing, one transaction per job."""
+        by_job: dict[str, dict[str, PartSeen]] = {}
+        for poll in polls:
+            tracked = poll.tracked
+            if tracked.job_id is not None:
+                by_job.setdefault(tracked.job_id, {})[tracked.activity_id] = PartSeen(
+                    state=tracked.state,
+                    percent_done=tracked.percent_done,
+                    items_total_count=tracked.items_total_count,
+                    items_completed_count=tracked.items_completed_count,
+                    activity_errors=tracked.activity_errors,
+                )
+        for job_id, seen in by_job.items():
+            self._jobs.observe_activities(job_id, seen)
+
+    def _job_now(self, job_id: str) -> JobProgress | None:
+        job = self._jobs.get(job_id)
+        if job is None:
+            return None
+        launch_over = job.state == LAUNCHED or self._clock.now() - job.created_at > LAUNCH_GRACE
+        return job_progress(job.id, job.parts, given_up=launch_over)
+
+    def _publish_part(self, poll: _Poll) -> None:
+        """A job's part: the carrier tells the whole job; the others only end when they end."""
+        tracked = poll.tracked
+        if not tracked.job_carrier:
+            poll.done.finish = tracked.state in TERMINAL
+            return
+        assert tracked.job_id is not None
+        progress = self._job_now(tracked.job_id)
+        if progress is None:
+            poll.done.finish = tracked.state in TERMINAL
+            return
+        thread = self._thread(tracked)
+        self._reconcile(poll, thread, wanted={PROGRESS, JOB_END} if progress.done else {PROGRESS})
+        shown = poll.posts.get(post_key(PROGRESS))
+        step = (progress.parts_ended, _job_percent(progress) // PROGRESS_STEP)
+        if shown is None or shown.pending:
+            self._post_once(poll, thread, PROGRESS, messages.job_progress(tracked, progress))
+        elif shown.ts and (progress.done or self._job_shown.get(tracked.job_id) != step):
+            thread.edit(shown.ts, messages.job_progress(tracked, progress))
+        self._job_shown[tracked.job_id] = step
+        if progress.done:
+            ts = self._post_once(poll, thread, JOB_END, messages.job_end(tracked, progress))
+            self._close_parent(poll, thread, messages.job_parent_final(tracked, progress))
+            self._jobs.end(tracked.job_id)
+            if ts:
+                self._jobs.end_posted(tracked.job_id, ts)
+            self._job_shown.pop(tracked.job_id, None)
+            poll.done.finish = True
+
     def _give_up(self, poll: _Poll) -> None:
         tracked = poll.tracked
+        if tracked.job_id is not None and not tracked.job_carrier:
+            poll.done.finish = poll.done.gave_up = True  # the carrier speaks for the job
+            return
 
         def give_up() -> None:
             thread = self._thread(tracked)
             self._reconcile(poll, thread, wanted={messages.GIVEN_UP})
-            reply = messages.given_up(tracked, self._max_age)
+            if tracked.job_id is not None:  # the carrier: the whole job is no longer followed
+                reply = messages.job_given_up(tracked, self._max_age)
+                final = messages.job_parent_gave_up(tracked)
+            else:
+                reply = messages.given_up(tracked, self._max_age)
+                final = messages.parent_final(tracked, gave_up=True)
             self._post_once(poll, thread, messages.GIVEN_UP, reply)
-            self._close_parent(poll, thread, messages.parent_final(tracked, gave_up=True))
+            self._close_parent(poll, thread, final)
+            if tracked.job_id is not None:
+                self._jobs.end(tracked.job_id)
             poll.done.finish = poll.done.gave_up = True
 
         self._guarded(poll, give_up)

@@ -15,7 +15,8 @@ from slack_sdk.models.blocks import ContextBlock, MarkdownTextObject, SectionBlo
 
 from bot.slack.mrkdwn import MAX_SECTION, escape, fit, safe
 from bot.store import TrackedActivity
-from bot.usecases.parent import parent_message
+from bot.usecases.jobs import JobProgress
+from bot.usecases.parent import job_parent, parent_message
 
 BAR_WIDTH = 20
 MAX_ERROR_LENGTH = 300
@@ -203,4 +204,58 @@ def thread_lost(tracked: TrackedActivity, error: str) -> Message:
 def parent_final(tracked: TrackedActivity, *, gave_up: bool) -> Message:
     state = "no longer followed" if gave_up else tracked.state
     drawn = parent_message(tracked.requester_id, tracked.summary, state, tracked.activity_id)
+    return _message(safe(drawn.text), context=drawn.note and safe(drawn.note))
+
+
+# ---------------------------------------------------------------- jobs (all parts as one)
+
+
+def _job_summary(tracked: TrackedActivity) -> str:
+    """The job's summary (a part's row names its part at the end: dropped here)."""
+    summary = tracked.summary.rsplit(" (part ", 1)[0]
+    return fit(escape(summary), limit=MAX_SUMMARY)
+
+
+def _job_id(tracked: TrackedActivity) -> str:
+    return f"job `{escape(tracked.job_id or '?')}`"
+
+
+def job_progress(tracked: TrackedActivity, progress: JobProgress) -> Message:
+    """The one progress reply of a whole job, edited in place."""
+    percent = 100 * progress.items_done // progress.items_total if progress.items_total else 0
+    if progress.completed:
+        percent = 100
+    text = f"`{progress_bar(percent)}` {percent}% · " + escape(progress.text)
+    return _message(text, context=fit(_job_summary(tracked), f" · {_job_id(tracked)}"))
+
+
+def job_end(tracked: TrackedActivity, progress: JobProgress) -> Message:
+    """The job's end, posted once: `completed`, or each state reached and what to do next."""
+    return _message(
+        f"<@{tracked.requester_id}> " + escape(progress.text),
+        context=fit(_job_summary(tracked), f" · {_job_id(tracked)}"),
+    )
+
+
+def job_parent_final(tracked: TrackedActivity, progress: JobProgress) -> Message:
+    state = "completed" if progress.completed else "ended; see the thread"
+    drawn = job_parent(
+        tracked.requester_id, tracked.summary.rsplit(" (part ", 1)[0], state, tracked.job_id or "?"
+    )
+    return _message(safe(drawn.text), context=drawn.note and safe(drawn.note))
+
+
+def job_given_up(tracked: TrackedActivity, max_age: timedelta) -> Message:
+    hours = max_age.total_seconds() / 3600
+    job_id = escape(tracked.job_id or "?")
+    text = (
+        f"<@{tracked.requester_id}> I stopped following job `{job_id}` after {hours:g} hours, "
+        f"before all its activities ended. Check it later with `/cctag status {job_id}`."
+    )
+    return _message(text, context=_job_summary(tracked))
+
+
+def job_parent_gave_up(tracked: TrackedActivity) -> Message:
+    summary = tracked.summary.rsplit(" (part ", 1)[0]
+    drawn = job_parent(tracked.requester_id, summary, "no longer followed", tracked.job_id or "?")
     return _message(safe(drawn.text), context=drawn.note and safe(drawn.note))

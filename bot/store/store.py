@@ -34,6 +34,7 @@ from bot.store.tables import (
     IdempotencyKeyRow,
     NamedLockRow,
     RateBudgetRow,
+    SavedLineRow,
     SlackPostRow,
     TrackedActivityRow,
 )
@@ -137,6 +138,28 @@ class Store:
         with self._read() as session:
             return [_audit(row) for row in session.exec(query)]
 
+    def save_line(self, workspace_id: str, user_id: str, line: str) -> str:
+        """Keep a request line (too long for a button) until it is answered; answers its id."""
+        line_id = str(uuid.uuid4())
+        row = SavedLineRow(
+            id=line_id,
+            workspace_id=workspace_id,
+            user_id=user_id,
+            line=line,
+            created_at=self._now(),
+        )
+        with self.write() as session:
+            session.add(row)
+        return line_id
+
+    def saved_line(self, workspace_id: str, user_id: str, line_id: str) -> str | None:
+        """The line saved by this person in this workspace, or None."""
+        with self._read() as session:
+            row = session.get(SavedLineRow, line_id)
+            if row is None or (row.workspace_id, row.user_id) != (workspace_id, user_id):
+                return None
+            return row.line
+
     def calls_today(self, api_key: str) -> int:
         """API calls counted today (UTC) against the key's daily quota."""
         with self._read() as session:
@@ -188,6 +211,15 @@ class Store:
             .where(TrackedActivityRow.workspace_id == workspace_id)
             .order_by(col(TrackedActivityRow.created_at).desc(), col(TrackedActivityRow.id).desc())
             .limit(limit)
+        )
+        with self._read() as session:
+            return [_tracked(row) for row in session.exec(query)]
+
+    def tracked_of_job(self, job_id: str) -> list[TrackedActivity]:
+        query = (
+            select(TrackedActivityRow)
+            .where(col(TrackedActivityRow.job_id) == job_id)
+            .order_by(col(TrackedActivityRow.id))
         )
         with self._read() as session:
             return [_tracked(row) for row in session.exec(query)]

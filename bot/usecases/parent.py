@@ -26,6 +26,11 @@ def parent_failed(requester_id: str, summary: str, why: str) -> Message:
     )
 
 
+def job_parent(requester_id: str, summary: str, state: str, job_id: str) -> Message:
+    """A job's parent: the request, and always the job's id and state."""
+    return Message(f"<@{requester_id}> asked to {shortened(summary)}. Job `{job_id}`: *{state}*")
+
+
 def shortened(text: str, limit: int = MAX_SUMMARY) -> str:
     """`text` within `limit` characters, cut at a space where one is near, marked with "…"."""
     if len(text) <= limit:

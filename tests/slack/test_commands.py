@@ -52,15 +52,19 @@ def test_unknown_names_are_all_listed_and_nothing_starts(bot: Bot) -> None:
 
 
 def test_unknown_email_in_contacts_source(bot: Bot) -> None:
+    """Unknown emails are listed in the preview; the contacts found are still tagged."""
     reply = text_of(bot.command("add VIP --contacts contact1@example.com, nobody@x.org", "e1"))
-    assert "No contact with the email “nobody@x.org”" in reply
-    assert bot.activities() == 0
+    assert "*1 contact* found" in reply and "*1 email* not found: nobody@x.org" in reply
+    assert "Started:" in reply and bot.activities() == 1
+    nobody = text_of(bot.command("add VIP --contacts nobody@x.org, none@x.org", "e2"))
+    assert "No contact with the emails nobody@x.org and none@x.org" in nobody
+    assert bot.activities() == 1
 
 
 def test_limits_say_which_and_by_how_much(bot: Bot) -> None:
     emails = ", ".join(f"c{i}@example.com" for i in range(501))
-    reply = text_of(bot.command(f"add VIP --contacts {emails}", "l1"))
-    assert "501 contacts is 1 over the limit of 500" in reply
+    reply = text_of(bot.command(f"add VIP --all-active --exclude {emails}", "l1"))
+    assert "501 contacts to exclude is 1 over the limit of 500" in reply
     assert bot.activities() == 0
 
 
@@ -106,7 +110,11 @@ def test_status_reports_an_activity(bot: Bot) -> None:
     reply = text_of(bot.command(f"status {tracked.activity_id}", "s1"))
     assert f"Activity `{tracked.activity_id}` is *" in reply
     assert "asked by <@U0001>" in reply
-    assert "No activity `nope`" in text_of(bot.command("status nope", "s2"))
+    calls = bot.sandbox.state.request_count()
+    assert "“nope” is not an activity or job id" in text_of(bot.command("status nope", "s2"))
+    unknown = "00000000-0000-4000-8000-000000000000"
+    assert f"No activity or job `{unknown}`" in text_of(bot.command(f"status {unknown}", "s3"))
+    assert bot.sandbox.state.request_count() == calls + 1  # only the UUID cost a call
 
 
 def test_all_active_asks_first_then_confirm_starts_once(bot: Bot) -> None:
