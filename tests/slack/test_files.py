@@ -3,6 +3,7 @@ token, its emails joined to the typed ones; each bad file told in the modal, not
 
 from __future__ import annotations
 
+import importlib.util
 from collections.abc import Iterator
 from typing import Any
 
@@ -276,7 +277,8 @@ def test_a_confirmation_carries_the_file_and_the_yes_reads_it_again(bot: Bot) ->
 
 # ---------------------------------------------------------------- done when: many rows
 
-KNOWN = 1180  # contact1..contact1180@example.com exist in the big sandbox's demo data
+KNOWN = 1180  # emails of the big sandbox's demo contacts, SKIPPED of them not subscribed
+SKIPPED = 60
 UNKNOWN = 20
 
 
@@ -287,11 +289,11 @@ def clock() -> FakeClock:
 
 @pytest.fixture
 def big_bot(database_url: str, clock: FakeClock) -> Iterator[Bot]:
-    """The real web app over HTTP on either database, against a sandbox of 1,300 contacts
+    """The real web app over HTTP on either database, against a sandbox of 1,500 contacts
     whose activities run on a FakeClock."""
     with (
         SandboxServer(
-            activity_seconds=20.0, rate_per_second=1000.0, contacts=1300, clock=clock
+            activity_seconds=20.0, rate_per_second=1000.0, contacts=1500, clock=clock
         ) as sandbox,
         FakeSlackServer() as slack,
     ):
@@ -347,26 +349,28 @@ def test_a_csv_of_400_known_contacts_tags_exactly_them(big_bot: Bot, clock: Fake
 
 
 @pytest.mark.xfail(
+    condition=importlib.util.find_spec("bot.usecases.launch") is None,
     strict=True,
-    reason="over 500 contacts, unknown and unsubscribed emails need the planner's jobs and "
-    "contact index (issue 13 items 1-2, another branch); today's planner refuses them",
+    reason="over 500 contacts, unknown and unsubscribed emails need the planner's jobs "
+    "(bot/usecases/launch.py, issue 13 item 2, another branch); today's planner refuses them",
 )
 def test_a_csv_of_1200_emails_previews_then_runs_as_one_job(big_bot: Bot, clock: FakeClock) -> None:
     bot = big_bot
     tag = _new_tag(bot)
-    everyone = [f"contact{n}@example.com" for n in range(1, KNOWN + 1)]
-    emails = everyone + [f"nobody{n}@example.org" for n in range(UNKNOWN)]
     account = bot.sandbox.state.account()
-    subscribed = {
-        account.by_email[e] for e in everyone if account.contacts[account.by_email[e]].is_active
-    }
-    assert 1000 < len(subscribed) <= 1500 and len(subscribed) < KNOWN
+    demo = sorted(account.contacts.values(), key=lambda c: int(c.email[7:-12]))
+    skipped = [c.email for c in demo if not c.is_active][:SKIPPED]
+    found = [c.email for c in demo if c.is_active][: KNOWN - SKIPPED]
+    emails = found + skipped + [f"nobody{n}@example.org" for n in range(UNKNOWN)]
+    subscribed = {account.by_email[e] for e in found}
+    assert len(emails) == 1200 and len(skipped) == SKIPPED
     file_id = bot.fake.upload_file("webinar.csv", _rows(emails))
     view = _open(bot, "add")
     _submit_with_file(bot, view, file_id, [tag])
     preview = _settled(bot, view["id"], "until you confirm")
     assert f"*{len(subscribed)} contacts* found" in preview
-    assert f"*{UNKNOWN} emails* not found" in preview and "skipped" in preview
+    assert f"*{UNKNOWN} emails* not found" in preview
+    assert f"*{SKIPPED} contacts* skipped" in preview
     assert bot.activities() == 0 and bot.parents() == []
     bot.local.submit(bot.view(view["id"]))
     _settled(bot, view["id"], "Started")
