@@ -7,6 +7,12 @@ from typing import Any
 
 import yaml
 
+from bot.connect import BOT_SCOPES
+from bot.devkit.fakeslack.server import METHOD_SCOPES
+from bot.slack.listeners.shortcuts import CALLBACK_ID, SHORTCUT_NAME
+from tests.slack.conftest import Bot, text_of, wait_for
+from tests.slack.conftest import bot as bot  # the real app over signed HTTP
+
 MANIFESTS = Path(__file__).resolve().parent.parent / "manifests"
 
 
@@ -43,7 +49,31 @@ def test_socket_mode_manifest_has_no_urls_and_the_same_scopes() -> None:
         "channels:history",
         "chat:write",
         "commands",
+        "files:read",
         "groups:history",
         "usergroups:read",
         "users:read",
     ]
+
+
+def test_the_scopes_are_those_the_install_asks_for_and_the_calls_need() -> None:
+    for name in ("http.yaml", "socket-mode.yaml"):
+        scopes = load(name)["oauth_config"]["scopes"]["bot"]
+        assert sorted(scopes) == sorted(BOT_SCOPES)
+        assert set(METHOD_SCOPES.values()) <= set(scopes)  # files.info: files:read
+
+
+def test_the_message_shortcut_is_declared_once_as_the_code_names_it() -> None:
+    for name in ("http.yaml", "socket-mode.yaml"):
+        (shortcut,) = load(name)["features"]["shortcuts"]
+        assert shortcut["type"] == "message"
+        assert shortcut["callback_id"] == CALLBACK_ID and shortcut["name"] == SHORTCUT_NAME
+
+
+def test_the_app_answers_every_shortcut_the_manifests_declare(bot: Bot) -> None:
+    for shortcut in load("http.yaml")["features"]["shortcuts"]:
+        message = {"text": "hello ann@example.com"}
+        answer = bot.local.message_action(shortcut["callback_id"], message)
+        assert answer.status_code == 200
+        opened = wait_for(lambda: list(bot.fake.views.values()), what="a modal")[-1]
+        assert "Tags to add" in text_of(opened)

@@ -40,6 +40,7 @@ BOT_SCOPES = (
     "groups:history",
     "users:read",
     "usergroups:read",
+    "files:read",
 )
 INSTALL_PATH = "/slack/install"
 REDIRECT_PATH = "/slack/oauth_redirect"

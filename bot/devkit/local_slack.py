@@ -33,7 +33,8 @@ def state_values(view: dict[str, Any], values: dict[str, Any]) -> dict[str, Any]
     """`{"targets": [("id", "VIP")], "source_kind": "lists", "exclude": "a@b.c"}` → view state.
 
     Lists of (value, text) are multi-selects, plain strings are text inputs (or the selected
-    option of a radio or select block), as Slack would send them.
+    option of a radio or select block), as Slack would send them. A file input takes a list of
+    file objects (`FakeSlack.file_object(id)`), as Slack hands over the uploaded files.
     """
     state: dict[str, Any] = {}
     for block in view.get("blocks", []):
@@ -47,6 +48,8 @@ def state_values(view: dict[str, Any], values: dict[str, Any]) -> dict[str, Any]
 
 def _element_value(element: dict[str, Any], given: Any) -> dict[str, Any]:
     kind = element["type"]
+    if kind == "file_input":
+        return {"type": kind, "files": list(given or [])}
     if kind == "multi_external_select":
         options = [{"value": v, "text": {"type": "plain_text", "text": t}} for v, t in given or []]
         return {"type": kind, "selected_options": options}
@@ -57,6 +60,8 @@ def _element_value(element: dict[str, Any], given: Any) -> dict[str, Any]:
         elif element.get("initial_option"):
             chosen = element["initial_option"]
         return {"type": kind, "selected_option": chosen}
+    if given is None:  # an untouched field submits what it started with
+        given = element.get("initial_value")
     return {"type": kind, "value": given}
 
 
@@ -210,6 +215,31 @@ class LocalSlack:
         self, view: dict[str, Any], values: dict[str, Any] | None = None, *, user: str = "U0001"
     ) -> httpx.Response:
         return self.interact(self.view_submission_payload(view, values or {}, user))
+
+    def message_action(
+        self,
+        callback_id: str,
+        message: dict[str, Any],
+        *,
+        user: str = "U0001",
+        channel: str = "C0001",
+        key: str | None = None,
+    ) -> httpx.Response:
+        """A message shortcut on `message` (`{"text": ..., "ts": ...}`) in `channel`."""
+        payload = self._base("message_action", user)
+        ts = str(message.get("ts") or f"{time.time():.6f}")
+        payload.update(
+            {
+                "callback_id": callback_id,
+                "user": {"id": user, "name": user.lower(), "team_id": self.team},
+                "channel": {"id": channel, "name": "local"},
+                "message_ts": ts,
+                "message": {"type": "message", **message, "ts": ts},
+                "response_url": self.response_url(key or uuid.uuid4().hex),
+                "action_ts": str(time.time()),
+            }
+        )
+        return self.interact(payload)
 
     def options(
         self, action_id: str, typed: str, *, block_id: str = "targets", user: str = "U0001"

@@ -7,7 +7,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from bot.slack.views import DELETE_FORM, LISTS_FORM
+from bot.slack.views import DELETE_FORM, FILE_BLOCK, LISTS_FORM
 from bot.usecases import BulkInput, DeleteInput, ListsInput, Source, SourceKind, TaggingInput
 from bot.usecases.inputs import Action
 
@@ -34,6 +34,7 @@ class Form:
     targets: tuple[str, ...]
     source: Source
     exclude: tuple[str, ...] = ()
+    files: tuple[str, ...] = ()  # Slack file ids attached; their emails join the contacts
 
     def as_input(self) -> BulkInput:
         if self.form == "delete":
@@ -59,6 +60,8 @@ class Form:
             "source": [self.source.kind.value, *self.source.values],
             "exclude": self.exclude,
         }
+        if self.files:
+            data["files"] = self.files
         return json.dumps(data, separators=(",", ":"))
 
 
@@ -72,6 +75,7 @@ def from_metadata(raw: str) -> Form:
         tuple(data["targets"]),
         Source(SourceKind(kind), tuple(values)),
         tuple(data["exclude"]),
+        tuple(data.get("files") or ()),
     )
 
 
@@ -120,7 +124,19 @@ def read_form(view: dict[str, Any]) -> tuple[Form, dict[str, str]]:
     if kind != "delete":
         source = _read_source(view, errors)
     channel = str(meta.get("channel", ""))
-    return Form(kind, action, channel, targets, source, _typed(view, "exclude")), errors
+    files = _attached(view, source, errors)
+    return Form(kind, action, channel, targets, source, _typed(view, "exclude"), files), errors
+
+
+def _attached(view: dict[str, Any], source: Source, errors: dict[str, str]) -> tuple[str, ...]:
+    """The ids of the files attached; a file alone is enough for “These contacts”."""
+    files = _state(view, FILE_BLOCK).get("files") or []
+    ids = tuple(str(f["id"]) for f in files if isinstance(f, dict) and f.get("id"))
+    if ids and source.kind != SourceKind.CONTACTS:
+        errors[FILE_BLOCK] = "A file names contacts: pick “These contacts” above, or remove it"
+    elif ids:
+        errors.pop(SOURCE_BLOCKS[SourceKind.CONTACTS], None)
+    return ids
 
 
 def _read_source(view: dict[str, Any], errors: dict[str, str]) -> Source:

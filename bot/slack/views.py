@@ -22,6 +22,7 @@ from slack_sdk.models.blocks import (
     SectionBlock,
     StaticSelectElement,
 )
+from slack_sdk.models.blocks.block_elements import FileInputElement
 from slack_sdk.models.views import View
 
 from bot.cc.models import EngagementLevel
@@ -40,6 +41,8 @@ DELETE_FORM = "delete_form"
 CONFIRM_VIEW = "confirm_view"
 CREATE_FORM = "create_form"
 CONNECT_LINK = "connect_link"
+FILE_BLOCK = "source_file"
+FILE_TYPES = ["csv", "txt"]
 HOME_ACTIONS = ("home_create", "home_add", "home_remove", "home_delete", "home_lists")
 HOME_CONNECT = "home_connect"
 MAX_OPTION_TEXT = 75
@@ -138,20 +141,33 @@ def _multi(action_id: str, placeholder: str) -> ExternalDataMultiSelectElement:
     )
 
 
-def _text_input(multiline: bool = False, placeholder: str | None = None) -> PlainTextInputElement:
-    return PlainTextInputElement(action_id="value", multiline=multiline, placeholder=placeholder)
+def _text_input(
+    multiline: bool = False, placeholder: str | None = None, initial: str | None = None
+) -> PlainTextInputElement:
+    return PlainTextInputElement(
+        action_id="value", multiline=multiline, placeholder=placeholder, initial_value=initial
+    )
 
 
-def _source_blocks(kinds: Sequence[SourceKind]) -> list[Block]:
+def _file_block() -> InputBlock:
+    return InputBlock(
+        block_id=FILE_BLOCK,
+        label="Or a CSV file of emails (any column, with or without a header)",
+        element=FileInputElement(action_id="value", filetypes=FILE_TYPES, max_files=1),
+        optional=True,
+    )
+
+
+def _source_blocks(kinds: Sequence[SourceKind], contacts: str = "") -> list[Block]:
+    """`contacts`: emails to start the typed contacts with (and that source picked)."""
     ordered = [kind for kind in SOURCE_LABELS if kind in kinds]  # lists first: the usual case
     options = [Option(value=kind.value, text=SOURCE_LABELS[kind]) for kind in ordered]
+    initial = options[ordered.index(SourceKind.CONTACTS)] if contacts else options[0]
     blocks: list[Block] = [
         InputBlock(
             block_id="source_kind",
             label="Which contacts",
-            element=RadioButtonsElement(
-                action_id="value", options=options, initial_option=options[0]
-            ),
+            element=RadioButtonsElement(action_id="value", options=options, initial_option=initial),
         ),
         InputBlock(
             block_id="source_lists",
@@ -168,10 +184,12 @@ def _source_blocks(kinds: Sequence[SourceKind]) -> list[Block]:
         InputBlock(
             block_id="source_contacts",
             label="Contacts (emails or ids, separated by commas)",
-            element=_text_input(True, "ann@example.com, bob@example.com"),
+            element=_text_input(True, "ann@example.com, bob@example.com", contacts or None),
             optional=True,
         ),
     ]
+    if SourceKind.CONTACTS in kinds:
+        blocks.append(_file_block())
     if SourceKind.ENGAGEMENT in kinds:
         levels = [Option(value=level.value, text=level.value) for level in EngagementLevel]
         blocks.append(
@@ -202,7 +220,8 @@ def _source_blocks(kinds: Sequence[SourceKind]) -> list[Block]:
     return blocks
 
 
-def tagging_form(action: str, channel_id: str) -> dict[str, Any]:
+def tagging_form(action: str, channel_id: str, contacts: str = "") -> dict[str, Any]:
+    """`contacts`: emails the contacts field starts with (a message shortcut's)."""
     verb = "Add tags" if action == "add" else "Remove tags"
     targets = InputBlock(
         block_id="targets",
@@ -212,7 +231,7 @@ def tagging_form(action: str, channel_id: str) -> dict[str, Any]:
     return _modal(
         TAGGING_FORM,
         verb,
-        [targets, *_source_blocks(TAGGING_SOURCES)],
+        [targets, *_source_blocks(TAGGING_SOURCES, contacts)],
         submit=verb,
         metadata={"channel": channel_id, "action": action},
     )

@@ -18,11 +18,11 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, quote
 
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from bot.clock import SYSTEM_CLOCK, Clock
@@ -48,6 +48,9 @@ CHANNEL_METHODS = {
     "conversations.replies",
 }
 CHANNEL_FAULTS = {"not_in_channel", "channel_not_found", "is_archived"}
+# Scopes a method needs when the test grants a narrower set (`FakeSlack.scopes`).
+METHOD_SCOPES = {"files.info": "files:read"}
+FILE_TYPES = {"csv": "text/csv", "txt": "text/plain", "text": "text/plain"}
 
 
 @dataclass
@@ -67,6 +70,52 @@ class SlackMessage:
     user: str | None = None  # set for ephemeral messages
     edits: int = 0
     metadata: dict[str, Any] | None = None
+
+
+@dataclass
+class SlackFile:
+    """A file someone uploaded (in a modal's file_input, say); `content` is what it holds."""
+
+    id: str
+    name: str
+    filetype: str
+    mimetype: str
+    content: bytes
+    user: str
+    created: int
+
+    def info(self, files_url: str, team: str) -> dict[str, Any]:
+        """The file object of files.info (the fields the bot may read)."""
+        name = quote(self.name)
+        private = f"{files_url}/{team}-{self.id}/{name}"
+        return {
+            "id": self.id,
+            "created": self.created,
+            "timestamp": self.created,
+            "name": self.name,
+            "title": self.name,
+            "mimetype": self.mimetype,
+            "filetype": self.filetype,
+            "pretty_type": self.filetype.upper(),
+            "user": self.user,
+            "user_team": team,
+            "size": len(self.content),
+            "mode": "hosted",
+            "is_external": False,
+            "is_public": False,
+            "url_private": private,
+            "url_private_download": f"{files_url}/{team}-{self.id}/download/{name}",
+        }
+
+
+@dataclass
+class FileDownload:
+    """One GET of a file's url_private_download, as the fake saw it."""
+
+    file_id: str
+    host: str
+    token: str | None
+    served: bool
 
 
 @dataclass
@@ -119,6 +168,13 @@ class FakeSlack:
         self._replies_at: list[float] = []
         self.responses: list[tuple[str, dict[str, Any]]] = []
         self.listeners: list[Callable[[str, SlackMessage | dict[str, Any]], None]] = []
+        self.team = "T0001"
+        # None: every scope is granted; else the bot token's scopes (missing_scope beyond them).
+        self.scopes: set[str] | None = None
+        self.files: dict[str, SlackFile] = {}
+        self.files_url = "http://127.0.0.1/files-pri"  # set by FakeSlackServer to its own
+        self.downloads: list[FileDownload] = []
+        self.download_redirects: dict[str, str] = {}
 
     # ----------------------------------------------------------- test controls
     def rate_limit(
@@ -181,6 +237,39 @@ class FakeSlack:
             self.responses.append((key, payload))
             self._notify("response", payload)
 
+    def upload_file(
+        self, name: str, content: bytes, *, filetype: str | None = None, user: str = "U0001"
+    ) -> str:
+        """A file as a person uploads it (in a file_input, say): answers its `F…` id."""
+        kind = filetype or name.rsplit(".", 1)[-1].lower()
+        mimetype = FILE_TYPES.get(kind, "application/octet-stream")
+        with self._lock:
+            file_id = f"F{uuid.uuid4().hex[:10].upper()}"
+            created = int(self.clock.now().timestamp())
+            self.files[file_id] = SlackFile(file_id, name, kind, mimetype, content, user, created)
+            return file_id
+
+    def file_object(self, file_id: str) -> dict[str, Any]:
+        """What a view_submission carries for an uploaded file (`state...files[]`)."""
+        with self._lock:
+            return self.files[file_id].info(self.files_url, self.team)
+
+    def redirect_download(self, file_id: str, to: str) -> None:
+        """The file's download answers a redirect to `to` (another host, say) from now."""
+        with self._lock:
+            self.download_redirects[file_id] = to
+
+    def download(self, file_id: str, host: str, token: str | None) -> SlackFile | str | None:
+        """A GET of url_private_download: the file for the right bearer token, a URL to
+        redirect to, or None (Slack then sends the browser to its sign-in page)."""
+        with self._lock:
+            found = self.files.get(file_id)
+            allowed = found is not None and self._token_ok(token) and self._has_scope("files:read")
+            self.downloads.append(FileDownload(file_id, host, token, allowed))
+            if not allowed:
+                return None
+            return self.download_redirects.get(file_id) or found
+
     # ----------------------------------------------------------- queries
     def calls_to(self, method: str) -> list[SlackCall]:
         with self._lock:
@@ -224,6 +313,9 @@ class FakeSlack:
             handler = _METHODS.get(method)
             if handler is None:
                 return 200, {"ok": False, "error": "unknown_method"}, {}
+            needed = METHOD_SCOPES.get(method)
+            if needed and not self._has_scope(needed):
+                return 200, {"ok": False, "error": "missing_scope", "needed": needed}, {}
             try:
                 if method in CHANNEL_METHODS:
                     args = {**args, "channel": self._channel(method, _required(args, "channel"))}
@@ -273,6 +365,9 @@ class FakeSlack:
         if not token:
             return False
         return self.valid_tokens is None or token in self.valid_tokens
+
+    def _has_scope(self, scope: str) -> bool:
+        return self.scopes is None or scope in self.scopes
 
     def _next_ts(self) -> str:
         """Slack's ts is the post's time in seconds with microseconds, unique per channel."""
@@ -419,6 +514,12 @@ class FakeSlack:
         self._notify("view", stored)
         return stored
 
+    def _files_info(self, args: dict[str, Any]) -> dict[str, Any]:
+        found = self.files.get(_required(args, "file"))
+        if found is None:
+            raise SlackRefusal("file_not_found")
+        return {"file": found.info(self.files_url, self.team), "comments": []}
+
     def _users_info(self, args: dict[str, Any]) -> dict[str, Any]:
         user = self.users.get(_required(args, "user"))
         if user is None:
@@ -490,6 +591,7 @@ _METHODS: dict[str, Callable[[FakeSlack, dict[str, Any]], dict[str, Any]]] = {
     "views.push": FakeSlack._views_push,
     "views.update": FakeSlack._views_update,
     "views.publish": FakeSlack._views_publish,
+    "files.info": FakeSlack._files_info,
     "users.info": FakeSlack._users_info,
     "usergroups.users.list": FakeSlack._usergroup_users,
     "oauth.v2.access": FakeSlack._oauth_access,
@@ -527,10 +629,28 @@ def create_app(fake: FakeSlack) -> Starlette:
             return JSONResponse({"ok": False, "error": "invalid_payload"}, status_code=400)
         return JSONResponse({"ok": True})
 
+    async def file_download(request: Request) -> Response:
+        """Slack serves a private file only for a valid bearer token; anything else is sent to
+        the sign-in page, as a browser without a session would be."""
+        file_id = str(request.path_params["team_file"]).rpartition("-")[2]
+        auth = request.headers.get("authorization", "")
+        token = auth.removeprefix("Bearer ").strip() if auth.startswith("Bearer ") else None
+        found = fake.download(file_id, request.url.hostname or "", token)
+        if isinstance(found, SlackFile):
+            return Response(found.content, media_type=found.mimetype)
+        if isinstance(found, str):
+            return RedirectResponse(found, status_code=302)
+        return RedirectResponse(f"/signin?redir={request.url.path}", status_code=302)
+
+    async def sign_in(request: Request) -> HTMLResponse:
+        return HTMLResponse("<html><body>Sign in to Slack</body></html>")
+
     return Starlette(
         routes=[
             Route("/api/{method}", api, methods=["GET", "POST"]),
             Route("/respond/{key}", response_url, methods=["POST"]),
+            Route("/files-pri/{team_file}/download/{name}", file_download, methods=["GET"]),
+            Route("/signin", sign_in, methods=["GET"]),
         ]
     )
 
@@ -541,6 +661,7 @@ class FakeSlackServer(ThreadedServer):
     def __init__(self, fake: FakeSlack | None = None, port: int = 0) -> None:
         self.fake = fake or FakeSlack()
         super().__init__(create_app(self.fake), port=port)
+        self.fake.files_url = f"{self.url}/files-pri"
 
     @property
     def api_url(self) -> str:

@@ -75,7 +75,7 @@ def _logged(work: Callable[[], None]) -> None:
 
 
 def register_all(app: App, deps: Deps) -> None:
-    from bot.slack.listeners import actions, commands, events, options, views
+    from bot.slack.listeners import actions, commands, events, options, shortcuts, views
 
-    for kind in (commands, actions, views, options, events):
+    for kind in (commands, actions, views, options, events, shortcuts):
         kind.register(app, deps)

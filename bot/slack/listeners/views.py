@@ -10,12 +10,12 @@ from slack_sdk import WebClient
 from bot.cc.models import LimitError, validate_tag_name
 from bot.slack import views
 from bot.slack.conversation import ModalConversation
+from bot.slack.files import FileFormConversation, form_input, limits_before_files
 from bot.slack.forms import Form, block_errors, from_metadata, read_form
 from bot.slack.listeners import Deps, actor_of
 from bot.slack.views import CONFIRM_VIEW, CREATE_FORM, DELETE_FORM, LISTS_FORM, TAGGING_FORM
 from bot.usecases.commands.tags import created
 from bot.usecases.requests import Request, Turn
-from bot.usecases.service import check_limits
 
 
 def form_title(form: Form) -> str:
@@ -44,7 +44,7 @@ def register(app: App, deps: Deps) -> None:
     ) -> None:
         actor = actor_of(context, body)
         form, errors = read_form(view)
-        errors = errors or block_errors(form, check_limits(form.as_input()))
+        errors = errors or block_errors(form, limits_before_files(form))
         title = form_title(form)
         if errors:
             ack(response_action="errors", errors=errors)
@@ -52,11 +52,15 @@ def register(app: App, deps: Deps) -> None:
             deps.later(lambda: pipeline.ops.audit(actor, form.form, title, f"refused: {problems}"))
             return
         ack(response_action="update", view=views.working_view(title))
-        talk = ModalConversation(client, str(view["id"]), title, "Started")
+        talk = (
+            FileFormConversation(client, str(view["id"]), title, "Started", form)
+            if form.files
+            else ModalConversation(client, str(view["id"]), title, "Started")
+        )
         request = Request(actor, title, form.channel_id, once=f"form:{view['id']}")
 
         def start(turn: Turn) -> None:
-            turn.bulk(form.as_input(), None, picked=True)
+            turn.bulk(form_input(form, client), None, picked=True)
 
         deps.later(lambda: pipeline.run(request, talk, form.form, start))
 
@@ -75,7 +79,7 @@ def register(app: App, deps: Deps) -> None:
         request = Request(actor, title, form.channel_id, once=f"confirmed:{view['id']}")
 
         def start(turn: Turn) -> None:
-            turn.bulk(form.as_input(), None, confirmed=True)
+            turn.bulk(form_input(form, client), None, confirmed=True)
 
         deps.later(lambda: pipeline.run(request, talk, form.form, start))
 
