@@ -3,7 +3,6 @@ token, its emails joined to the typed ones; each bad file told in the modal, not
 
 from __future__ import annotations
 
-import importlib.util
 from collections.abc import Iterator
 from typing import Any
 
@@ -348,12 +347,6 @@ def test_a_csv_of_400_known_contacts_tags_exactly_them(big_bot: Bot, clock: Fake
     assert states.count("completed") == 1 and states[-1] == "completed"
 
 
-@pytest.mark.xfail(
-    condition=importlib.util.find_spec("bot.usecases.launch") is None,
-    strict=True,
-    reason="over 500 contacts, unknown and unsubscribed emails need the planner's jobs "
-    "(bot/usecases/launch.py, issue 13 item 2, another branch); today's planner refuses them",
-)
 def test_a_csv_of_1200_emails_previews_then_runs_as_one_job(big_bot: Bot, clock: FakeClock) -> None:
     bot = big_bot
     tag = _new_tag(bot)
