@@ -12,6 +12,7 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel
 
+from bot.cc import inputs
 from bot.cc.client import MAX_LISTS_PER_CONTACT_QUERY, MAX_TAGS_PER_CONTACT_QUERY, AccountClient
 from bot.cc.errors import CCError, Conflict, NotFound, QuotaExhausted, RateLimited
 from bot.cc.models import (
@@ -183,6 +184,11 @@ def cc_message(exc: CCError) -> str:
 # ---------------------------------------------------------------- limits, without any call
 
 
+def _engagement(values: list[str]) -> str | None:
+    """The level as the API spells it (the person may type `HIGH`); refused in words if none."""
+    return inputs.engagement_level(values[0]).value if values else None
+
+
 def _source_body(source: Source) -> dict[str, Any]:
     """One activity's worth of the source (more is split into a job when planned)."""
     values = list(source.values)[: MAX_SOURCES.get(source.kind, len(source.values))]
@@ -192,7 +198,7 @@ def _source_body(source: Source) -> dict[str, Any]:
         SourceKind.TAGS: lambda: {"tag_ids": values},
         SourceKind.ALL_ACTIVE: lambda: {"all_active_contacts": True},
         SourceKind.NEW_SUBSCRIBERS: lambda: {"new_subscriber": True},
-        SourceKind.ENGAGEMENT: lambda: {"engagement_level": values[0] if values else None},
+        SourceKind.ENGAGEMENT: lambda: {"engagement_level": _engagement(values)},
         SourceKind.SEGMENT: lambda: {"segment_id": values[0] if values else None},
     }
     return bodies[source.kind]()

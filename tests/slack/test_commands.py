@@ -206,3 +206,16 @@ def test_rename_explains_duplicates_bad_names_and_unknown_tags(bot: Bot) -> None
     outcomes = [o for a, o in bot.audit() if a in ("rename_tag", "rename")]
     assert len(outcomes) == 5 and all(o.startswith("refused") for o in outcomes)
     assert bot.parents() == []  # renaming asks nothing and posts nothing in the channel
+
+
+def test_an_engagement_level_is_read_in_any_case_and_a_wrong_one_refused_in_words(
+    bot: Bot,
+) -> None:
+    started = text_of(bot.command("lists Newsletter --engagement HIGH", "e1"))
+    assert "Started" in started
+    sent = bot.sandbox.state.account().activities
+    assert any(a.kind == "add_list_memberships" for a in sent.values())
+    refused = text_of(bot.command("lists Newsletter --engagement Loud", "e2"))
+    assert "`Loud` is not an engagement level: choose one of unqualified, low" in refused
+    assert "Input should be" not in refused
+    assert len(bot.parents()) == 1  # the refused one posted nothing
