@@ -21,7 +21,7 @@ from bot.store import NewActivity
 from bot.usecases.commands.grammar import ParseError, split_command
 from bot.usecases.inputs import Actor, BulkInput, DeleteInput, SourceKind
 from bot.usecases.launch import JobLauncher, activities, job_started
-from bot.usecases.parent import parent_failed, parent_message
+from bot.usecases.parent import parent_failed, parent_message, shortened
 from bot.usecases.ports import (
     CONNECT_NOT_SET_UP,
     NOT_CONNECTED,
@@ -68,17 +68,20 @@ def required_action(inp: BulkInput) -> str:
 
 
 def preview(plan: Plan) -> Message:
-    lines = [f"You asked to *{plan.summary}*."]
+    """The request, its warning and its cost first, then the itemised counts: a front end that
+    must shorten a long preview drops items from the end, never the warning."""
+    lines = [f"You asked to *{shortened(plan.summary)}*."]
+    if plan.kind == ActivityKind.DELETE_TAGS:
+        total = f" ({_contacts(plan.contacts)} in all)" if plan.contacts is not None else ""
+        lines.append(f"Deleting a tag removes it from every contact{total}; it cannot be undone.")
+    if plan.is_job or plan.people is not None:
+        lines.append(cost_line(plan))
     if plan.tag_counts:
         lines += [f"• *{name}*: {_contacts(count)}" for name, count in plan.tag_counts]
     elif plan.people is not None:
         lines += people_lines(plan.people)
     elif plan.contacts is not None:
         lines.append(f"This touches about *{plural(plan.contacts, 'contact')}*.")
-    if plan.kind == ActivityKind.DELETE_TAGS:
-        lines.append("Deleting a tag removes it from every contact; it cannot be undone.")
-    if plan.is_job or plan.people is not None:
-        lines.append(cost_line(plan))
     return Message("\n".join(lines))
 
 
@@ -86,12 +89,12 @@ def people_lines(people: People) -> list[str]:
     """Found, not found (listed, shortened past a screenful), skipped and why."""
     lines = [f"• *{plural(people.found, 'contact')}* found"]
     if people.not_found:
-        shown = shorten_names(people.not_found, SCREENFUL)
+        shown = shorten_names(people.not_found, SCREENFUL, escaping=False)
         lines.append(f"• *{plural(len(people.not_found), 'email')}* not found: {shown}")
     if people.skipped:
         reasons = Counter(reason for _, reason in people.skipped)
         why = ", ".join(f"{count} {reason}" for reason, count in sorted(reasons.items()))
-        shown = shorten_names([email for email, _ in people.skipped], SCREENFUL)
+        shown = shorten_names([email for email, _ in people.skipped], SCREENFUL, escaping=False)
         lines.append(f"• *{plural(len(people.skipped), 'contact')}* skipped ({why}): {shown}")
     return lines
 
@@ -115,7 +118,8 @@ def _contacts(count: int | None) -> str:
 
 def started(plan: Plan, activity: Activity) -> Message:
     return Message(
-        f"Started: {plan.summary}. Activity `{activity.activity_id}` is *{activity.state}*; "
+        f"Started: {shortened(plan.summary)}. Activity `{activity.activity_id}` is "
+        f"*{activity.state}*; "
         "its progress follows in the channel thread."
     )
 
