@@ -32,8 +32,8 @@ def safe(text: str) -> str:
 
     Everything is escaped but the `<@U…>` mentions the markup itself uses (the requester);
     so `<!channel>`, `<!here>`, links and entities in names or Constant Contact text stay text.
-    The use cases quote every name they place (“…”), so a mention inside quotes is a name
-    that looks like one (a list called `<@U123>`) and stays text too.
+    The use cases place every name quoted (“…”) or bold (*…*), so a mention inside either is
+    a name that looks like one (a list called `<@U123>`) and stays text too.
     """
     escaped = escape(text)
     return _OUR_MENTION.sub(lambda found: _mention_or_text(escaped, found), escaped)
@@ -42,7 +42,8 @@ def safe(text: str) -> str:
 def _mention_or_text(escaped: str, found: re.Match[str]) -> str:
     before = escaped[: found.start()]
     quoted = before.count("“") > before.count("”")
-    return found.group(0) if quoted else f"<@{found.group(1)}>"
+    bold = before.count("*") % 2 == 1
+    return found.group(0) if quoted or bold else f"<@{found.group(1)}>"
 
 
 def _unescape_entities(text: str) -> str:

@@ -1,6 +1,8 @@
-"""Everything fits: 500 tags of 255 characters, 50 lists of 255, 30 long activity errors and
-long recent summaries stay within Slack's limits (the strict fake refuses anything past them),
-shortened with a count of the rest, the ids and the warnings always shown."""
+"""Everything fits, and nothing pings.
+
+500 tags of 255 characters, 50 lists of 255, 30 long activity errors and long recent summaries
+stay within Slack's limits (the strict fake refuses anything past them), shortened with a count
+of the rest, the ids and the warnings always shown; names that look like mrkdwn stay text."""
 
 from __future__ import annotations
 
@@ -15,7 +17,8 @@ from bot.clock import SYSTEM_CLOCK
 from bot.devkit.local_slack import LocalSlack
 from bot.devkit.sandbox.state import ListRecord, TagRecord
 from bot.devkit.threaded_server import ThreadedServer
-from bot.ports import SingleAccount
+from bot.poller import Poller
+from bot.ports import SingleAccount, SingleSlack
 from bot.settings import Settings
 from bot.slack.app import create_app
 from bot.slack.workspaces import HomeData
@@ -160,3 +163,65 @@ def test_the_app_home_shows_with_long_recent_summaries(home_bot: Bot) -> None:
     assert "<!channel>" not in str(view["blocks"])
     shown = text_of(view)
     assert sum(f"20000000-0000-4000-8000-{i:012d}" in shown for i in range(12)) == 10
+
+
+# ---------------------------------------------------------------- nothing pings or links
+
+TRICKY = "<!channel> <@U123> & <https://x|y>"
+TYPED = "&lt;!channel&gt; &lt;@U123&gt; &amp; &lt;https://x|y&gt;"  # as Slack sends it
+LIVE = ("<!channel>", "<@U123>", "<https://x", "<!here>")
+
+
+def raw(payload: dict[str, Any]) -> str:
+    """What Slack would parse: the text and every block, unescaped by nobody."""
+    return str(payload.get("text", "")) + str(payload.get("blocks", ""))
+
+
+def inert(payload: dict[str, Any]) -> bool:
+    return not any(live in raw(payload) for live in LIVE)
+
+
+def give_tricky_names(bot: Bot) -> None:
+    account = bot.sandbox.state.account()
+    now = datetime.now(UTC)
+    with bot.sandbox.state.lock:
+        list_id = "30000000-0000-4000-8000-000000000001"
+        account.lists[list_id] = ListRecord(list_id, f"List {TRICKY}", "", False, now, now)
+        account.list_members[list_id] = set(list(account.contacts)[:2])
+        tag_id = "30000000-0000-4000-8000-000000000002"
+        account.tags[tag_id] = TagRecord(tag_id, f"Tag {TRICKY}", None, now, now)
+        account.tag_members[tag_id] = set(list(account.contacts)[:2])
+
+
+def test_tricky_names_are_text_in_every_reply_the_parent_and_the_thread(home_bot: Bot) -> None:
+    bot = home_bot
+    give_tricky_names(bot)
+    created = bot.command("create R&amp;D @channel", "create")
+    assert "R&amp;D" in raw(created) and inert(created)
+
+    listed = bot.command("tags", "tags")
+    assert "Tag &lt;!channel&gt; &lt;@U123&gt; &amp; &lt;https://x|y&gt;" in raw(listed)
+    assert inert(listed)
+
+    added = bot.command(f"add VIP --lists List {TYPED}", "add")
+    assert "List <!channel> <@U123> & <https://x|y>" in text_of(added) and inert(added)
+    [tracked] = bot.wait_tracked()
+    [parent] = bot.parents()
+    wait_for(lambda: tracked.activity_id in parent.text, what="the parent names the activity")
+    shown = {"text": parent.text, "blocks": parent.blocks}
+    assert parent.text.startswith("<@U0001> asked to") and inert(shown)
+
+    client = WebClient(token="xoxb-test", base_url=bot.slack.api_url)
+    poller = Poller(
+        bot.store, SingleAccount(bot.account), SingleSlack(client), SYSTEM_CLOCK, owner="p"
+    )
+    wait_for(lambda: poller.run_once() is not None and bot.fake.thread("C0001", parent.ts))
+    for reply in bot.fake.thread("C0001", parent.ts):
+        assert inert({"text": reply.text, "blocks": reply.blocks})
+
+    status = bot.command(f"status {tracked.activity_id}", "status")
+    assert "List <!channel>" in text_of(status) and inert(status)
+
+    assert bot.local.home_opened().status_code == 200
+    home = wait_for(lambda: bot.fake.views.get("HOME-U0001"), what="the home")
+    assert home is not None and "List &lt;!channel&gt;" in str(home["blocks"]) and inert(home)
