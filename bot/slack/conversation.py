@@ -149,7 +149,10 @@ class ModalConversation(ChannelPosts):
         self._keep = keep
 
     def say(self, message: Message) -> None:
-        shown = views.result_view(self._done_title, message.text, message.note)
+        if message.progress:
+            shown = views.working_view(self._title, message.text)
+        else:
+            shown = views.result_view(self._done_title, message.text, message.note)
         self.client.views_update(view_id=self._view_id, view=shown)
 
     def refuse(self, reason: str) -> None:

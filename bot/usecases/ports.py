@@ -26,11 +26,13 @@ CONNECT_NOT_SET_UP = (
 @dataclass(frozen=True)
 class Message:
     """What the bot says, in the small markup both front ends read: *bold*, `code`, • items,
-    <@user> mentions. `note` is the smaller line under it; `link` a URL to open."""
+    <@user> mentions. `note` is the smaller line under it; `link` a URL to open; `progress`
+    marks a word that work is under way (a modal keeps showing it as working, not as done)."""
 
     text: str
     note: str | None = None
     link: str | None = None
+    progress: bool = False
 
 
 @dataclass(frozen=True)

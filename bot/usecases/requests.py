@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
@@ -14,7 +15,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from bot.cc.client import AccountClient
-from bot.cc.models import Activity, ActivityKind
+from bot.cc.models import Activity, ActivityKind, LimitError
 from bot.permissions import ALL_ACTIVE, DELETE_TAGS
 from bot.slack.mrkdwn import shorten_names
 from bot.store import NewActivity
@@ -22,6 +23,7 @@ from bot.usecases.commands.grammar import ParseError, split_command
 from bot.usecases.inputs import Actor, BulkInput, DeleteInput, SourceKind
 from bot.usecases.launch import JobLauncher, activities, job_started
 from bot.usecases.parent import parent_failed, parent_message, shortened
+from bot.usecases.people import contacts_in
 from bot.usecases.ports import (
     CONNECT_NOT_SET_UP,
     NOT_CONNECTED,
@@ -43,6 +45,10 @@ log = logging.getLogger(__name__)
 MAX_CARRIED_LINE = 1800
 SAVED = "saved"
 SCREENFUL = 1200  # characters of emails listed in a preview before "and N more"
+# A look-up past this many API calls (4 a second: about 2 seconds) is announced before the
+# preview comes, with how long it should take.
+SLOW_LOOKUP_CALLS = 8
+CALLS_PER_SECOND = 4
 OOPS = "Something went wrong on our side; nothing was started. Try again in a moment."
 
 
@@ -112,6 +118,22 @@ def cost_line(plan: Plan) -> str:
     return text + "."
 
 
+def _emails_named(inp: BulkInput) -> int:
+    """How many emails the request names (its contacts and exclusions); 0 when it names none,
+    or when they do not parse (the plan then refuses them in a sentence)."""
+    if isinstance(inp, DeleteInput):
+        return 0
+    values = [*inp.exclude]
+    if inp.source.kind == SourceKind.CONTACTS:
+        values += inp.source.values
+    if not values:
+        return 0
+    try:
+        return len(contacts_in(", ".join(values)).emails)
+    except LimitError:
+        return 0
+
+
 def _contacts(count: int | None) -> str:
     return "unknown number of contacts" if count is None else plural(count, "contact")
 
@@ -177,6 +199,7 @@ class Turn:
         account = self.account()
         if picked:
             inp = self.ops.named(self.actor, account, inp)
+        self._announce_slow_lookup(account, inp)
         plan = self.ops.plan(self.actor, account, inp)
         if plan.needs_confirmation and not confirmed:
             self.ops.audit(self.actor, plan.kind.value, plan.summary, "confirmation asked")
@@ -197,6 +220,26 @@ class Turn:
         activity = self.launch(account, plan)
         shown = started(plan, activity)
         self.say(shown if confirmed else with_preview(plan, shown))
+
+    def _announce_slow_lookup(self, account: AccountClient, inp: BulkInput) -> None:
+        """Hundreds of emails on a cold contact index take a while: say so at once, and how
+        long, so the person is not left waiting on silence for the preview."""
+        emails = _emails_named(inp)
+        if not emails:
+            return
+        calls = self.ops.resolver.estimate_calls(emails, account_key=account.account_key)
+        if calls <= SLOW_LOOKUP_CALLS:
+            return
+        seconds = math.ceil(calls / CALLS_PER_SECOND)
+        about = plural(seconds, "second") if seconds < 120 else plural(seconds // 60, "minute")
+        self.say(
+            Message(
+                f"Looking up {plural(emails, 'email')} in Constant "
+                f"Contact: about {plural(calls, 'API call')}, so about {about}. "
+                "What was found follows before anything starts.",
+                progress=True,
+            )
+        )
 
     def bulk_line(self, line: str, *, confirmed: bool = False) -> None:
         """A one-line bulk command, or a saved one (`saved <id>`, see `_short`)."""
