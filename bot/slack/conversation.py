@@ -115,6 +115,9 @@ class SlackConversation(ChannelPosts):
     def say(self, message: Message) -> None:
         self._send(as_reply(message))
 
+    def working(self, message: Message) -> None:
+        self._send(views.reply(f":hourglass_flowing_sand: {message.text}"))
+
     def refuse(self, reason: str) -> None:
         self._send(views.refusal(reason))
 
@@ -149,10 +152,11 @@ class ModalConversation(ChannelPosts):
         self._keep = keep
 
     def say(self, message: Message) -> None:
-        if message.progress:
-            shown = views.working_view(self._title, message.text)
-        else:
-            shown = views.result_view(self._done_title, message.text, message.note)
+        shown = views.result_view(self._done_title, message.text, message.note)
+        self.client.views_update(view_id=self._view_id, view=shown)
+
+    def working(self, message: Message) -> None:
+        shown = views.working_view(self._title, message.text)
         self.client.views_update(view_id=self._view_id, view=shown)
 
     def refuse(self, reason: str) -> None:

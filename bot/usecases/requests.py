@@ -33,8 +33,17 @@ from bot.usecases.ports import (
     Message,
     Pending,
     Permits,
+    TellsProgress,
 )
-from bot.usecases.service import Operations, People, Plan, Refused, action_name, plural
+from bot.usecases.service import (
+    Operations,
+    People,
+    Plan,
+    Refused,
+    action_name,
+    check_limits,
+    plural,
+)
 
 if TYPE_CHECKING:
     from bot.usecases.commands import Command
@@ -224,20 +233,20 @@ class Turn:
     def _announce_slow_lookup(self, account: AccountClient, inp: BulkInput) -> None:
         """Hundreds of emails on a cold contact index take a while: say so at once, and how
         long, so the person is not left waiting on silence for the preview."""
+        talk = self.conversation
         emails = _emails_named(inp)
-        if not emails:
-            return
+        if not emails or not isinstance(talk, TellsProgress) or check_limits(inp):
+            return  # nothing slow, no way to say it, or refused at once by the plan
         calls = self.ops.resolver.estimate_calls(emails, account_key=account.account_key)
         if calls <= SLOW_LOOKUP_CALLS:
             return
         seconds = math.ceil(calls / CALLS_PER_SECOND)
         about = plural(seconds, "second") if seconds < 120 else plural(seconds // 60, "minute")
-        self.say(
+        talk.working(
             Message(
                 f"Looking up {plural(emails, 'email')} in Constant "
                 f"Contact: about {plural(calls, 'API call')}, so about {about}. "
-                "What was found follows before anything starts.",
-                progress=True,
+                "What was found follows before anything starts."
             )
         )
 
