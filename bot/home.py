@@ -22,6 +22,8 @@ from slack_sdk.models.blocks import (
 from slack_sdk.models.views import View
 
 from bot.connect.flow import ConnectionInfo
+from bot.slack.mrkdwn import escape, fit
+from bot.usecases.parent import shortened
 
 MAX_ACTIVITIES = 10
 _STATE_EMOJI = {
@@ -58,10 +60,6 @@ def _slack_date(moment: datetime) -> str:
     return f"<!date^{int(moment.timestamp())}^{{date_short_pretty}} at {{time}}|{fallback}>"
 
 
-def _escape(text: str) -> str:
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-
-
 def _connection_blocks(info: ConnectionInfo | None) -> list[Block]:
     if info is None:
         text = (
@@ -70,7 +68,7 @@ def _connection_blocks(info: ConnectionInfo | None) -> list[Block]:
         )
         button = ButtonElement(text="Connect Constant Contact", action_id="home_connect")
         return [SectionBlock(text=MarkdownTextObject(text=text), accessory=button)]
-    name = _escape(info.account_name) if info.account_name else "An account"
+    name = escape(shortened(info.account_name, 255)) if info.account_name else "An account"
     text = (
         f":link: *{name}* is connected, by <@{info.connected_by}> "
         f"on {_slack_date(info.connected_at)}."
@@ -90,25 +88,26 @@ def _budget_block(calls_today: int, daily_quota: int) -> Block:
 
 
 def _activity_line(activity: ActivityLine) -> str:
+    """One activity: its state, its summary (escaped, shortened) and always its id and date."""
     emoji = _STATE_EMOJI.get(activity.state, ":grey_question:")
     progress = (
         f" {activity.percent_done}%"
         if activity.state == "processing" and activity.percent_done is not None
         else ""
     )
-    return (
-        f"{emoji} *{activity.state}*{progress} · {_escape(activity.summary)} "
-        f"· `{activity.activity_id}` · {_slack_date(activity.created_at)}"
-    )
+    head = f"{emoji} *{escape(activity.state)}*{progress} · "
+    tail = f" · `{escape(activity.activity_id)}` · {_slack_date(activity.created_at)}"
+    return head + fit(escape(shortened(activity.summary)), tail, limit=3000 - len(head))
 
 
 def _activity_blocks(activities: Sequence[ActivityLine]) -> list[Block]:
+    """One section each (a long summary never pushes the others past Slack's 3,000)."""
     blocks: list[Block] = [HeaderBlock(text="Recent activities")]
     if not activities:
         blocks.append(ContextBlock(elements=[MarkdownTextObject(text="No activities yet.")]))
         return blocks
-    lines = [_activity_line(a) for a in activities[:MAX_ACTIVITIES]]
-    blocks.append(SectionBlock(text=MarkdownTextObject(text="\n".join(lines))))
+    for activity in activities[:MAX_ACTIVITIES]:
+        blocks.append(SectionBlock(text=MarkdownTextObject(text=_activity_line(activity))))
     return blocks
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import logging
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 from slack_bolt import Respond
@@ -13,7 +14,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot.slack import views
-from bot.slack.forms import MAX_METADATA, Form
+from bot.slack.forms import MAX_METADATA, SAVED_FORM, Form
 from bot.usecases.ports import Message, Pending
 from bot.usecases.service import Refused
 
@@ -114,6 +115,9 @@ class SlackConversation(ChannelPosts):
     def say(self, message: Message) -> None:
         self._send(as_reply(message))
 
+    def working(self, message: Message) -> None:
+        self._send(views.reply(f":hourglass_flowing_sand: {message.text}"))
+
     def refuse(self, reason: str) -> None:
         self._send(views.refusal(reason))
 
@@ -130,16 +134,29 @@ class SlackConversation(ChannelPosts):
 
 
 class ModalConversation(ChannelPosts):
-    """A modal that is already open: every answer replaces it."""
+    """A modal that is already open: every answer replaces it. `keep` saves a confirmation's
+    form server-side and answers its short key (a form of any size fits behind it)."""
 
-    def __init__(self, client: WebClient, view_id: str, title: str, done_title: str) -> None:
+    def __init__(
+        self,
+        client: WebClient,
+        view_id: str,
+        title: str,
+        done_title: str,
+        keep: Callable[[str], str] | None = None,
+    ) -> None:
         super().__init__(client)
         self._view_id = view_id
         self._title = title
         self._done_title = done_title
+        self._keep = keep
 
     def say(self, message: Message) -> None:
         shown = views.result_view(self._done_title, message.text, message.note)
+        self.client.views_update(view_id=self._view_id, view=shown)
+
+    def working(self, message: Message) -> None:
+        shown = views.working_view(self._title, message.text)
         self.client.views_update(view_id=self._view_id, view=shown)
 
     def refuse(self, reason: str) -> None:
@@ -147,8 +164,13 @@ class ModalConversation(ChannelPosts):
         self.client.views_update(view_id=self._view_id, view=shown)
 
     def ask_to_confirm(self, preview: Message, pending: Pending) -> None:
-        meta = Form.of(pending.input, pending.channel or "").to_metadata()
-        if len(meta) > MAX_METADATA:
+        self._confirm_with(preview, Form.of(pending.input, pending.channel or "").to_metadata())
+
+    def _confirm_with(self, preview: Message, meta: str) -> None:
+        """The confirmation view, its form kept server-side behind a short key when it can be."""
+        if self._keep is not None:
+            meta = json.dumps({SAVED_FORM: self._keep(meta)})
+        elif len(meta) > MAX_METADATA:
             raise Refused("Too much to confirm in a form; split it into smaller requests")
         confirm = views.confirm_view(self._title, preview.text, {})
         confirm["private_metadata"] = meta

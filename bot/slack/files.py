@@ -8,7 +8,7 @@ redirect to another host is refused, never followed, so the token never leaves S
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import replace
 from urllib.parse import urljoin, urlsplit
 
@@ -18,9 +18,8 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot.cc.models import LimitError
-from bot.slack import views
 from bot.slack.conversation import ModalConversation
-from bot.slack.forms import MAX_METADATA, Form
+from bot.slack.forms import Form
 from bot.slack.mrkdwn import escape
 from bot.usecases import BulkInput, DeleteInput, Source, SourceKind
 from bot.usecases.people import MAX_CSV_BYTES, emails_in_csv, is_email
@@ -188,17 +187,18 @@ class FileFormConversation(ModalConversation):
     file's thousand emails would not fit in a view's metadata); the yes reads them again."""
 
     def __init__(
-        self, client: WebClient, view_id: str, title: str, done_title: str, form: Form
+        self,
+        client: WebClient,
+        view_id: str,
+        title: str,
+        done_title: str,
+        form: Form,
+        keep: Callable[[str], str] | None = None,
     ) -> None:
-        super().__init__(client, view_id, title, done_title)
+        super().__init__(client, view_id, title, done_title, keep)
         self._form = form
 
     def ask_to_confirm(self, preview: Message, pending: Pending) -> None:
         planned = Form.of(pending.input, pending.channel or "")
         carried = replace(planned, source=self._form.source, files=self._form.files)
-        meta = carried.to_metadata()
-        if len(meta) > MAX_METADATA:
-            raise Refused("Too much to confirm in a form; split it into smaller requests")
-        confirm = views.confirm_view(self._title, preview.text, {})
-        confirm["private_metadata"] = meta
-        self.client.views_update(view_id=self._view_id, view=confirm)
+        self._confirm_with(preview, carried.to_metadata())

@@ -12,6 +12,8 @@ from bot.usecases import BulkInput, DeleteInput, ListsInput, Source, SourceKind,
 from bot.usecases.inputs import Action
 
 MAX_METADATA = 3000
+# A confirmation modal's private_metadata holds only this key: the form is saved server-side.
+SAVED_FORM = "saved"
 SPLIT_CONTACTS = re.compile(r"[,;\s]+")
 SOURCE_BLOCKS = {
     SourceKind.LISTS: "source_lists",

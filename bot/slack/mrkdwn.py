@@ -32,8 +32,18 @@ def safe(text: str) -> str:
 
     Everything is escaped but the `<@U…>` mentions the markup itself uses (the requester);
     so `<!channel>`, `<!here>`, links and entities in names or Constant Contact text stay text.
+    The use cases place every name quoted (“…”) or bold (*…*), so a mention inside either is
+    a name that looks like one (a list called `<@U123>`) and stays text too.
     """
-    return _OUR_MENTION.sub(r"<@\1>", escape(text))
+    escaped = escape(text)
+    return _OUR_MENTION.sub(lambda found: _mention_or_text(escaped, found), escaped)
+
+
+def _mention_or_text(escaped: str, found: re.Match[str]) -> str:
+    before = escaped[: found.start()]
+    quoted = before.count("“") > before.count("”")
+    bold = before.count("*") % 2 == 1
+    return found.group(0) if quoted or bold else f"<@{found.group(1)}>"
 
 
 def _unescape_entities(text: str) -> str:
@@ -61,15 +71,18 @@ def as_typed(text: str) -> str:
     return _unescape_entities(_SLACK_LINK.sub(_as_typed, text))
 
 
-def shorten_names(names: Sequence[str], budget: int, *, quote: str = "") -> str:
+def shorten_names(
+    names: Sequence[str], budget: int, *, quote: str = "", escaping: bool = True
+) -> str:
     """`a, b, c and 4 more`, escaped, within `budget` characters (at least the count is shown).
 
     Each name is escaped and wrapped in `quote` (e.g. `*` for bold); names that do not fit are
-    counted instead of cut, so no name is ever shown half.
+    counted instead of cut, so no name is ever shown half. `escaping=False` is for the use
+    cases' plain markup, which the front end escapes as it renders.
     """
     shown: list[str] = []
     for index, name in enumerate(names):
-        candidate = [*shown, f"{quote}{escape(name)}{quote}"]
+        candidate = [*shown, f"{quote}{escape(name) if escaping else name}{quote}"]
         left = len(names) - index - 1
         if len(_joined(candidate, left)) > budget:
             break

@@ -47,6 +47,10 @@ HOME_ACTIONS = ("home_create", "home_add", "home_remove", "home_delete", "home_l
 HOME_CONNECT = "home_connect"
 MAX_OPTION_TEXT = 75
 MAX_SECTION_TEXT = 3000
+# Sections of whole lines a message or a view shows before counting the rest: well inside
+# Slack's 50 blocks in a message and 100 in a view, with room for buttons and notes.
+MESSAGE_SECTIONS = 20
+VIEW_SECTIONS = 40
 
 SOURCE_LABELS = {
     SourceKind.LISTS: "Contacts on lists",
@@ -77,6 +81,25 @@ def _context(text: str) -> ContextBlock:
     return ContextBlock(elements=[MarkdownTextObject(text=_mrkdwn(text))])
 
 
+def _sections(text: str, most: int) -> list[Block]:
+    """`text` as sections of whole lines, escaped, each within 3,000 characters; past `most`
+    sections the lines left are counted ("and N more lines") rather than cut mid-way, so
+    what comes first (the request, its id, its warning) is always shown."""
+    groups: list[list[str]] = []
+    size = 0
+    for line in (fit(safe(line), limit=MAX_SECTION_TEXT) for line in text.split("\n")):
+        if groups and size + 1 + len(line) <= MAX_SECTION_TEXT:
+            groups[-1].append(line)
+            size += 1 + len(line)
+        else:
+            groups.append([line])
+            size = len(line)
+    if len(groups) > most:
+        left = sum(len(group) for group in groups[most - 1 :])
+        groups = [*groups[: most - 1], [f"_…and {left:,} more lines_"]]
+    return [SectionBlock(text=MarkdownTextObject(text="\n".join(group))) for group in groups]
+
+
 def _mrkdwn(text: str) -> str:
     """Names and Constant Contact's words escaped (nothing pings or links), within 3,000."""
     return fit(safe(text), limit=MAX_SECTION_TEXT)
@@ -87,7 +110,7 @@ def _clip(text: str, limit: int) -> str:
 
 
 def reply(text: str, context: str | None = None) -> Reply:
-    blocks: list[Block] = [_section(text)]
+    blocks: list[Block] = _sections(text, MESSAGE_SECTIONS)
     if context:
         blocks.append(_context(context))
     return Reply(text=_mrkdwn(text), blocks=_dicts(blocks))
@@ -108,8 +131,9 @@ def confirm_reply(preview: str, value: str) -> Reply:
             ButtonElement(text="Cancel", action_id=CANCEL_COMMAND, value=value),
         ],
     )
-    text = preview + "\nConfirm to start it."
-    return Reply(text=_mrkdwn(text), blocks=_dicts([_section(text), buttons]))
+    note = _context("Nothing starts until you confirm.")
+    blocks = [*_sections(preview, MESSAGE_SECTIONS), buttons, note]
+    return Reply(text=_mrkdwn(preview + "\nConfirm to start it."), blocks=_dicts(blocks))
 
 
 # ---------------------------------------------------------------- modals
@@ -276,7 +300,7 @@ def working_view(title: str, text: str = "Working on it…") -> dict[str, Any]:
 
 
 def result_view(title: str, text: str, context: str | None = None) -> dict[str, Any]:
-    blocks: list[Block] = [_section(text)]
+    blocks: list[Block] = _sections(text, VIEW_SECTIONS)
     if context:
         blocks.append(_context(context))
     return _modal("result", title, blocks)
@@ -286,7 +310,7 @@ def confirm_view(title: str, preview: str, metadata: dict[str, Any]) -> dict[str
     return _modal(
         CONFIRM_VIEW,
         title,
-        [_section(preview), _context("Nothing starts until you confirm.")],
+        [*_sections(preview, VIEW_SECTIONS), _context("Nothing starts until you confirm.")],
         submit="Confirm",
         metadata=metadata,
     )

@@ -8,7 +8,7 @@ says who may do what where.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from bot.cc.client import AccountClient
 from bot.usecases.inputs import BulkInput
@@ -68,6 +68,14 @@ class Conversation(Protocol):
         ...
 
     def update_parent(self, channel: str, ref: str, message: Message) -> None: ...
+
+
+@runtime_checkable
+class TellsProgress(Protocol):
+    """A Conversation that can say, before the answer, that slow work is under way (a modal
+    keeps showing it as working). Front ends without it simply answer when done."""
+
+    def working(self, message: Message) -> None: ...
 
 
 class Accounts(Protocol):

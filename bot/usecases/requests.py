@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
@@ -14,14 +15,15 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from bot.cc.client import AccountClient
-from bot.cc.models import Activity, ActivityKind
+from bot.cc.models import Activity, ActivityKind, LimitError
 from bot.permissions import ALL_ACTIVE, DELETE_TAGS
 from bot.slack.mrkdwn import shorten_names
 from bot.store import NewActivity
 from bot.usecases.commands.grammar import ParseError, split_command
 from bot.usecases.inputs import Actor, BulkInput, DeleteInput, SourceKind
 from bot.usecases.launch import JobLauncher, activities, job_started
-from bot.usecases.parent import parent_failed, parent_message
+from bot.usecases.parent import parent_failed, parent_message, shortened
+from bot.usecases.people import contacts_in
 from bot.usecases.ports import (
     CONNECT_NOT_SET_UP,
     NOT_CONNECTED,
@@ -31,8 +33,17 @@ from bot.usecases.ports import (
     Message,
     Pending,
     Permits,
+    TellsProgress,
 )
-from bot.usecases.service import Operations, People, Plan, Refused, action_name, plural
+from bot.usecases.service import (
+    Operations,
+    People,
+    Plan,
+    Refused,
+    action_name,
+    check_limits,
+    plural,
+)
 
 if TYPE_CHECKING:
     from bot.usecases.commands import Command
@@ -43,6 +54,10 @@ log = logging.getLogger(__name__)
 MAX_CARRIED_LINE = 1800
 SAVED = "saved"
 SCREENFUL = 1200  # characters of emails listed in a preview before "and N more"
+# A look-up past this many API calls (4 a second: about 2 seconds) is announced before the
+# preview comes, with how long it should take.
+SLOW_LOOKUP_CALLS = 8
+CALLS_PER_SECOND = 4
 OOPS = "Something went wrong on our side; nothing was started. Try again in a moment."
 
 
@@ -68,17 +83,20 @@ def required_action(inp: BulkInput) -> str:
 
 
 def preview(plan: Plan) -> Message:
-    lines = [f"You asked to *{plan.summary}*."]
+    """The request, its warning and its cost first, then the itemised counts: a front end that
+    must shorten a long preview drops items from the end, never the warning."""
+    lines = [f"You asked to *{shortened(plan.summary)}*."]
+    if plan.kind == ActivityKind.DELETE_TAGS:
+        total = f" ({_contacts(plan.contacts)} in all)" if plan.contacts is not None else ""
+        lines.append(f"Deleting a tag removes it from every contact{total}; it cannot be undone.")
+    if plan.is_job or plan.people is not None:
+        lines.append(cost_line(plan))
     if plan.tag_counts:
         lines += [f"• *{name}*: {_contacts(count)}" for name, count in plan.tag_counts]
     elif plan.people is not None:
         lines += people_lines(plan.people)
     elif plan.contacts is not None:
         lines.append(f"This touches about *{plural(plan.contacts, 'contact')}*.")
-    if plan.kind == ActivityKind.DELETE_TAGS:
-        lines.append("Deleting a tag removes it from every contact; it cannot be undone.")
-    if plan.is_job or plan.people is not None:
-        lines.append(cost_line(plan))
     return Message("\n".join(lines))
 
 
@@ -86,12 +104,12 @@ def people_lines(people: People) -> list[str]:
     """Found, not found (listed, shortened past a screenful), skipped and why."""
     lines = [f"• *{plural(people.found, 'contact')}* found"]
     if people.not_found:
-        shown = shorten_names(people.not_found, SCREENFUL)
+        shown = shorten_names(people.not_found, SCREENFUL, escaping=False)
         lines.append(f"• *{plural(len(people.not_found), 'email')}* not found: {shown}")
     if people.skipped:
         reasons = Counter(reason for _, reason in people.skipped)
         why = ", ".join(f"{count} {reason}" for reason, count in sorted(reasons.items()))
-        shown = shorten_names([email for email, _ in people.skipped], SCREENFUL)
+        shown = shorten_names([email for email, _ in people.skipped], SCREENFUL, escaping=False)
         lines.append(f"• *{plural(len(people.skipped), 'contact')}* skipped ({why}): {shown}")
     return lines
 
@@ -109,13 +127,30 @@ def cost_line(plan: Plan) -> str:
     return text + "."
 
 
+def _emails_named(inp: BulkInput) -> int:
+    """How many emails the request names (its contacts and exclusions); 0 when it names none,
+    or when they do not parse (the plan then refuses them in a sentence)."""
+    if isinstance(inp, DeleteInput):
+        return 0
+    values = [*inp.exclude]
+    if inp.source.kind == SourceKind.CONTACTS:
+        values += inp.source.values
+    if not values:
+        return 0
+    try:
+        return len(contacts_in(", ".join(values)).emails)
+    except LimitError:
+        return 0
+
+
 def _contacts(count: int | None) -> str:
     return "unknown number of contacts" if count is None else plural(count, "contact")
 
 
 def started(plan: Plan, activity: Activity) -> Message:
     return Message(
-        f"Started: {plan.summary}. Activity `{activity.activity_id}` is *{activity.state}*; "
+        f"Started: {shortened(plan.summary)}. Activity `{activity.activity_id}` is "
+        f"*{activity.state}*; "
         "its progress follows in the channel thread."
     )
 
@@ -173,6 +208,7 @@ class Turn:
         account = self.account()
         if picked:
             inp = self.ops.named(self.actor, account, inp)
+        self._announce_slow_lookup(account, inp)
         plan = self.ops.plan(self.actor, account, inp)
         if plan.needs_confirmation and not confirmed:
             self.ops.audit(self.actor, plan.kind.value, plan.summary, "confirmation asked")
@@ -193,6 +229,26 @@ class Turn:
         activity = self.launch(account, plan)
         shown = started(plan, activity)
         self.say(shown if confirmed else with_preview(plan, shown))
+
+    def _announce_slow_lookup(self, account: AccountClient, inp: BulkInput) -> None:
+        """Hundreds of emails on a cold contact index take a while: say so at once, and how
+        long, so the person is not left waiting on silence for the preview."""
+        talk = self.conversation
+        emails = _emails_named(inp)
+        if not emails or not isinstance(talk, TellsProgress) or check_limits(inp):
+            return  # nothing slow, no way to say it, or refused at once by the plan
+        calls = self.ops.resolver.estimate_calls(emails, account_key=account.account_key)
+        if calls <= SLOW_LOOKUP_CALLS:
+            return
+        seconds = math.ceil(calls / CALLS_PER_SECOND)
+        about = plural(seconds, "second") if seconds < 120 else plural(seconds // 60, "minute")
+        talk.working(
+            Message(
+                f"Looking up {plural(emails, 'email')} in Constant "
+                f"Contact: about {plural(calls, 'API call')}, so about {about}. "
+                "What was found follows before anything starts."
+            )
+        )
 
     def bulk_line(self, line: str, *, confirmed: bool = False) -> None:
         """A one-line bulk command, or a saved one (`saved <id>`, see `_short`)."""

@@ -11,10 +11,11 @@ from bot.cc.models import LimitError, validate_tag_name
 from bot.slack import views
 from bot.slack.conversation import ModalConversation
 from bot.slack.files import FileFormConversation, form_input, limits_before_files
-from bot.slack.forms import Form, block_errors, from_metadata, read_form
+from bot.slack.forms import SAVED_FORM, Form, block_errors, from_metadata, metadata, read_form
 from bot.slack.listeners import Deps, actor_of
 from bot.slack.views import CONFIRM_VIEW, CREATE_FORM, DELETE_FORM, LISTS_FORM, TAGGING_FORM
 from bot.usecases.commands.tags import created
+from bot.usecases.inputs import Actor
 from bot.usecases.requests import Request, Turn
 
 
@@ -52,10 +53,15 @@ def register(app: App, deps: Deps) -> None:
             deps.later(lambda: pipeline.ops.audit(actor, form.form, title, f"refused: {problems}"))
             return
         ack(response_action="update", view=views.working_view(title))
+        store = pipeline.ops.store
+
+        def keep(meta: str) -> str:
+            return store.save_line(actor.workspace_id, actor.user_id, meta)
+
         talk = (
-            FileFormConversation(client, str(view["id"]), title, "Started", form)
+            FileFormConversation(client, str(view["id"]), title, "Started", form, keep=keep)
             if form.files
-            else ModalConversation(client, str(view["id"]), title, "Started")
+            else ModalConversation(client, str(view["id"]), title, "Started", keep=keep)
         )
         request = Request(actor, title, form.channel_id, once=f"form:{view['id']}")
 
@@ -71,17 +77,29 @@ def register(app: App, deps: Deps) -> None:
         client: WebClient,
         context: BoltContext,
     ) -> None:
-        form = from_metadata(view.get("private_metadata") or "{}")
+        actor = actor_of(context, body)
+        form = saved_form(actor, view)
+        if form is None:
+            gone = "This confirmation is no longer known; fill in the form again."
+            ack(response_action="update", view=views.result_view("cctag", f":warning: {gone}"))
+            return
         title = form_title(form)
         ack(response_action="update", view=views.working_view(title, "Starting…"))
         talk = ModalConversation(client, str(view["id"]), title, "Started")
-        actor = actor_of(context, body)
         request = Request(actor, title, form.channel_id, once=f"confirmed:{view['id']}")
 
         def start(turn: Turn) -> None:
             turn.bulk(form_input(form, client), None, confirmed=True)
 
         deps.later(lambda: pipeline.run(request, talk, form.form, start))
+
+    def saved_form(actor: Actor, view: dict[str, Any]) -> Form | None:
+        """The form a confirmation stands for: saved server-side behind the key it carries."""
+        key = str(metadata(view).get(SAVED_FORM) or "")
+        if not key:
+            return from_metadata(view.get("private_metadata") or "{}")
+        saved = pipeline.ops.store.saved_line(actor.workspace_id, actor.user_id, key)
+        return from_metadata(saved) if saved is not None else None
 
     def on_create_form(
         ack: Ack,
