@@ -16,9 +16,16 @@ from bot.store import Store
 
 
 def create_web_app(
-    bolt_app: App, store: Store, extra_routes: Sequence[BaseRoute] = ()
+    bolt_app: App,
+    store: Store,
+    extra_routes: Sequence[BaseRoute] = (),
+    *,
+    slack_events: bool = True,
 ) -> Starlette:
-    async def slack_events(request: Request) -> Response:
+    """`slack_events` False (Socket Mode): Slack's requests come over the socket, and an
+    HTTP `/slack/events` would only be a door with no signing secret behind it."""
+
+    async def events(request: Request) -> Response:
         # bolt's sync App blocks until the listener acks: run it off the event loop, so one
         # slow request never holds up the others.
         bolt_request = to_bolt_request(request, await request.body())
@@ -31,7 +38,7 @@ def create_web_app(
         return JSONResponse({"ok": healthy, "database": healthy}, status_code=status)
 
     routes: list[BaseRoute] = [
-        Route("/slack/events", slack_events, methods=["POST"]),
+        *([Route("/slack/events", events, methods=["POST"])] if slack_events else []),
         Route("/healthz", healthz, methods=["GET"]),
         *extra_routes,
     ]

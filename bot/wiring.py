@@ -41,7 +41,7 @@ from bot.permissions import Permissions, Policy
 from bot.poller import Poller
 from bot.ports import Accounts, SingleAccount, SingleSlack, SlackClients
 from bot.settings import Settings, require
-from bot.slack.app import create_app, run_socket_mode
+from bot.slack.app import connect_socket_mode, create_app
 from bot.slack.workspaces import HomeData
 from bot.store import Store
 from bot.store.connections import ConnectionRepository
@@ -215,13 +215,13 @@ def build_bolt_app(parts: Parts) -> App:
     )
 
 
-def build_web_app(parts: Parts, bolt_app: App) -> Starlette:
+def build_web_app(parts: Parts, bolt_app: App, *, slack_events: bool = True) -> Starlette:
     routes: list[BaseRoute] = []
     if parts.slack_oauth is not None:
         routes += slack_install_routes(bolt_app)
     if parts.connect is not None:
         routes += connect_routes(parts.connect)
-    return create_web_app(bolt_app, parts.store, extra_routes=routes)
+    return create_web_app(bolt_app, parts.store, extra_routes=routes, slack_events=slack_events)
 
 
 def serve(settings: Settings) -> int:
@@ -234,18 +234,24 @@ def serve(settings: Settings) -> int:
     stop = threading.Event()
     if settings.cctag_poll_in_serve:
         threading.Thread(target=build_poller(parts).run_forever, args=(stop,), daemon=True).start()
+    # Socket Mode takes Slack's requests over the socket; the web routes (/healthz, the
+    # OAuth callbacks, /slack/install) are still served over HTTP.
+    socket = (
+        connect_socket_mode(bolt_app, settings.slack_app_token)
+        if settings.slack_app_token
+        else None
+    )
     try:
-        if settings.slack_app_token:
-            run_socket_mode(bolt_app, settings.slack_app_token)
-        else:
-            web = build_web_app(parts, bolt_app)
-            uvicorn.run(
-                web,
-                host="0.0.0.0",
-                port=settings.port,
-                log_level="info",
-                log_config=uvicorn_log_config(),
-            )
+        web = build_web_app(parts, bolt_app, slack_events=socket is None)
+        uvicorn.run(
+            web,
+            host="0.0.0.0",
+            port=settings.port,
+            log_level="info",
+            log_config=uvicorn_log_config(),
+        )
     finally:
         stop.set()
+        if socket is not None:
+            socket.close()
     return 0

@@ -11,6 +11,7 @@ from concurrent.futures import Executor, ThreadPoolExecutor
 from typing import Any
 
 from slack_bolt import App
+from slack_bolt.adapter.socket_mode import SocketModeHandler
 from slack_bolt.oauth.oauth_settings import OAuthSettings
 from slack_sdk import WebClient
 
@@ -26,7 +27,7 @@ from bot.usecases import Catalog, Operations
 from bot.usecases.commands import REGISTRY
 from bot.usecases.requests import Pipeline
 
-__all__ = ["HomeData", "create_app", "run_socket_mode"]
+__all__ = ["HomeData", "connect_socket_mode", "create_app"]
 
 log = logging.getLogger(__name__)
 # Threads for the work after an ack (look-ups, counts, starting activities).
@@ -72,8 +73,9 @@ def _on_error(error: Exception, body: dict[str, Any]) -> None:
     log.error("unhandled error in a listener: %r", error, exc_info=error)
 
 
-def run_socket_mode(app: App, app_token: str) -> None:
-    """Socket Mode (SLACK_APP_TOKEN): the same listeners over a WebSocket; blocks until stopped."""
-    from slack_bolt.adapter.socket_mode import SocketModeHandler
-
-    SocketModeHandler(app, app_token).start()
+def connect_socket_mode(app: App, app_token: str) -> SocketModeHandler:
+    """Socket Mode (SLACK_APP_TOKEN): the same listeners over a WebSocket, connected in the
+    background (the caller serves the web routes meanwhile); `close()` ends it."""
+    handler = SocketModeHandler(app, app_token)
+    handler.connect()
+    return handler

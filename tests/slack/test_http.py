@@ -84,3 +84,27 @@ def test_home_tab_shows_help(bot: Bot) -> None:
     assert httpx.post(bot.local.url, content=body, headers=headers).status_code == 200
     home = wait_for(lambda: bot.fake.views.get("HOME-U0001"), what="home")
     assert home is not None and "/cctag add" in text_of(home)
+
+
+def test_socket_mode_serves_the_web_routes_but_no_http_door_to_the_listeners(
+    tmp_path: Path,
+) -> None:
+    from bot import wiring
+    from bot.settings import Settings
+
+    settings = Settings(
+        slack_app_token="xapp-1-test",
+        slack_bot_token="xoxb-test",
+        cc_client_id="client",
+        cc_client_secret="secret",
+        cctag_encryption_key="a passphrase of sixteen or more",
+        database_url=f"sqlite:///{tmp_path}/socket.db",
+    )
+    parts = wiring.build_parts(settings)
+    web = wiring.build_web_app(parts, wiring.build_bolt_app(parts), slack_events=False)
+    with ThreadedServer(web) as served:
+        assert httpx.get(f"{served.url}/healthz").status_code == 200
+        callback = httpx.get(f"{served.url}/cc/oauth/callback", params={"state": "x"})
+        assert callback.status_code != 404  # the connect page answers, in words
+        events = httpx.post(f"{served.url}/slack/events", content=b"token=x")
+        assert events.status_code == 404
