@@ -64,6 +64,7 @@ def preview(plan: Plan) -> Message:
         lines += [f"• *{name}*: {_contacts(count)}" for name, count in plan.tag_counts]
     elif plan.contacts is not None:
         lines.append(f"This touches about *{plural(plan.contacts, 'contact')}*.")
+    lines += plan.notes
     if plan.kind == ActivityKind.DELETE_TAGS:
         lines.append("Deleting a tag removes it from every contact; it cannot be undone.")
     return Message("\n".join(lines))
@@ -76,7 +77,8 @@ def _contacts(count: int | None) -> str:
 def started(plan: Plan, activity: Activity) -> Message:
     return Message(
         f"Started: {plan.summary}. Activity `{activity.activity_id}` is *{activity.state}*; "
-        "its progress follows in the channel thread."
+        "its progress follows in the channel thread.",
+        note=" ".join(plan.notes) or None,
     )
 
 
@@ -126,7 +128,7 @@ class Turn:
         account = self.account()
         if picked:
             inp = self.ops.named(self.actor, account, inp)
-        plan = self.ops.plan(self.actor, account, inp)
+        plan = self.ops.plan(self.actor, account, inp, notify=lambda text: self.say(Message(text)))
         if plan.needs_confirmation and not confirmed:
             self.ops.audit(self.actor, plan.kind.value, plan.summary, "confirmation asked")
             self.conversation.ask_to_confirm(preview(plan), Pending(line, inp, self.channel))

@@ -29,6 +29,7 @@ from bot.cc.models import (
     build,
     validate_tag_name,
 )
+from bot.clock import SYSTEM_CLOCK, Clock
 from bot.store import Store, TrackedActivity
 from bot.usecases.catalog import Catalog
 from bot.usecases.inputs import (
@@ -45,12 +46,20 @@ from bot.usecases.inputs import (
 BROAD_CONTACTS = 1000
 EMAIL = re.compile(r"^[^@\s,]+@[^@\s,]+\.[^@\s,]+$")
 
+CAMPAIGN_SOURCES = (
+    SourceKind.CLICKED,
+    SourceKind.OPENED,
+    SourceKind.NOT_OPENED,
+    SourceKind.BOUNCED,
+)
 TAGGING_SOURCES = (
     SourceKind.CONTACTS,
     SourceKind.LISTS,
     SourceKind.TAGS,
     SourceKind.ALL_ACTIVE,
     SourceKind.NEW_SUBSCRIBERS,
+    SourceKind.SEGMENT,
+    *CAMPAIGN_SOURCES,
 )
 LIST_ADD_SOURCES = (
     SourceKind.CONTACTS,
@@ -59,6 +68,7 @@ LIST_ADD_SOURCES = (
     SourceKind.ALL_ACTIVE,
     SourceKind.ENGAGEMENT,
     SourceKind.SEGMENT,
+    *CAMPAIGN_SOURCES,
 )
 LIST_REMOVE_SOURCES = (
     SourceKind.CONTACTS,
@@ -66,6 +76,7 @@ LIST_REMOVE_SOURCES = (
     SourceKind.TAGS,
     SourceKind.ALL_ACTIVE,
     SourceKind.ENGAGEMENT,
+    *CAMPAIGN_SOURCES,
 )
 SOURCE_GAPS = {
     ("lists", "add", SourceKind.NEW_SUBSCRIBERS): (
@@ -188,11 +199,12 @@ def check_limits(inp: BulkInput) -> dict[str, str]:
     key = "tag_ids" if isinstance(inp, TaggingInput) else "list_ids"
     _capture(problems, "targets", lambda: build(model, {"source": any_source, key: targets}))
     gap = _source_gap(inp)
+    looked_up = _looked_up(inp)
     if gap:
         problems["source"] = gap
-    else:
+    elif not looked_up:
         _capture(problems, "source", lambda: build(source_model, _source_body(inp.source)))
-    if inp.exclude and not problems:
+    if inp.exclude and not problems and not looked_up:
         body = {
             "source": _source_body(inp.source),
             "exclude": {"contact_ids": list(inp.exclude)},
@@ -200,6 +212,13 @@ def check_limits(inp: BulkInput) -> dict[str, str]:
         }
         _capture(problems, "exclude", lambda: build(model, body))
     return problems
+
+
+def _looked_up(inp: TaggingInput | ListsInput) -> bool:
+    """Campaign and segment sources: their request body is known only after calls."""
+    from bot.usecases.sources import looked_up  # sources.py builds on this module
+
+    return looked_up(inp.source, tagging=isinstance(inp, TaggingInput))
 
 
 def _models(inp: TaggingInput | ListsInput) -> tuple[type[BaseModel], type[BaseModel]]:
@@ -221,9 +240,12 @@ _T = TypeVar("_T")
 
 
 class Operations:
-    def __init__(self, store: Store, catalog: Catalog) -> None:
+    def __init__(self, store: Store, catalog: Catalog, *, clock: Clock = SYSTEM_CLOCK) -> None:
+        from bot.usecases.sources import Sources  # sources.py builds on this module
+
         self.store = store
         self.catalog = catalog
+        self.sources = Sources(clock)
 
     # ------------------------------------------------------------ audit
     def audit(self, actor: Actor, action: str, detail: str, outcome: str) -> None:
@@ -337,13 +359,27 @@ class Operations:
         targets = tuple(tags.get(i, i) for i in inp.tag_names)
         return TaggingInput(inp.action, targets, source, inp.exclude)
 
-    def plan(self, actor: Actor, client: AccountClient, inp: BulkInput) -> Plan:
-        """Check limits, resolve every name (all unknown ones listed), count what it touches."""
+    def plan(
+        self,
+        actor: Actor,
+        client: AccountClient,
+        inp: BulkInput,
+        *,
+        notify: Callable[[str], None] | None = None,
+    ) -> Plan:
+        """Check limits, resolve every name (all unknown ones listed), count what it touches.
+        `notify` tells the person about a wait (a segment still being computed)."""
         action = action_name(inp)
         detail = summarize(inp)
-        return self._refusing(actor, action, detail, lambda: self._plan(actor, client, inp))
+        return self._refusing(actor, action, detail, lambda: self._plan(actor, client, inp, notify))
 
-    def _plan(self, actor: Actor, client: AccountClient, inp: BulkInput) -> Plan:
+    def _plan(
+        self,
+        actor: Actor,
+        client: AccountClient,
+        inp: BulkInput,
+        notify: Callable[[str], None] | None = None,
+    ) -> Plan:
         _refuse_limits(inp)
         if isinstance(inp, DeleteInput):
             return self._plan_delete(client, inp)
@@ -352,9 +388,21 @@ class Operations:
             targets = resolver.tags(inp.tag_names)
         else:
             targets = resolver.lists(inp.list_names)
-        source = resolver.source(inp.source)
+        looked_up = _looked_up(inp)
+        source = {} if looked_up else resolver.source(inp.source)
         exclude = resolver.contacts(inp.exclude, "excluded contact")
-        resolver.raise_unknown()
+        resolver.raise_unknown()  # before any report is read: a misspelt name costs no more
+        notes: tuple[str, ...] = ()
+        if looked_up:
+            found = self.sources.plan_source(
+                actor.workspace_id,
+                client,
+                inp.source,
+                exclude,
+                tagging=isinstance(inp, TaggingInput),
+                notify=notify,
+            )
+            source, exclude, notes = found.body, found.exclude, found.notes
         key = "tag_ids" if isinstance(inp, TaggingInput) else "list_ids"
         body: dict[str, Any] = {"source": source, key: targets}
         if exclude:
@@ -363,7 +411,7 @@ class Operations:
         request = build(model, body)
         contacts = _count(client, inp.source.kind, source, len(exclude))
         broad = inp.source.kind == SourceKind.ALL_ACTIVE or (contacts or 0) > BROAD_CONTACTS
-        return Plan(activity_kind(inp), summarize(inp), request, contacts, broad=broad)
+        return Plan(activity_kind(inp), summarize(inp), request, contacts, broad=broad, notes=notes)
 
     def _plan_delete(self, client: AccountClient, inp: DeleteInput) -> Plan:
         tags = client.list_tags(include_count=True)
@@ -493,7 +541,7 @@ def _count(
     client: AccountClient, kind: SourceKind, source: dict[str, Any], excluded: int
 ) -> int | None:
     """How many contacts the source holds (one call), or None when the API cannot say."""
-    if kind == SourceKind.CONTACTS:
+    if "contact_ids" in source:  # named, or found in a campaign's reports or a segment
         return len(source["contact_ids"])
     if kind == SourceKind.LISTS and len(source["list_ids"]) <= MAX_LISTS_PER_CONTACT_QUERY:
         total = client.count_contacts(list_ids=source["list_ids"])
@@ -537,8 +585,20 @@ def describe_source(source: Source) -> str:
         SourceKind.NEW_SUBSCRIBERS: lambda: "new subscribers",
         SourceKind.ENGAGEMENT: lambda: f"contacts with {values[0] if values else '?'} engagement",
         SourceKind.SEGMENT: lambda: f"contacts in segment {values[0] if values else '?'}",
+        **{kind: lambda: _campaign_words(source) for kind in CAMPAIGN_SOURCES},
     }
     return words[source.kind]()
+
+
+def _campaign_words(source: Source) -> str:
+    campaign = f"“{source.values[0]}”" if source.values else "?"
+    verbs = {
+        SourceKind.CLICKED: f"clicked {source.link}" if source.link else "clicked a link",
+        SourceKind.OPENED: "opened",
+        SourceKind.NOT_OPENED: "did not open",
+        SourceKind.BOUNCED: "bounced",
+    }
+    return f"contacts who {verbs[source.kind]} in {campaign}"
 
 
 def summarize(inp: BulkInput) -> str:

@@ -1,0 +1,327 @@
+"""Who did what, as a source: campaign behaviour and segments over signed HTTP against the
+sandbox, the poller following each activity to its end in its thread; and once in the shell.
+
+The app runs on a FakeClock, so a segment's waits between 202s cost no real time."""
+
+from __future__ import annotations
+
+import io
+import threading
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from slack_sdk import WebClient
+
+from bot.cc.client import CCApi
+from bot.cc.ratelimit import SpacingLimiter
+from bot.cc.tokens import StaticTokens
+from bot.clock import SYSTEM_CLOCK, FakeClock
+from bot.devkit.fakeslack.server import FakeSlackServer, SlackMessage
+from bot.devkit.local_slack import LocalSlack
+from bot.devkit.sandbox.campaigns import CampaignActivityRecord
+from bot.devkit.sandbox.server import SandboxServer
+from bot.devkit.sandbox.state import DEMO_ACCOUNT_ID, Account
+from bot.devkit.threaded_server import ThreadedServer
+from bot.poller import Poller
+from bot.ports import SingleAccount, SingleSlack
+from bot.settings import Settings
+from bot.shell import run_shell
+from bot.slack.app import create_app
+from bot.store import Store
+from bot.web import create_web_app
+from tests.slack.conftest import SECRET, Bot, text_of, wait_for
+
+SPRING = "Spring Newsletter 2026"
+PRICING = "https://example.com/pricing"
+NARROW_SCOPE = "contact_data offline_access"
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock(start=datetime.now(UTC))
+
+
+@contextmanager
+def _bot(sandbox: SandboxServer, tmp_path: Path, clock: FakeClock, token: str) -> Iterator[Bot]:
+    """The real web app on `clock`, FakeSlack, the sandbox, and a poller posting to threads."""
+    slack = FakeSlackServer()
+    with slack:
+        store = Store(f"sqlite:///{tmp_path}/cctag.db")
+        store.upgrade()
+        api = CCApi(sandbox.base_url, SpacingLimiter(rate_per_second=40.0), max_retries=1)
+        account = api.for_account(StaticTokens(token))
+        settings = Settings(slack_signing_secret=SECRET, database_url=store.database_url)
+        client = WebClient(token="xoxb-test", base_url=slack.api_url)
+        app = create_app(settings, store, SingleAccount(account), client, clock)
+        poller = Poller(
+            store,
+            SingleAccount(account),
+            SingleSlack(client),
+            SYSTEM_CLOCK,
+            owner=f"test-{uuid.uuid4().hex[:8]}",
+            base_interval=0.1,
+            min_interval=0.05,
+        )
+        stop = threading.Event()
+        thread = threading.Thread(target=poller.run_forever, args=(stop,), daemon=True)
+        with ThreadedServer(create_web_app(app, store)) as web:
+            thread.start()
+            local = LocalSlack(f"{web.url}/slack/events", SECRET, slack.response_url)
+            try:
+                yield Bot(sandbox, slack, store, account, web, local)
+            finally:
+                stop.set()
+                thread.join(timeout=10)
+        api.close()
+        store.close()
+
+
+@pytest.fixture
+def bot(sandbox: SandboxServer, tmp_path: Path, clock: FakeClock) -> Iterator[Bot]:
+    with _bot(sandbox, tmp_path, clock, sandbox.access_token) as made:
+        yield made
+
+
+@pytest.fixture
+def narrow_bot(sandbox: SandboxServer, tmp_path: Path, clock: FakeClock) -> Iterator[Bot]:
+    """Connected before campaign_data was asked for."""
+    token = f"narrow-{uuid.uuid4().hex[:8]}"
+    sandbox.state.add_access_token(token, DEMO_ACCOUNT_ID, expires_in=None, scope=NARROW_SCOPE)
+    with _bot(sandbox, tmp_path, clock, token) as made:
+        yield made
+
+
+@pytest.fixture
+def big_bot(tmp_path: Path, clock: FakeClock) -> Iterator[Bot]:
+    """Enough contacts for "Pricing Launch" to have more than 500 distinct clickers."""
+    with (
+        SandboxServer(activity_seconds=0.3, rate_per_second=50.0, contacts=800) as sandbox,
+        _bot(sandbox, tmp_path, clock, sandbox.access_token) as made,
+    ):
+        yield made
+
+
+# ---------------------------------------------------------------- what the sandbox holds
+
+
+def _account(bot: Bot) -> Account:
+    return bot.sandbox.state.account()
+
+
+def _reported(bot: Bot, name: str) -> list[CampaignActivityRecord]:
+    book = _account(bot).campaigns
+    assert book is not None
+    campaign = next(
+        c for c in book.campaigns.values() if c.name == name and c.current_status == "Done"
+    )
+    found = []
+    for activity in campaign.activities:
+        if activity.role in ("primary_email", "resend"):
+            filled = book.activity(activity.campaign_activity_id)
+            assert filled is not None
+            found.append(filled)
+    return found
+
+
+def _report(bot: Bot, name: str, report: str, link: str | None = None) -> set[str]:
+    return {
+        row.contact.contact_id
+        for activity in _reported(bot, name)
+        for row in activity.reports[report]
+        if link is None or row.link_url == link
+    }
+
+
+def _tagged(bot: Bot, tag_name: str) -> set[str]:
+    tag = _account(bot).tag_by_name(tag_name)
+    assert tag is not None
+    return set(_account(bot).tag_members.get(tag.tag_id, set()))
+
+
+def _create(bot: Bot, tag_name: str) -> None:
+    assert "Created the tag" in text_of(
+        bot.command(f'create "{tag_name}"', f"create-{uuid.uuid4().hex[:8]}")
+    )
+
+
+def _ended_once(bot: Bot) -> SlackMessage:
+    """The one parent; its activity's end posted exactly once in its thread."""
+    [parent] = bot.parents()
+    wait_for(lambda: bot.store.in_flight_count() == 0, timeout=20, what="the activity's end")
+    thread = bot.fake.thread(parent.channel, parent.ts)
+    ends = [m for m in thread if "*completed*" in m.text]
+    assert len(ends) == 1, [m.text for m in thread]
+    return parent
+
+
+# ---------------------------------------------------------------- done when
+
+
+def test_clickers_of_one_link_are_tagged_as_one_activity(bot: Bot) -> None:
+    _create(bot, "Spring clickers")
+    line = f'add "Spring clickers" --clicked "{SPRING}" --link {PRICING}'
+    reply = bot.command(line, "clicked")
+    expected = _report(bot, SPRING, "clicks", PRICING)
+    assert expected
+    shown = text_of(reply)
+    summary = f"add tag “Spring clickers” to contacts who clicked {PRICING} in “{SPRING}”"
+    assert f"Started: {summary}" in shown
+    assert (
+        f"{len(expected)} contacts who clicked {PRICING} in “{SPRING}” (from its primary_email "
+        "and resend): finding them took 6 API calls. Starting it takes 1 more call." in shown
+    )
+    parent = _ended_once(bot)
+    assert summary in parent.text
+    assert _tagged(bot, "Spring clickers") == expected
+    assert bot.activities() == 1
+
+
+def test_non_openers_are_tagged_as_one_activity(bot: Bot) -> None:
+    _create(bot, "Resend")
+    bot.command(f'add Resend --not-opened "{SPRING}"', "not-opened")
+    expected = _report(bot, SPRING, "didnotopens") - _report(bot, SPRING, "unique_opens")
+    assert expected
+    _ended_once(bot)
+    assert _tagged(bot, "Resend") == expected
+
+
+def test_a_segment_that_answers_202_twice_is_waited_for_and_tagged(
+    bot: Bot, clock: FakeClock
+) -> None:
+    _create(bot, "Donor seg")
+    bot.sandbox.faults.segment_computing(times=2)
+    bot.local.command('add "Donor seg" --segment "Active donors"', key="segment")
+    waiting = text_of(bot.wait_response("segment", 1))
+    assert "still computing the segment “Active donors”" in waiting
+    started = text_of(bot.wait_response("segment", 2))
+    assert "Started: add tag “Donor seg” to contacts in segment Active donors" in started
+    assert clock.sleeps == [2.0, 4.0]  # backoff on the app's clock, no real wait
+    _ended_once(bot)
+    assert _tagged(bot, "Donor seg") == _account(bot).segments[2]
+
+
+def test_remove_takes_a_segment_by_id(bot: Bot) -> None:
+    engaged = _account(bot).segments[1]
+    vip = _account(bot).tag_by_name("VIP")
+    assert vip is not None
+    had = set(_account(bot).tag_members[vip.tag_id])
+    assert had & engaged
+    bot.command("remove VIP --segment 1", "remove-seg")
+    _ended_once(bot)
+    assert _tagged(bot, "VIP") == had - engaged
+
+
+def test_lists_keeps_the_native_segment_source_given_by_name(bot: Bot) -> None:
+    before = bot.sandbox.state.request_count("/v3/segments")
+    reply = text_of(bot.command('lists Newsletter --segment "Active donors"', "lists-seg"))
+    assert "Started: add contacts in segment Active donors to list “Newsletter”" in reply
+    assert bot.sandbox.state.request_count("/v3/segments") == before + 1  # the name, once
+    assert bot.sandbox.state.request_count("segment_id=") == 0  # members never read
+    _ended_once(bot)
+    account = _account(bot)
+    newsletter = next(x for x in account.lists.values() if x.name == "Newsletter")
+    assert account.segments[2] <= account.list_members[newsletter.list_id]
+
+
+def test_unlists_takes_who_bounced(bot: Bot) -> None:
+    account = _account(bot)
+    newsletter = next(x for x in account.lists.values() if x.name == "Newsletter")
+    bounced = _report(bot, SPRING, "bounces")
+    assert bounced & account.list_members[newsletter.list_id]
+    bot.command(f'unlists Newsletter --bounced "{SPRING}"', "unlists")
+    _ended_once(bot)
+    assert not bounced & account.list_members[newsletter.list_id]
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="more than 500 contacts need a job of several activities (the planner's job path, "
+    "branch j); until it is merged this request is refused in words",
+)
+def test_more_than_500_clickers_are_one_request_tagging_all(big_bot: Bot) -> None:
+    _create(big_bot, "Pricing clickers")
+    line = f'add "Pricing clickers" --clicked "Pricing Launch" --link {PRICING}'
+    reply = text_of(big_bot.command(line, "many"))
+    expected = _report(big_bot, "Pricing Launch", "clicks", PRICING)
+    assert len(expected) > 500
+    assert "Started" in reply, reply
+    wait_for(lambda: big_bot.store.in_flight_count() == 0, timeout=30, what="the job")
+    assert len(big_bot.parents()) == 1
+    assert _tagged(big_bot, "Pricing clickers") == expected
+
+
+# ---------------------------------------------------------------- refusals, nothing started
+
+
+def _refused(bot: Bot, line: str, key: str) -> str:
+    shown = text_of(bot.command(line, key))
+    assert "Nothing was changed" in shown
+    assert bot.parents() == [] and bot.activities() == 0
+    return shown
+
+
+def test_more_than_one_activity_holds_is_refused_in_words(big_bot: Bot) -> None:
+    """Until the job path is merged (then the test above passes and this one goes)."""
+    shown = _refused(big_bot, f'add VIP --clicked "Pricing Launch" --link {PRICING}', "big")
+    assert "more than the 500 one activity holds" in shown
+    assert "jobs of several activities come with" in shown
+
+
+def test_an_unknown_campaign_names_the_candidates(bot: Bot) -> None:
+    shown = _refused(bot, 'add VIP --opened "Pricing Lunch"', "unknown")
+    assert "No email campaign is named “Pricing Lunch”. Closest: “Pricing Launch”." in shown
+
+
+def test_a_link_not_in_the_campaign_names_its_links(bot: Bot) -> None:
+    shown = _refused(bot, f'add VIP --clicked "{SPRING}" --link https://example.com/faq', "l")
+    assert (
+        f"https://example.com/faq is not a link of “{SPRING}”. Its links: {PRICING}, "
+        "https://example.com/blog/spring, https://example.com/events." in shown
+    )
+    assert bot.sandbox.state.request_count("/tracking/") == 0
+
+
+def test_a_campaign_without_reports_is_explained(bot: Bot) -> None:
+    shown = _refused(bot, 'add VIP --clicked "Holiday Draft"', "draft")
+    assert "“Holiday Draft” was never sent (it is Draft)" in shown
+    assert bot.sandbox.state.request_count("/reports/") == 0
+
+
+def test_a_misspelt_tag_costs_no_report_call(bot: Bot) -> None:
+    shown = _refused(bot, f'add Nope --opened "{SPRING}"', "tag")
+    assert "Unknown tag: “Nope”" in shown
+    assert bot.sandbox.state.request_count("/emails") == 0
+
+
+def test_bad_lines_are_sentences(bot: Bot) -> None:
+    link = _refused(bot, f'add VIP --opened "{SPRING}" --link {PRICING}', "p1")
+    assert "--link only narrows --clicked <campaign>" in link
+    assert "--clicked needs a value" in _refused(bot, "add VIP --clicked", "p2")
+
+
+def test_a_connection_without_campaign_data_is_told_to_reconnect(narrow_bot: Bot) -> None:
+    shown = _refused(narrow_bot, f'add VIP --clicked "{SPRING}"', "scope")
+    assert "campaign_data" in shown and "/cctag connect" in shown
+
+
+# ---------------------------------------------------------------- the shell
+
+
+def test_the_shell_tags_a_campaigns_clickers(tmp_path: Path) -> None:
+    lines = io.StringIO(
+        '/cctag create "Spring clickers"\n'
+        f'add "Spring clickers" --clicked "{SPRING}" --link {PRICING}\n'
+        "exit\n"
+    )
+    out = io.StringIO()
+    assert run_shell(Settings(database_url=f"sqlite:///{tmp_path}/shell.db"), lines, out) == 0
+    printed = out.getvalue()
+    summary = f"add tag “Spring clickers” to contacts who clicked {PRICING} in “{SPRING}”"
+    assert f"[cctag] Started: {summary}" in printed
+    assert "finding them took 6 API calls" in printed
+    assert sum("[thread] you completed" in line for line in printed.split("\n")) == 1
+    assert "Traceback" not in printed
