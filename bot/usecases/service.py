@@ -353,6 +353,8 @@ class Operations:
         if source.kind in (SourceKind.TAGS, SourceKind.LISTS):
             names = tags if source.kind == SourceKind.TAGS else lists
             source = Source(source.kind, tuple(names.get(i, i) for i in source.values))
+        if source.kind.is_campaign:
+            source = Source(source.kind, self.sources.menus.picked(source.values))
         if isinstance(inp, ListsInput):
             targets = tuple(lists.get(i, i) for i in inp.list_names)
             return ListsInput(inp.action, targets, source, inp.exclude)

@@ -13,6 +13,7 @@ selection is kept a few minutes, so confirming a broad one does not read the rep
 from __future__ import annotations
 
 import hashlib
+import logging
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -41,6 +42,7 @@ from bot.usecases.behaviour import (
 from bot.usecases.inputs import Source, SourceKind
 from bot.usecases.service import Refused, cc_message, plural
 
+log = logging.getLogger(__name__)
 # Long enough to confirm a broad request, short enough that a rerun sees new clicks.
 SELECTION_TTL = 300.0
 MENU_TTL = 60.0
@@ -282,6 +284,21 @@ class CampaignMenus:
         with self._lock:
             self._keys[key] = text
         return key
+
+    def picked(self, values: Sequence[str]) -> tuple[str, ...]:
+        """Option values back to the campaign's name and the link's URL."""
+        texts = [self.text_of(value) for value in values]
+        if any(text is None for text in texts):
+            raise Refused("The campaign or link you picked is no longer known here; pick it again.")
+        return tuple(text for text in texts if text is not None)
+
+    def warm(self, workspace_id: str, account: AccountClient) -> None:
+        """Load the campaigns while a form is being looked at; a menu shows nothing rather
+        than an error (the submitted form explains any refusal)."""
+        try:
+            self.campaigns(workspace_id, account)
+        except (CCError, Refused) as exc:
+            log.info("campaign menu not warmed: %r", exc)
 
     def text_of(self, value: str) -> str | None:
         """What an option value stands for (None: a key this process never gave out)."""

@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 from slack_sdk import WebClient
@@ -31,12 +32,14 @@ from bot.ports import SingleAccount, SingleSlack
 from bot.settings import Settings
 from bot.shell import run_shell
 from bot.slack.app import create_app
+from bot.slack.views import CAMPAIGN_SELECT, LINK_SELECT
 from bot.store import Store
 from bot.web import create_web_app
 from tests.slack.conftest import SECRET, Bot, text_of, wait_for
 
 SPRING = "Spring Newsletter 2026"
 PRICING = "https://example.com/pricing"
+SPRING_LINKS = ("https://example.com/blog/spring", "https://example.com/events")
 NARROW_SCOPE = "contact_data offline_access"
 
 
@@ -325,3 +328,113 @@ def test_the_shell_tags_a_campaigns_clickers(tmp_path: Path) -> None:
     assert "finding them took 6 API calls" in printed
     assert sum("[thread] you completed" in line for line in printed.split("\n")) == 1
     assert "Traceback" not in printed
+
+
+# ---------------------------------------------------------------- the modals
+
+
+def _open_form(bot: Bot, command: str) -> dict[str, Any]:
+    assert bot.local.command(command, key=f"open-{command}").status_code == 200
+    return wait_for(lambda: list(bot.fake.views.values()), what="a modal")[-1]
+
+
+def _picked(action_id: str, value: str) -> dict[str, Any]:
+    option = {"value": value, "text": {"type": "plain_text", "text": value[:75]}}
+    return {action_id: {"type": "external_select", "selected_option": option}}
+
+
+def _suggest(
+    bot: Bot, action_id: str, typed: str, campaign: str | None = None
+) -> list[tuple[str, str]]:
+    """A block_suggestion as Slack sends it, with the modal's state so far."""
+    state = {"source_campaign": _picked(CAMPAIGN_SELECT, campaign)} if campaign else {}
+    payload = {
+        "type": "block_suggestion",
+        "team": {"id": "T0001", "domain": "local"},
+        "user": {"id": "U0001", "team_id": "T0001"},
+        "api_app_id": "A0001",
+        "token": "legacy",
+        "action_id": action_id,
+        "block_id": "source_link" if action_id == LINK_SELECT else "source_campaign",
+        "value": typed,
+        "view": {"type": "modal", "state": {"values": state}},
+    }
+    answer = bot.local.interact(payload)
+    assert answer.status_code == 200
+    options = answer.json()["options"]
+    assert len(options) <= 100
+    found = [(o["value"], o["text"]["text"]) for o in options]
+    assert all(len(value) <= 150 and len(text) <= 75 for value, text in found)
+    return found
+
+
+def _submit_picked(bot: Bot, view: dict[str, Any], values: dict[str, Any], **picked: str) -> None:
+    payload = bot.local.view_submission_payload(view, values)
+    state = payload["view"]["state"]["values"]
+    state["source_campaign"] = _picked(CAMPAIGN_SELECT, picked["campaign"])
+    if "link" in picked:
+        state["source_link"] = _picked(LINK_SELECT, picked["link"])
+    assert bot.local.interact(payload).status_code == 200
+
+
+def test_the_add_form_picks_a_campaign_and_a_link_by_type_ahead(bot: Bot) -> None:
+    _create(bot, "Spring clickers")
+    view = _open_form(bot, "add")
+    shown = text_of(view)
+    assert "Campaign (for who clicked" in shown and "Link (only for who clicked" in shown
+    kinds = [o["value"] for o in view["blocks"][1]["element"]["options"]]
+    assert {"clicked", "opened", "not-opened", "bounced", "segment"} <= set(kinds)
+    wait_for(lambda: bot.sandbox.state.request_count("/v3/emails") >= 1, what="menu warmed")
+    before = bot.sandbox.state.request_count("/v3/emails")
+    assert [t for _, t in _suggest(bot, CAMPAIGN_SELECT, "spr")] == [SPRING]
+    every = [t for _, t in _suggest(bot, CAMPAIGN_SELECT, "")]
+    assert "Holiday Draft" not in every  # never sent: nobody to select
+    assert sum(t.casefold() == "member update" for t in every) == 1
+    assert bot.sandbox.state.request_count("/v3/emails") == before  # from the cache
+    links = _suggest(bot, LINK_SELECT, "", campaign=SPRING)
+    assert [t for _, t in links] == sorted([PRICING, *SPRING_LINKS])
+    assert _suggest(bot, LINK_SELECT, "") == []  # no campaign picked yet
+    targets = [(_tag_id(bot, "Spring clickers"), "Spring clickers")]
+    values = {"targets": targets, "source_kind": "clicked"}
+    _submit_picked(bot, view, values, campaign=SPRING, link=PRICING)
+    wait_for(lambda: "Started" in text_of(bot.view(view["id"])), what="the form started")
+    _ended_once(bot)
+    assert _tagged(bot, "Spring clickers") == _report(bot, SPRING, "clicks", PRICING)
+
+
+def test_a_long_link_fits_an_option_and_maps_back(bot: Bot) -> None:
+    [primary, resend] = _reported(bot, SPRING)
+    long_url = "https://example.com/pricing?" + "utm_campaign=spring&" * 20
+    for activity in (primary, resend):
+        url_id = next(u for u, url in activity.links.items() if url == PRICING)
+        activity.links[url_id] = long_url
+    links = dict((text, value) for value, text in _suggest(bot, LINK_SELECT, "utm", SPRING))
+    [(text, value)] = links.items()
+    assert text.endswith("…") and value.startswith("k:")
+    _create(bot, "Long link")
+    view = _open_form(bot, "add")
+    values = {"targets": [(_tag_id(bot, "Long link"), "Long link")], "source_kind": "clicked"}
+    _submit_picked(bot, view, values, campaign=SPRING, link=value)
+    wait_for(lambda: "Started" in text_of(bot.view(view["id"])), what="the form started")
+    _ended_once(bot)
+    assert _tagged(bot, "Long link") == _report(bot, SPRING, "clicks", PRICING)
+
+
+def test_the_lists_form_reads_a_segment_name_whole(bot: Bot) -> None:
+    view = _open_form(bot, "lists")
+    newsletter = bot.account.find_list_by_name("Newsletter")
+    assert newsletter is not None
+    values = {
+        "targets": [(newsletter.list_id, "Newsletter")],
+        "source_kind": "segment",
+        "source_segment": "Active donors",
+    }
+    bot.local.submit(view, values)
+    wait_for(lambda: "Started" in text_of(bot.view(view["id"])), what="the form started")
+    assert "contacts in segment Active donors" in text_of(bot.view(view["id"]))
+
+
+def _tag_id(bot: Bot, name: str) -> str:
+    tag = bot.account.find_tag_by_name(name)
+    assert tag is not None
+    return tag.tag_id

@@ -28,6 +28,8 @@ def _bulk(name: str) -> Callable[[Turn, str], None]:
     def run(turn: Turn, rest: str) -> None:
         if not rest:
             turn.open_form(name)
+            if name != "delete":  # its campaign menu answers from the cache
+                turn.ops.sources.menus.warm(turn.actor.workspace_id, turn.account())
         else:
             turn.bulk(parse_bulk_line(name, rest), f"{name} {rest}")
 
