@@ -42,6 +42,9 @@ COMMANDS = (
         (
             "`/cctag add` / `/cctag remove`: add tags to contacts, or remove them (a form)",
             f"`/cctag add <tag>[, <tag>...] {SOURCE}`: the same in one line",
+            "`<source>` may be who did what in a campaign: `--clicked <campaign> [--link <url>]`, "
+            "`--opened <campaign>`, `--not-opened <campaign>`, `--bounced <campaign>`; or "
+            "`--segment <name or id>`",
         ),
         _bulk("add"),
         permission="add",
