@@ -137,7 +137,7 @@ class Sources:
         notes = [spend_note(selection)]
         if len(ids) < len(selection.contact_ids):
             excluded = len(selection.contact_ids) - len(ids)
-            notes.append(f"{plural(excluded, 'of them')} left out, as you asked.")
+            notes.append(f"{excluded} of them left out, as you asked.")
         return Found({"contact_ids": ids}, len(ids), tuple(notes), [])
 
     def select(
