@@ -46,12 +46,7 @@ from bot.usecases.inputs import (
 BROAD_CONTACTS = 1000
 EMAIL = re.compile(r"^[^@\s,]+@[^@\s,]+\.[^@\s,]+$")
 
-CAMPAIGN_SOURCES = (
-    SourceKind.CLICKED,
-    SourceKind.OPENED,
-    SourceKind.NOT_OPENED,
-    SourceKind.BOUNCED,
-)
+CAMPAIGN_SOURCES = tuple(kind for kind in SourceKind if kind.is_campaign)
 TAGGING_SOURCES = (
     SourceKind.CONTACTS,
     SourceKind.LISTS,
