@@ -153,8 +153,10 @@ class Sources:
         if kept is not None:
             return kept
         selection = self._read(account, source, notify)
-        with self._lock:
-            self._kept[key] = (self._clock.monotonic(), selection)
+        now = self._clock.monotonic()
+        with self._lock:  # stale selections go, so a long-running server keeps only fresh ones
+            self._kept = {k: v for k, v in self._kept.items() if now - v[0] < SELECTION_TTL}
+            self._kept[key] = (now, selection)
         return selection
 
     def _recent(self, key: _Key) -> Selection | None:
