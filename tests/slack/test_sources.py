@@ -262,7 +262,7 @@ def test_more_than_500_clickers_are_one_request_tagging_all(big_bot: Bot) -> Non
 
 def _refused(bot: Bot, line: str, key: str) -> str:
     shown = text_of(bot.command(line, key))
-    assert "Nothing was changed" in shown
+    assert "Nothing was changed" in shown and "Started" not in shown
     assert bot.parents() == [] and bot.activities() == 0
     return shown
 
@@ -309,6 +309,9 @@ def test_bad_lines_are_sentences(bot: Bot) -> None:
 def test_a_connection_without_campaign_data_is_told_to_reconnect(narrow_bot: Bot) -> None:
     shown = _refused(narrow_bot, f'add VIP --clicked "{SPRING}"', "scope")
     assert "campaign_data" in shown and "/cctag connect" in shown
+    # segments need only contact_data: the same connection still tags a segment's members
+    started = text_of(narrow_bot.command('add VIP --segment "Active donors"', "scope-seg"))
+    assert "Started: add tag “VIP” to contacts in segment Active donors" in started
 
 
 # ---------------------------------------------------------------- the shell
