@@ -228,20 +228,26 @@ class CampaignMenus:
         self._campaigns: dict[str, tuple[float, list[CampaignSummary]]] = {}
         self._links: dict[tuple[str, str], tuple[float, list[str]]] = {}
         self._keys: dict[str, str] = {}
+        self._loaders: dict[str, threading.Lock] = {}
 
     def _fresh(self, at: float) -> bool:
         return self._clock.monotonic() - at < self._ttl
 
+    def _loading(self, workspace_id: str) -> threading.Lock:
+        with self._lock:
+            return self._loaders.setdefault(workspace_id, threading.Lock())
+
     def campaigns(self, workspace_id: str, account: AccountClient) -> list[str]:
         """Names of the account's sent campaigns of the last year, most recent first."""
-        with self._lock:
-            found = self._campaigns.get(workspace_id)
-        if found is None or not self._fresh(found[0]):
-            after = self._clock.now() - timedelta(days=RECENT_DAYS)
-            listed = Campaigns(account, clock=self._clock).list_campaigns(after=after)
-            found = (self._clock.monotonic(), listed)
+        with self._loading(workspace_id):  # a type-ahead during the warm waits for its answer
             with self._lock:
-                self._campaigns[workspace_id] = found
+                found = self._campaigns.get(workspace_id)
+            if found is None or not self._fresh(found[0]):
+                after = self._clock.now() - timedelta(days=RECENT_DAYS)
+                listed = Campaigns(account, clock=self._clock).list_campaigns(after=after)
+                found = (self._clock.monotonic(), listed)
+                with self._lock:
+                    self._campaigns[workspace_id] = found
         names: dict[str, str] = {}
         for campaign in found[1]:
             if campaign.was_sent and campaign.current_status != "Removed":
