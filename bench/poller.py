@@ -3,13 +3,20 @@
 The fake Slack, the sandbox (with the side that starts activities) and each poller run in
 processes of their own, as Slack, Constant Contact and `cctag poll` do in production.
 
-    python -m bench.poller [--activities 200] [--accounts 10] [--pollers 1]
+    python -m bench.poller [--modes single,workspaces] [--activities 200] [--accounts 10]
+
+Two modes, run one after the other in one invocation and printed side by side:
+- `single`: each workspace's account reached with a configured token (the CC_ACCESS_TOKEN
+  way), one long-lived client each;
+- `workspaces`: each workspace connected through the sandbox's OAuth2 server (a real
+  connection in the store, tokens encrypted) and reached through `ConnectedAccounts`, which
+  makes a new client every time it is asked, as in multi-workspace mode.
 
 Measures Constant Contact status calls per activity (GET /v3/activities and /activities/{id}),
 the lag from an activity's end (its start + the sandbox's activity_seconds) to its end being
 posted in Slack, and 429s answered by the sandbox (4 requests/second per API key, as the real
-API). Its last line: `poller: activities=… accounts=… status_calls_per_activity=… lag_p95_s=…
-http_429=…`.
+API). One line per mode: `poller: mode=… activities=… accounts=… status_calls_per_activity=…
+lag_p95_s=… http_429=…`.
 """
 
 from __future__ import annotations
@@ -29,29 +36,57 @@ from datetime import timedelta
 from multiprocessing.queues import Queue
 from multiprocessing.synchronize import Event
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
+import httpx
+from cryptography.fernet import Fernet
 from slack_sdk import WebClient
 
 from bot.cc.client import AccountClient, CCApi
 from bot.cc.models import ActivityKind
+from bot.cc.oauth import OAuthClient
 from bot.cc.ports import RateLimiter
 from bot.cc.tokens import StaticTokens
 from bot.clock import SYSTEM_CLOCK
+from bot.connect import ConnectedAccounts, ConnectFlow
+from bot.connect.flow import ConnectOutcome
+from bot.crypto import TokenCipher
 from bot.devkit.fakeslack.server import FakeSlackServer, SlackMessage
 from bot.devkit.sandbox.faults import Faults
 from bot.devkit.sandbox.server import create_app
-from bot.devkit.sandbox.state import SandboxState
+from bot.devkit.sandbox.state import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, SandboxState
 from bot.devkit.threaded_server import ThreadedServer
 from bot.poller import Poller
+from bot.ports import Accounts as AccountsPort
 from bot.store import NewActivity, Store
+from bot.store.connections import ConnectionRepository
 from bot.store.ratelimit import DatabaseRateLimiter
 
 API_KEY = "bench-api-key"
 TERMINAL = {"completed", "failed", "cancelled", "timed_out"}
+MODES = ("single", "workspaces")
+REQUESTER = "UBENCH"
+# Where the connect flow would send the browser back; the bench reads the redirect instead.
+PUBLIC_URL = "http://127.0.0.1:9"
 
 
-def account_client(base_url: str, token: str, limiter: RateLimiter) -> AccountClient:
-    return CCApi(base_url, limiter).for_account(StaticTokens(token))
+def account_client(
+    base_url: str, token: str, limiter: RateLimiter, account_key: str
+) -> AccountClient:
+    return CCApi(base_url, limiter).for_account(StaticTokens(token), account_key)
+
+
+@dataclass(frozen=True)
+class SandboxUrls:
+    root: str
+
+    @property
+    def api(self) -> str:
+        return f"{self.root}/v3"
+
+    @property
+    def auth(self) -> str:
+        return f"{self.root}/oauth2/default/v1"
 
 
 class Count429:
@@ -91,9 +126,13 @@ def percentile(values: list[float], share: float) -> float:
     return ordered[min(len(ordered) - 1, int(share * len(ordered)))] if ordered else 0.0
 
 
-def run(args: argparse.Namespace) -> str:
-    with fresh_database(args.database_url) as database_url:
-        return _run(args, database_url)
+def run(args: argparse.Namespace) -> list[str]:
+    """Each mode on a fresh database; answers one line per mode."""
+    lines = []
+    for mode in args.modes:
+        with fresh_database(args.database_url) as database_url:
+            lines.append(_run(args, mode, database_url))
+    return lines
 
 
 @contextmanager
@@ -127,7 +166,7 @@ class Outcome:
     http_429: int
 
 
-def _run(args: argparse.Namespace, database_url: str) -> str:
+def _run(args: argparse.Namespace, mode: str, database_url: str) -> str:
     """Fake Slack here; the sandbox with the web side starting activities in one process; each
     poller in its own, as `cctag poll` runs apart from them. Sharing an interpreter lock, one
     would measure the others: a busy event loop delays requests and bunches them into 429s."""
@@ -142,6 +181,7 @@ def _run(args: argparse.Namespace, database_url: str) -> str:
             if body.get("state") in TERMINAL:
                 notified.setdefault(str(body["activity_id"]), time.monotonic())
 
+    cipher_key = Fernet.generate_key().decode()
     spawn = multiprocessing.get_context("spawn")
     reports = spawn.Queue()
     go, stop = spawn.Event(), spawn.Event()
@@ -149,14 +189,16 @@ def _run(args: argparse.Namespace, database_url: str) -> str:
         slack_server.fake.listeners.append(on_slack)
         slack_url = slack_server.api_url
         services = spawn.Process(
-            target=run_services, args=(args, database_url, slack_url, reports, go, stop)
+            target=run_services, args=(args, mode, database_url, slack_url, reports, go, stop)
         )
         services.start()
-        sandbox_url: str = reports.get(timeout=60)
+        sandbox = SandboxUrls(reports.get(timeout=60))
+        if mode == "workspaces":
+            connect_workspaces(args, database_url, sandbox, cipher_key)
         pollers = [
             spawn.Process(
                 target=run_poller,
-                args=(args, database_url, sandbox_url, slack_url, f"bench-{p}", stop),
+                args=(args, mode, database_url, sandbox, slack_url, f"bench-{p}", cipher_key, stop),
             )
             for p in range(args.pollers)
         ]
@@ -167,27 +209,33 @@ def _run(args: argparse.Namespace, database_url: str) -> str:
         stop.set()
         for process in [*pollers, services]:
             process.join(30)
-    return report(args, outcome, notified)
+    return report(args, mode, outcome, notified)
 
 
-def report(args: argparse.Namespace, outcome: Outcome, notified: dict[str, float]) -> str:
+def report(
+    args: argparse.Namespace, mode: str, outcome: Outcome, notified: dict[str, float]
+) -> str:
     ends = outcome.ends
     lags = [notified[a] - end for a, end in ends.items() if a in notified]
     missing = len(ends) - len(lags)
     if missing:
-        print(f"{missing} activities had no end posted within {args.timeout} s")
-    print(
-        f"lag: min {min(lags):.2f} s, median {percentile(lags, 0.5):.2f} s, max {max(lags):.2f} s"
-    )
+        print(f"{mode}: {missing} activities had no end posted within {args.timeout} s")
+    if lags:
+        print(
+            f"{mode} lag: min {min(lags):.2f} s, median {percentile(lags, 0.5):.2f} s, "
+            f"max {max(lags):.2f} s"
+        )
     return (
-        f"poller: activities={len(ends)} accounts={args.accounts} "
-        f"status_calls_per_activity={outcome.status_calls / len(ends):.2f} "
-        f"lag_p95_s={percentile(lags, 0.95):.2f} http_429={outcome.http_429}"
+        f"poller: mode={mode} activities={len(ends)} accounts={args.accounts} "
+        f"status_calls_per_activity={outcome.status_calls / max(len(ends), 1):.2f} "
+        f"lag_p95_s={percentile(lags, 0.95):.2f} http_429={outcome.http_429} "
+        f"unposted={missing}"
     )
 
 
 def run_services(
     args: argparse.Namespace,
+    mode: str,
     database_url: str,
     slack_url: str,
     reports: Queue,
@@ -201,8 +249,9 @@ def run_services(
     with ThreadedServer(counter) as sandbox_server:
         for n in range(args.accounts):
             state.add_account(f"bench-{n}", contacts=20)
-            state.add_access_token(f"bench-token-{n}", f"bench-{n}", expires_in=None)
-        reports.put(f"{sandbox_server.url}/v3")
+            if mode == "single":
+                state.add_access_token(f"bench-token-{n}", f"bench-{n}", expires_in=None)
+        reports.put(sandbox_server.url)
         go.wait()
         web = WebClient(token="xoxb-bench", base_url=slack_url)
         ends = start_activities(args, state, store, web)
@@ -215,23 +264,61 @@ def run_services(
     store.close()
 
 
+def connect_workspaces(
+    args: argparse.Namespace, database_url: str, sandbox: SandboxUrls, cipher_key: str
+) -> None:
+    """Connect workspace T{n} to sandbox account bench-{n} through the OAuth2 flow (PKCE): the
+    link, the sandbox's authorization (its redirect read, not followed), the code exchanged."""
+    store = Store(database_url)
+    connections = ConnectionRepository(store.engine, SYSTEM_CLOCK)
+    oauth = OAuthClient(sandbox.auth, DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET)
+    api = CCApi(sandbox.api, DatabaseRateLimiter(store, API_KEY, rate_per_second=args.rate))
+    cipher = TokenCipher(cipher_key)
+    flow = ConnectFlow(connections, oauth, api, cipher, SYSTEM_CLOCK, PUBLIC_URL, auditor=store)
+    try:
+        for n in range(args.accounts):
+            link = flow.start_connect(f"T{n}", REQUESTER) + f"&account=bench-{n}"
+            redirect = httpx.get(link, follow_redirects=False).headers["location"]
+            query = {k: v[0] for k, v in parse_qs(urlsplit(redirect).query).items()}
+            result = flow.finish_connect(query.get("code"), query.get("state"), query.get("error"))
+            if result.outcome is not ConnectOutcome.CONNECTED:
+                raise SystemExit(f"connecting T{n} failed: {result.outcome} {result.reason}")
+    finally:
+        api.close()
+        store.close()
+
+
+def accounts_for(
+    args: argparse.Namespace, mode: str, store: Store, sandbox: SandboxUrls, cipher_key: str
+) -> AccountsPort:
+    limiter = DatabaseRateLimiter(store, API_KEY, rate_per_second=args.rate)
+    if mode == "single":
+        return Accounts(
+            {
+                f"T{n}": account_client(sandbox.api, f"bench-token-{n}", limiter, f"T{n}")
+                for n in range(args.accounts)
+            }
+        )
+    oauth = OAuthClient(sandbox.auth, DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET)
+    connections = ConnectionRepository(store.engine, SYSTEM_CLOCK)
+    api = CCApi(sandbox.api, limiter)
+    return ConnectedAccounts(api, connections, oauth, TokenCipher(cipher_key), SYSTEM_CLOCK)
+
+
 def run_poller(
     args: argparse.Namespace,
+    mode: str,
     database_url: str,
-    sandbox_url: str,
+    sandbox: SandboxUrls,
     slack_url: str,
     owner: str,
+    cipher_key: str,
     stop: Event,
 ) -> None:
     store = Store(database_url)
-    limiter = DatabaseRateLimiter(store, API_KEY, rate_per_second=args.rate)
-    clients = {
-        f"T{n}": account_client(sandbox_url, f"bench-token-{n}", limiter)
-        for n in range(args.accounts)
-    }
     poller = Poller(
         store,
-        Accounts(clients),
+        accounts_for(args, mode, store, sandbox, cipher_key),
         Slack(WebClient(token="xoxb-bench", base_url=slack_url)),
         SYSTEM_CLOCK,
         owner=owner,
@@ -266,7 +353,7 @@ def start_activities(
                 workspace_id=workspace,
                 channel_id=f"C{workspace}",
                 parent_ts=str(parent["ts"]),
-                requester_id="UBENCH",
+                requester_id=REQUESTER,
                 kind=ActivityKind.ADD_TAGS,
                 summary=f"Bench activity {n}",
                 activity_id=record.activity_id,
@@ -276,8 +363,19 @@ def start_activities(
     return ends
 
 
+def modes(value: str) -> list[str]:
+    chosen = [mode.strip() for mode in value.split(",") if mode.strip()]
+    unknown = [mode for mode in chosen if mode not in MODES]
+    if unknown or not chosen:
+        raise argparse.ArgumentTypeError(
+            f"modes are a comma-separated choice of {', '.join(MODES)}"
+        )
+    return chosen
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--modes", type=modes, default=list(MODES), help="single,workspaces")
     parser.add_argument("--activities", type=int, default=200)
     parser.add_argument("--accounts", type=int, default=10)
     parser.add_argument("--pollers", type=int, default=1)
@@ -287,7 +385,8 @@ def main() -> None:
     parser.add_argument("--spread", type=float, default=10.0, help="seconds to start them over")
     parser.add_argument("--timeout", type=float, default=90.0)
     parser.add_argument("--database-url", default=None)
-    print(run(parser.parse_args()))
+    for line in run(parser.parse_args()):
+        print(line)
 
 
 if __name__ == "__main__":

@@ -8,25 +8,67 @@ import signal
 import sys
 import threading
 from collections.abc import Sequence
+from typing import NoReturn
 
 from bot.settings import Settings, SettingsError, load_settings
+from bot.store.engine import DatabaseUnusable
+
+USAGE_ERROR = 2
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, whose errors end in one line (not a usage dump) and exit status 2."""
+
+    def error(self, message: str) -> NoReturn:
+        print(f"cctag: {message} (see cctag --help)", file=sys.stderr)
+        sys.exit(USAGE_ERROR)
+
+
+def _port(text: str) -> int:
+    try:
+        port = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port number") from None
+    if not 1 <= port <= 65_535:
+        raise argparse.ArgumentTypeError(f"{port} is not a port number (1 to 65535)")
+    return port
+
+
+def _positive(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not value > 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"{text} must be a number above 0")
+    return value
+
+
+def _count(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{value} must not be negative")
+    return value
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="cctag", description=__doc__)
+    parser = _Parser(prog="cctag", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
 
     serve = commands.add_parser("serve", help="run the Slack app (HTTP, or Socket Mode)")
-    serve.add_argument("--port", type=int, help="HTTP port (else $PORT, else 3000)")
+    serve.add_argument("--port", type=_port, help="HTTP port (else $PORT, else 3000)")
 
     commands.add_parser("poll", help="run the activity poller until stopped")
 
     sandbox = commands.add_parser("sandbox", help="serve the local Constant Contact sandbox")
-    sandbox.add_argument("--port", type=int, default=8765)
+    sandbox.add_argument("--port", type=_port, default=8765)
     sandbox.add_argument("--access-token", help="accept this token too (sandbox-token always)")
-    sandbox.add_argument("--activity-seconds", type=float, default=5.0)
-    sandbox.add_argument("--rate", type=float, default=4.0, help="requests per second per key")
-    sandbox.add_argument("--contacts", type=int, default=200, help="demo contacts to seed")
+    sandbox.add_argument("--activity-seconds", type=_positive, default=5.0)
+    sandbox.add_argument("--rate", type=_positive, default=4.0, help="requests per second per key")
+    sandbox.add_argument("--contacts", type=_count, default=200, help="demo contacts to seed")
 
     commands.add_parser("shell", help="chat with the bot in the terminal (no Slack needed)")
 
@@ -110,8 +152,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "shell":
             return _shell(settings)
         return _db_upgrade(settings)
-    except SettingsError as exc:
+    except (SettingsError, DatabaseUnusable) as exc:
         print(f"cctag: {exc}", file=sys.stderr)
-        return 2
+        return USAGE_ERROR
     except KeyboardInterrupt:
         return 130

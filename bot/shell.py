@@ -23,6 +23,7 @@ from slack_sdk import WebClient
 from slack_sdk.web import SlackResponse
 
 from bot.cc.client import AccountClient, CCApi
+from bot.cc.models import LimitError
 from bot.cc.ratelimit import SpacingLimiter
 from bot.cc.tokens import StaticTokens
 from bot.clock import SYSTEM_CLOCK
@@ -34,6 +35,7 @@ from bot.store import Store
 from bot.usecases import Actor, Catalog, Operations
 from bot.usecases.commands import REGISTRY
 from bot.usecases.commands.grammar import split_command
+from bot.usecases.people import MAX_CSV_BYTES, emails_in_csv
 from bot.usecases.ports import Message, Pending
 from bot.usecases.requests import Pipeline, Request
 
@@ -50,6 +52,7 @@ Try:
   tags
   create Spring 2026
   add VIP --lists Newsletter
+  add VIP --csv attendees.csv  (the emails of a CSV file)
   rename "Spring 2026" --to Spring fair 2026
   delete Volunteer          (then: yes)
   add                       (asks for the rest)
@@ -63,9 +66,41 @@ QUESTIONS = {
     "unlists": ("Lists to remove the contacts from (separated by commas)",),
 }
 SOURCE_QUESTION = (
-    "Which contacts (--lists <lists>, --tags <tags>, --contacts <emails>, --all-active)"
+    "Which contacts (--lists <lists>, --tags <tags>, --contacts <emails>, --csv <file>, "
+    "--all-active)"
 )
 EMOJI = {":warning:": "!", ":hourglass_flowing_sand:": "…"}
+# `--csv <path>` (the path quoted if it holds spaces): the emails of a file, as --contacts.
+CSV_SOURCE = re.compile(r"(?<!\S)--csv(?:\s+(?:\"([^\"]*)\"|(\S+)))?")
+DEMO_CONTACTS = 200
+
+
+class CsvRefused(Exception):
+    """The file named by --csv cannot give emails; the message says why."""
+
+
+def with_csv_emails(text: str) -> str:
+    """The line with `--csv <path>` replaced by `--contacts <the file's emails>`."""
+    found = CSV_SOURCE.search(text)
+    if found is None:
+        return text
+    path = found.group(1) or found.group(2)
+    if not path:
+        raise CsvRefused("--csv needs the path of a CSV file: add VIP --csv attendees.csv")
+    try:
+        with open(path, "rb") as file:
+            data = file.read(MAX_CSV_BYTES + 1)  # one byte more tells it is too large
+    except FileNotFoundError:
+        raise CsvRefused(f"There is no file at {path}") from None
+    except IsADirectoryError:
+        raise CsvRefused(f"{path} is a folder, not a CSV file") from None
+    except OSError as exc:
+        raise CsvRefused(f"The file {path} cannot be read ({exc.strerror or exc})") from None
+    try:
+        emails = emails_in_csv(data)
+    except LimitError as exc:
+        raise CsvRefused(f"{path}: {exc}") from None
+    return f"{text[: found.start()]}--contacts {', '.join(emails)}{text[found.end() :]}"
 
 
 def plain(text: str) -> str:
@@ -289,8 +324,14 @@ def _handle(session: Session, raw: str) -> bool:
         _answer(session, text.lower().startswith("y"))
         return True
     full = _completed(session, text)
-    if full is not None:
-        session.submit(session.pipeline.handle, _request(full), session.talk)
+    if full is None:
+        return True
+    try:
+        full = with_csv_emails(full)
+    except CsvRefused as exc:
+        session.talk.refuse(str(exc))
+        return True
+    session.submit(session.pipeline.handle, _request(full), session.talk)
     return True
 
 
@@ -336,14 +377,17 @@ def _loop(session: Session, out: TextIO) -> None:
             return
 
 
-def run_shell(settings: Settings, input_stream: TextIO, out: TextIO) -> int:
+def run_shell(
+    settings: Settings, input_stream: TextIO, out: TextIO, *, contacts: int = DEMO_CONTACTS
+) -> int:
+    """`contacts`: how many demo contacts the session's sandbox account holds."""
     store = Store(settings.database_url)
     store.upgrade()
     _quiet_logs()
     screen = Screen(out)
     slack = TerminalSlack(screen)
     started_at = SYSTEM_CLOCK.now()
-    with SandboxServer(activity_seconds=3.0) as sandbox:
+    with SandboxServer(activity_seconds=3.0, contacts=contacts) as sandbox:
         api = CCApi(sandbox.base_url, SpacingLimiter(rate_per_second=4.0))
         account = api.for_account(StaticTokens(sandbox.access_token))
         operations = Operations(store, Catalog(clock=SYSTEM_CLOCK))

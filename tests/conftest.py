@@ -7,6 +7,10 @@ from collections.abc import Iterator
 
 import pytest
 
+# Every sandbox the suite starts (in this process or as a subprocess) holds its answers to the
+# published contract; `answers_keep_to_the_contract` fails the test that saw one break it.
+os.environ["CCTAG_SANDBOX_CHECK_ANSWERS"] = "1"
+
 POSTGRES_URL = os.environ.get(
     "CCTAG_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 )
@@ -61,6 +65,16 @@ def database_url(request: pytest.FixtureRequest, tmp_path: os.PathLike[str]) -> 
     finally:
         with psycopg.connect(plain, autocommit=True) as conn:
             conn.execute(f'drop schema "{schema}" cascade')
+
+
+@pytest.fixture(autouse=True)
+def answers_keep_to_the_contract() -> Iterator[None]:
+    from bot.devkit.sandbox.schema import ANSWER_PROBLEMS
+
+    ANSWER_PROBLEMS.drain()
+    yield
+    problems = ANSWER_PROBLEMS.drain()
+    assert not problems, "the sandbox answered against the contract:\n" + "\n".join(problems)
 
 
 @pytest.fixture

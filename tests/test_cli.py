@@ -17,7 +17,7 @@ from bot.devkit.threaded_server import free_port
 
 def _env(tmp_path: Path, **extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("CC_", "SLACK_", "CCTAG_"))}
-    env.update(DATABASE_URL=f"sqlite:///{tmp_path}/cctag.db", **extra)
+    env.update({"DATABASE_URL": f"sqlite:///{tmp_path}/cctag.db", **extra})
     return env
 
 
@@ -112,3 +112,56 @@ def test_serve_keeps_oauth_codes_and_states_out_of_its_access_log(tmp_path: Path
     log = access_log.read_text()
     assert '"GET /cc/oauth/callback HTTP/1.1" 400' in log
     assert "CODE-1234" not in log and "STATE-5678" not in log
+
+
+def _one_line_failure(args: list[str], env: dict[str, str]) -> str:
+    """Run cctag; it must end with status 2 and exactly one line on stderr, no traceback."""
+    done = subprocess.run(
+        [sys.executable, "-m", "bot", *args], env=env, capture_output=True, text=True, timeout=60
+    )
+    lines = done.stderr.strip().splitlines()
+    assert done.returncode == 2, done.stderr
+    assert len(lines) == 1 and lines[0].startswith("cctag: "), done.stderr
+    assert "Traceback" not in done.stderr
+    return lines[0]
+
+
+def test_an_unwritable_database_path_is_one_line(tmp_path: Path) -> None:
+    (tmp_path / "a-file").write_text("not a folder")
+    url = f"sqlite:///{tmp_path}/a-file/cctag.db"
+    line = _one_line_failure(["db", "upgrade"], _env(tmp_path, DATABASE_URL=url))
+    assert "cannot open the SQLite database" in line and "a-file/cctag.db" in line
+
+
+@pytest.mark.parametrize("command", [["db", "upgrade"], ["poll"]])
+def test_an_unreachable_postgresql_is_one_line(tmp_path: Path, command: list[str]) -> None:
+    url = f"postgresql://cctag:secret@127.0.0.1:{free_port()}/cctag"
+    line = _one_line_failure(command, _env(tmp_path, DATABASE_URL=url))
+    assert "cannot reach PostgreSQL at 127.0.0.1:" in line and "secret" not in line
+
+
+@pytest.mark.parametrize(
+    ("url", "said"),
+    [
+        ("mysql://user@db.example/cctag", "'mysql', which cctag does not support"),
+        ("postgresql+nodriver://db.example/cctag", "driver 'postgresql+nodriver'"),
+    ],
+)
+def test_an_unsupported_database_url_is_one_line(tmp_path: Path, url: str, said: str) -> None:
+    line = _one_line_failure(["db", "upgrade"], _env(tmp_path, DATABASE_URL=url))
+    assert said in line
+
+
+@pytest.mark.parametrize(
+    ("args", "said"),
+    [
+        (["serve", "--port", "70000"], "--port: 70000 is not a port number"),
+        (["serve", "--port", "web"], "--port: 'web' is not a port number"),
+        (["sandbox", "--port", "0"], "--port: 0 is not a port number"),
+        (["sandbox", "--rate", "0"], "--rate: 0 must be a number above 0"),
+        (["sandbox", "--activity-seconds", "-1"], "--activity-seconds: -1 must be"),
+        (["sandbox", "--contacts", "many"], "--contacts: 'many' is not a whole number"),
+    ],
+)
+def test_bad_flags_are_one_line(tmp_path: Path, args: list[str], said: str) -> None:
+    assert said in _one_line_failure(args, _env(tmp_path))

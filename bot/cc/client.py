@@ -28,15 +28,17 @@ from collections import OrderedDict
 from collections.abc import Iterator, Sequence
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
-from urllib.parse import urlsplit
+from urllib.parse import urljoin, urlsplit
 
 import httpx
 from pydantic import BaseModel, ValidationError
 
+from bot.cc import inputs
 from bot.cc.errors import (
     AmbiguousActivity,
     AuthError,
     CCError,
+    ConnectionBroken,
     RateLimited,
     ServerError,
     Timeout,
@@ -158,13 +160,20 @@ class CCApi:
     def close(self) -> None:
         self._http.close()
 
-    def url(self, path_or_href: str) -> str:
-        """An endpoint path ("/contact_tags") or a `_links` href ("/v3/contact_tags?cursor=...")."""
-        if path_or_href.startswith(("http://", "https://")):
-            return path_or_href
-        if path_or_href.startswith("/v3/"):
-            return self._origin + path_or_href
-        return self.base_url + path_or_href
+    def url(self, path_or_url: str) -> str:
+        """An endpoint path ("/contact_tags") under the base URL, or a URL `resolve_href` made."""
+        if path_or_url.startswith(self._origin + "/"):
+            return path_or_url
+        return self.base_url + path_or_url
+
+    def resolve_href(self, href: str) -> str:
+        """A `_links` href ("/v3/contacts?cursor=..." or "/contacts-service/v3/accounts/...")
+        resolved against the API's host, never glued to the base path. A link to another host
+        is refused: it would carry the account's token there."""
+        resolved = urljoin(self._origin + "/", href)
+        if not resolved.startswith(self._origin + "/"):
+            raise UnexpectedResponse(f"Constant Contact linked to another host: {href[:200]}")
+        return resolved
 
     # ------------------------------------------------------------ activities started here
     def remember_started(self, activity_id: str) -> None:
@@ -287,6 +296,8 @@ def _transient(error: CCError) -> bool:
 def _refresh_after_401(tokens: TokenSource, rejected: str, response: httpx.Response) -> None:
     try:
         tokens.refresh(rejected)
+    except ConnectionBroken:
+        raise
     except AuthError as exc:
         refused = error_for(401, response.text)
         raise AuthError(
@@ -333,7 +344,7 @@ class AccountClient:
         page = _parse(model, self._get(path, params))
         yield page
         while (href := _next_href(page)) is not None:
-            page = _parse(model, self._get(href))
+            page = _parse(model, self._get(self._api.resolve_href(href)))
             yield page
 
     # ------------------------------------------------------------------ tags
@@ -399,6 +410,9 @@ class AccountClient:
         return self._start(ActivityKind.DELETE_TAGS, body)
 
     def add_to_lists(self, request: ListMembershipRequest) -> Activity:
+        segment = getattr(request.source, "segment_id", None)
+        if segment is not None:
+            inputs.segment_id(segment)
         body = build(ListMembershipRequest, request.model_dump())
         return self._start(ActivityKind.ADD_TO_LISTS, body)
 
@@ -476,7 +490,9 @@ class AccountClient:
 
     # ------------------------------------------------------------------ activities
     def get_activity(self, activity_id: str) -> Activity:
-        return _parse(Activity, self._get(f"/activities/{activity_id}"))
+        """One activity; an id that is no UUID is refused (LimitError) before any call."""
+        checked = inputs.activity_id(activity_id)
+        return _parse(Activity, self._get(f"/activities/{checked}"))
 
     def list_activities(
         self, limit: int = 50, state: ActivityStateFilter | None = None
@@ -502,15 +518,17 @@ class AccountClient:
 
     def find_list_by_name(self, name: str) -> ContactList | None:
         """The list with exactly this name (the API's `name` filter), with its member count."""
-        params = {"name": name, "include_membership_count": "all"}
+        params = {"name": inputs.list_name(name), "include_membership_count": "all"}
         page = _parse(ContactListPage, self._get("/contact_lists", params))
         return next((found for found in page.lists if found.name == name), None)
 
     # ------------------------------------------------------------------ contacts
     def find_contact_by_email(self, email: str) -> Contact | None:
-        params = {"email": email.strip(), "status": "all", "limit": 1}
+        """The contact with this address, never a deleted one: the address is sent lower-cased
+        (the API matches it so), and the default status leaves deleted contacts out."""
+        params = {"email": email.strip().lower(), "limit": 1}
         page = _parse(ContactPage, self._get("/contacts", params))
-        return page.contacts[0] if page.contacts else None
+        return next((c for c in page.contacts if c.deleted_at is None), None)
 
     def count_contacts(
         self,

@@ -77,6 +77,22 @@ class AuthError(Unauthorized):
     """
 
 
+RECONNECT = (
+    "Constant Contact no longer accepts this workspace's authorization (the account may have "
+    "been connected elsewhere since); type /cctag connect to reconnect"
+)
+
+
+class ConnectionBroken(AuthError):
+    """Constant Contact refused the stored refresh token (`invalid_grant`): typically another
+    deployment authorized the same account and application since, which retires the old
+    tokens. The connection is marked broken; only connecting again mends it."""
+
+    def __init__(self, detail: str = "") -> None:
+        super().__init__(RECONNECT, status=401, error_key="invalid_grant")
+        self.detail = detail
+
+
 class QuotaExhausted(CCError):
     """The day's request budget of the API key is spent; no call was made."""
 

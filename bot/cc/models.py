@@ -12,7 +12,7 @@ the limits from its descriptions apply: 50 lists, 500 contacts, 50 tags.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
 from typing import Any, Literal, TypeVar
 
@@ -364,6 +364,7 @@ class Contact(_Model):
     taggings: list[str] | None = None
     created_at: datetime | None = None
     updated_at: datetime | None = None
+    deleted_at: date | None = None  # the schema: format date
 
 
 class ContactPage(_Model):

@@ -109,20 +109,22 @@ class OAuthClient:
         if response.status_code == 429:
             raise RateLimited("Too many token requests", error_key="throttled")
         if response.status_code != 200:
-            raise AuthError(_oauth_error(response), status=response.status_code)
+            error, message = _oauth_error(response)
+            raise AuthError(message, status=response.status_code, error_key=error)
         try:
             return TokenResponse.model_validate(response.json())
         except ValueError as exc:  # pydantic's ValidationError is a ValueError too
             raise AuthError(f"The token endpoint answered something else: {exc}") from None
 
 
-def _oauth_error(response: httpx.Response) -> str:
+def _oauth_error(response: httpx.Response) -> tuple[str, str]:
+    """(RFC 6749 error code, message) of a refused token request."""
     try:
         body = response.json()
     except ValueError:
-        return f"token endpoint answered {response.status_code}"
+        return "", f"token endpoint answered {response.status_code}"
     if isinstance(body, dict):
         error = str(body.get("error", "error"))
         description = body.get("error_description")
-        return f"{error}: {description}" if description else error
-    return f"token endpoint answered {response.status_code}"
+        return error, f"{error}: {description}" if description else error
+    return "", f"token endpoint answered {response.status_code}"

@@ -48,6 +48,11 @@ class TokenBucketLimiter:
             self._roll_day()
             return self._calls_today
 
+    @property
+    def calls_left_today(self) -> int:
+        """What is left of today's quota (read-only: takes no token)."""
+        return max(self._quota - self.calls_today, 0)
+
     def acquire(self) -> None:
         """Take the next token (waiting for it); QuotaExhausted once the UTC day is spent."""
         with self._lock:

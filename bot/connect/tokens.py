@@ -1,32 +1,74 @@
 """A connected account's tokens, kept in the database and refreshed across processes.
 
-Refresh tokens rotate (each works once), so a refresh happens under a lock on the connection
-row: the second of two workers waiting there finds the tokens the first one saved and uses
-them instead of spending the old refresh token. The new tokens are committed before the new
-access token is used. Every token request takes the shared one-per-second slot.
+The refresh itself is bot.cc.tokens.RefreshingTokens; this is its vault over the connection
+row. Refresh tokens rotate (each works once), so a refresh happens under a lock on the row: the
+second of two workers waiting there finds the tokens the first one saved. The new tokens are
+committed before the new access token is used. Every token request takes the shared
+one-per-second slot. A refused refresh token marks the row broken (committed with the lock's
+transaction), so no worker spends calls on it until the workspace connects again.
 """
 
 from __future__ import annotations
 
-import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 
 from bot.cc.client import AccountClient, CCApi
-from bot.cc.errors import AuthError
 from bot.cc.models import TokenResponse
-from bot.cc.tokens import REFRESH_MARGIN, Refresher
+from bot.cc.tokens import HeldTokens, Refresher, RefreshingTokens, Tokens
 from bot.clock import Clock
 from bot.crypto import TokenCipher
-from bot.store.connections import ConnectionRepository, StoredConnection
-
-RECONNECT = "Constant Contact refused the stored authorization; type /cctag connect to reconnect"
+from bot.store.connections import ConnectionRepository, HeldConnection, StoredConnection
 
 
 def expires_at(tokens: TokenResponse, now: datetime) -> datetime:
     return now + timedelta(seconds=tokens.expires_in)
 
 
-class StoredTokens:
+class _HeldRow:
+    def __init__(self, held: HeldConnection, cipher: TokenCipher) -> None:
+        self._held = held
+        self._cipher = cipher
+        self.tokens = _tokens(held.row, cipher) if held.row is not None else None
+
+    def wait_for_token_slot(self) -> None:
+        self._held.wait_for_token_slot()
+
+    def save(self, tokens: Tokens, answer: TokenResponse) -> None:
+        refresh = tokens.refresh_token
+        self._held.save_tokens(
+            self._cipher.encrypt(tokens.access_token),
+            self._cipher.encrypt(refresh) if refresh else None,
+            tokens.expires_at,
+        )
+
+    def mark_broken(self, reason: str) -> None:
+        self._held.mark_broken(reason)
+
+
+def _tokens(row: StoredConnection, cipher: TokenCipher) -> Tokens:
+    refresh = cipher.decrypt(row.refresh_token_enc) if row.refresh_token_enc else None
+    return Tokens(cipher.decrypt(row.access_token_enc), refresh, row.expires_at, row.broken_reason)
+
+
+class ConnectionVault:
+    """bot.cc.tokens.TokenVault over one workspace's stored connection."""
+
+    def __init__(
+        self, workspace_id: str, connections: ConnectionRepository, cipher: TokenCipher
+    ) -> None:
+        self._workspace_id = workspace_id
+        self._connections = connections
+        self._cipher = cipher
+
+    @contextmanager
+    def refreshing(self) -> Iterator[HeldTokens]:
+        with self._connections.locked(self._workspace_id) as held:
+            yield _HeldRow(held, self._cipher)
+
+
+class StoredTokens(RefreshingTokens):
     """bot.cc.ports.TokenSource of one workspace's connection."""
 
     def __init__(
@@ -38,52 +80,8 @@ class StoredTokens:
         cipher: TokenCipher,
         clock: Clock,
     ) -> None:
-        self._workspace_id = workspace_id
-        self._connections = connections
-        self._oauth = oauth
-        self._cipher = cipher
-        self._clock = clock
-        self._thread_lock = threading.Lock()
-        self._adopt(connection)
-
-    def _adopt(self, connection: StoredConnection) -> None:
-        self._access = self._cipher.decrypt(connection.access_token_enc)
-        self._expires_at = connection.expires_at
-
-    def _expiring(self, expires: datetime | None) -> bool:
-        return expires is not None and self._clock.now() >= expires - REFRESH_MARGIN
-
-    def access_token(self) -> str:
-        if self._expiring(self._expires_at):
-            return self.refresh(self._access)
-        return self._access
-
-    def refresh(self, rejected_token: str) -> str:
-        with self._thread_lock, self._connections.locked(self._workspace_id) as held:
-            row = held.row
-            if row is None:
-                raise AuthError("Constant Contact is no longer connected to this workspace")
-            current = self._cipher.decrypt(row.access_token_enc)
-            if current != rejected_token and not self._expiring(row.expires_at):
-                self._adopt(row)  # another worker refreshed while we waited
-                return current
-            if row.refresh_token_enc is None:
-                raise AuthError(RECONNECT, status=401)
-            held.wait_for_token_slot()
-            try:
-                tokens = self._oauth.refresh(self._cipher.decrypt(row.refresh_token_enc))
-            except AuthError:
-                raise AuthError(RECONNECT, status=401) from None
-            new_refresh = tokens.refresh_token
-            held.save_tokens(
-                self._cipher.encrypt(tokens.access_token),
-                self._cipher.encrypt(new_refresh) if new_refresh else row.refresh_token_enc,
-                expires_at(tokens, self._clock.now()),
-            )
-        # Committed when the block ended: only now is the new token used.
-        self._access = tokens.access_token
-        self._expires_at = expires_at(tokens, self._clock.now())
-        return self._access
+        vault = ConnectionVault(workspace_id, connections, cipher)
+        self._setup(oauth, vault, _tokens(connection, cipher), clock)
 
 
 class ConnectedAccounts:

@@ -16,6 +16,8 @@ from urllib.parse import urlencode
 import httpx
 from slack_sdk.signature import SignatureVerifier
 
+from bot.devkit.fakeslack.limits import check_options_answer
+
 
 def signed_headers(secret: str, body: str, timestamp: int | None = None) -> dict[str, str]:
     stamp = str(int(time.time()) if timestamp is None else timestamp)
@@ -58,6 +60,14 @@ def _element_value(element: dict[str, Any], given: Any) -> dict[str, Any]:
     return {"type": kind, "value": given}
 
 
+def _trigger_issuer(response_url: Callable[[str], str]) -> Callable[[], str]:
+    """Trigger ids come from the fake Slack whose response_url we were given (it checks them)."""
+    issue = getattr(getattr(response_url, "__self__", None), "issue_trigger", None)
+    if callable(issue):
+        return issue
+    return lambda: f"trigger-{uuid.uuid4().hex}"
+
+
 class LocalSlack:
     """Sends what Slack would send to `url` (…/slack/events), signed with `secret`."""
 
@@ -69,12 +79,14 @@ class LocalSlack:
         *,
         team: str = "T0001",
         http: httpx.Client | None = None,
+        triggers: Callable[[], str] | None = None,
     ) -> None:
         self.url = url
         self.secret = secret
         self.response_url = response_url
         self.team = team
         self.http = http or httpx.Client(timeout=30)
+        self.triggers = triggers or _trigger_issuer(response_url)
 
     def post(
         self, body: str, *, timestamp: int | None = None, headers: dict[str, str] | None = None
@@ -97,7 +109,7 @@ class LocalSlack:
                 "text": text,
                 "api_app_id": "A0001",
                 "response_url": self.response_url(key),
-                "trigger_id": f"trigger-{key}",
+                "trigger_id": self.triggers(),
             }
         )
 
@@ -119,7 +131,7 @@ class LocalSlack:
             "user": {"id": user, "team_id": self.team},
             "api_app_id": "A0001",
             "token": "legacy",
-            "trigger_id": f"trigger-{uuid.uuid4().hex}",
+            "trigger_id": self.triggers(),
         }
 
     def click(
@@ -202,6 +214,10 @@ class LocalSlack:
     def options(
         self, action_id: str, typed: str, *, block_id: str = "targets", user: str = "U0001"
     ) -> httpx.Response:
+        """A type-ahead request; an answer Slack would not show raises SlackRefusal."""
         payload = self._base("block_suggestion", user)
         payload.update({"action_id": action_id, "block_id": block_id, "value": typed})
-        return self.interact(payload)
+        answer = self.interact(payload)
+        if answer.status_code == 200:
+            check_options_answer(answer.content)
+        return answer

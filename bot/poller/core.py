@@ -28,6 +28,7 @@ from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 from functools import partial
 
+from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot.cc.client import AccountClient
@@ -35,11 +36,15 @@ from bot.cc.errors import CCError, NotFound
 from bot.cc.models import Activity, ActivityState
 from bot.clock import Clock
 from bot.poller import messages
-from bot.poller.thread import PROGRESS, Thread, post_key
+from bot.poller.failures import WORKSPACE_WIDE, Failure, Outcome, classify
+from bot.poller.slack import bounded
+from bot.poller.thread import PROGRESS, ReadBack, Thread, post_key
 from bot.ports import Accounts, SlackClients
 from bot.store import Observation, SlackPost, Store, TrackedActivity
+from bot.store.jobs import LAUNCHED, JobStore, PartSeen
 from bot.store.models import Poll, Settlement
 from bot.store.store import POSTED, SKIPPED
+from bot.usecases.jobs import JobProgress, job_progress
 
 log = logging.getLogger(__name__)
 
@@ -52,8 +57,15 @@ TERMINAL = {state.value for state in ActivityState if state.is_terminal}
 
 
 Posts = dict[str, SlackPost]
-_Listings = dict[int, tuple[AccountClient, dict[str, Activity] | None]]
+# An account's listing this cycle, by its account key (None: the single configured account).
+_Listings = dict[str | None, dict[str, Activity] | None]
+_Group = tuple[AccountClient | None, list[TrackedActivity]]
 PROGRESS_STEP = 10  # percent: the progress reply is edited when it crosses a step (Slack's rate)
+# A job's end is posted through its carrier row under this state (key `state:job`).
+JOB_END = "job"
+# A launch that died half-way never marks its job launched: after this, its unstarted parts
+# are taken as never starting, so the job can still end.
+LAUNCH_GRACE = timedelta(minutes=10)
 
 
 def _settled(tracked: TrackedActivity, posts: Posts) -> bool:
@@ -68,6 +80,12 @@ def _settled(tracked: TrackedActivity, posts: Posts) -> bool:
 
 def _shown_progress(tracked: TrackedActivity) -> tuple[str, int]:
     return tracked.state, (tracked.percent_done or 0) // PROGRESS_STEP
+
+
+def _job_percent(progress: JobProgress) -> int:
+    if not progress.items_total:
+        return 0
+    return 100 * progress.items_done // progress.items_total
 
 
 def _wanted(state: str) -> list[str]:
@@ -88,6 +106,7 @@ class _Poll:
         self.lease_until = tracked.lease_expires_at
         self.settle = True
         self.done = Settlement(tracked_id=tracked.id)
+        self.posting: str | None = None  # the key of the reply being posted right now
 
     def observed(self, seen: Observation, record: Poll, now: datetime) -> None:
         before = self.tracked
@@ -144,6 +163,9 @@ class Poller:
         min_interval: float | None = None,
     ) -> None:
         self._store = store
+        self._jobs = JobStore(store)
+        # What each job's progress reply last showed (parts ended, step): edited when it moves.
+        self._job_shown: dict[str, tuple[int, int]] = {}
         self._accounts = accounts
         self._slack = slack
         self._clock = clock
@@ -154,6 +176,8 @@ class Poller:
         self._lease = lease_seconds
         self._half_lease = timedelta(seconds=lease_seconds / 2)
         self._max_age = max_age
+        # Thread reads cut short by Slack's 1-a-minute limit, resumed where they stopped.
+        self._readbacks: dict[int, ReadBack] = {}
 
     # ------------------------------------------------------------------ cycles
     def run_once(self) -> float:
@@ -165,11 +189,13 @@ class Poller:
         """
         served: set[str] = set()
         listings: _Listings = {}
-        while claimed := self._store.claim_due(
-            self._owner, self._lease, one_workspace=True, exclude=served
-        ):
+        while claimed := self._store.claim_workspace_due(self._owner, self._lease, exclude=served):
             served.update(tracked.workspace_id for tracked in claimed)
-            self._serve(claimed, listings)
+            try:
+                self._serve(claimed, listings)
+            except Exception:
+                # Its leases expire and a later cycle resumes it; the other workspaces go on.
+                log.exception("serving workspace %s failed", claimed[0].workspace_id)
         return self._seconds_to_next()
 
     def _serve(self, claimed: list[TrackedActivity], listings: _Listings) -> None:
@@ -201,14 +227,20 @@ class Poller:
         wait = (due - self._clock.now()).total_seconds()
         return min(max(wait, 0.0), self._base)
 
-    def _by_account(
-        self, claimed: Iterable[TrackedActivity]
-    ) -> list[tuple[AccountClient | None, list[TrackedActivity]]]:
-        """Workspaces that share one account share its single list call."""
-        groups: dict[int, tuple[AccountClient | None, list[TrackedActivity]]] = {}
+    def _by_account(self, claimed: Iterable[TrackedActivity]) -> list[_Group]:
+        """Activities of one account (its public account key) share its single list call.
+
+        A client is asked for once per workspace: OAuth connections make a new one each time.
+        """
+        clients: dict[str, AccountClient | None] = {}
+        groups: dict[tuple[bool, str | None], _Group] = {}
         for tracked in claimed:
-            client = self._accounts.client_for(tracked.workspace_id)
-            groups.setdefault(id(client), (client, []))[1].append(tracked)
+            workspace = tracked.workspace_id
+            if workspace not in clients:
+                clients[workspace] = self._accounts.client_for(workspace)
+            client = clients[workspace]
+            key = (client is not None, client.account_key if client is not None else None)
+            groups.setdefault(key, (client, []))[1].append(tracked)
         return list(groups.values())
 
     # ------------------------------------------------------------------ Constant Contact
@@ -233,15 +265,15 @@ class Poller:
         self, client: AccountClient, rows: int, listings: _Listings
     ) -> dict[str, Activity] | None:
         """The account's recent activities, listed once a cycle (None: it cannot be asked now)."""
-        if id(client) in listings:
-            return listings[id(client)][1]
+        if client.account_key in listings:
+            return listings[client.account_key]
         limit = min(MAX_LIST_LIMIT, max(MIN_LIST_LIMIT, 2 * rows + MIN_LIST_LIMIT))
         listed: dict[str, Activity] | None = None
         try:
             listed = {a.activity_id: a for a in client.list_activities(limit=limit)}
         except CCError as exc:
             log.warning("listing activities failed (%s); keeping state and backing off", exc)
-        listings[id(client)] = (client, listed)  # the client is kept: its id stays its own
+        listings[client.account_key] = listed
         return listed
 
     def _fetch_one(self, client: AccountClient, poll: _Poll) -> Activity | None:
@@ -249,11 +281,32 @@ class Poller:
             return client.get_activity(poll.tracked.activity_id)
         except NotFound:
             log.warning("activity %s is gone from Constant Contact", poll.tracked.activity_id)
-            self._give_up(poll)
+            self._lose(poll)
         except CCError as exc:
             log.warning("reading activity %s failed (%s)", poll.tracked.activity_id, exc)
             self._unreachable(poll)
         return None
+
+    def _lose(self, poll: _Poll) -> None:
+        """Constant Contact no longer knows the activity: say so, audit it, close the parent."""
+        tracked = poll.tracked
+
+        def lose() -> None:
+            thread = self._thread(tracked)
+            self._reconcile(poll, thread, wanted={messages.LOST})
+            self._post_once(poll, thread, messages.LOST, messages.lost(tracked))
+            self._close_parent(poll, thread, messages.parent_lost(tracked))
+            poll.done.finish = poll.done.gave_up = True
+            # After the Slack work: a deferred thread comes back here, audited only once.
+            self._store.audit(
+                workspace_id=tracked.workspace_id,
+                user_id=tracked.requester_id,
+                action="activity_lost",
+                detail=f"activity {tracked.activity_id} in {tracked.channel_id}",
+                outcome=f"Constant Contact answered 404; last seen {tracked.state}",
+            )
+
+        self._guarded(poll, lose)
 
     def _unreachable(self, poll: _Poll) -> None:
         """Constant Contact (or the account) cannot be asked now: keep state, ask later."""
@@ -266,29 +319,19 @@ class Poller:
     # ------------------------------------------------------------------ activities
     def _follow(self, seen: list[tuple[_Poll, Activity]]) -> None:
         """Record what the list said in one transaction, then tell the threads, ends first."""
-        records: list[Poll] = []
+        records: list[tuple[_Poll, Poll]] = []
         for poll, activity in seen:
-            tracked, observed = poll.tracked, observation(activity)
-            changed = _changed(tracked, observed)
-            interval = self._interval(tracked, observed, changed)
-            too_old = self._too_old(tracked)
-            quiet = not changed and _settled(tracked, poll.posts) and not too_old
-            gives_up = too_old and observed.state not in TERMINAL
-            wanted = [] if quiet or gives_up else _wanted(observed.state)
-            records.append(
-                Poll(
-                    tracked_id=tracked.id,
-                    seen=observed,
-                    next_poll_at=self._at(interval),
-                    poll_interval=interval,
-                    release=quiet,
-                    intents=[key for key in wanted if key not in poll.posts],
+            try:
+                records.append((poll, self._record(poll, activity)))
+            except Exception:
+                log.exception(
+                    "what Constant Contact said of %s is unusable", poll.tracked.activity_id
                 )
-            )
-            poll.observed(observed, records[-1], self._clock.now())
-        recorded = self._store.observe_all(self._owner, records)
+                self._unreachable(poll)
+        recorded = self._store.observe_all(self._owner, [record for _, record in records])
+        self._record_parts([poll for poll, _ in records if poll.tracked.id in recorded])
         moving: list[_Poll] = []
-        for poll, record in zip((poll for poll, _ in seen), records, strict=True):
+        for poll, record in records:
             if poll.tracked.id not in recorded:
                 poll.settle = False  # another poller holds it now
             elif record.release:
@@ -304,7 +347,35 @@ class Poller:
             else:
                 self._guarded(poll, partial(self._publish, poll))
 
+    def _record(self, poll: _Poll, activity: Activity) -> Poll:
+        tracked, observed = poll.tracked, observation(activity)
+        changed = _changed(tracked, observed)
+        interval = self._interval(tracked, observed, changed)
+        too_old = self._too_old(tracked)
+        quiet = not changed and _settled(tracked, poll.posts) and not too_old
+        gives_up = too_old and observed.state not in TERMINAL
+        wanted = [] if quiet or gives_up else _wanted(observed.state)
+        if tracked.job_id is not None:
+            # A job's parts post nothing of their own; its carrier is published every cycle
+            # (the other parts move its progress), with the job's replies intended as it goes.
+            ended = observed.state in TERMINAL
+            quiet = not tracked.job_carrier and not changed and not ended and not too_old
+            wanted = [post_key(PROGRESS)] if tracked.job_carrier and not gives_up else []
+        record = Poll(
+            tracked_id=tracked.id,
+            seen=observed,
+            next_poll_at=self._at(interval),
+            poll_interval=interval,
+            release=quiet,
+            intents=[key for key in wanted if key not in poll.posts],
+        )
+        poll.observed(observed, record, self._clock.now())
+        return record
+
     def _publish(self, poll: _Poll) -> None:
+        if poll.tracked.job_id is not None:
+            self._publish_part(poll)
+            return
         tracked = poll.tracked
         thread = self._thread(tracked)
         terminal = tracked.state in TERMINAL
@@ -322,53 +393,180 @@ class Poller:
             self._close_parent(poll, thread, messages.parent_final(tracked, gave_up=False))
             poll.done.finish = True
 
+    # ------------------------------------------------------------------ jobs
+    def _record_parts(self, polls: list[_Poll]) -> None:
+        """What the parts of jobs were seen doing, one transaction per job."""
+        by_job: dict[str, dict[str, PartSeen]] = {}
+        for poll in polls:
+            tracked = poll.tracked
+            if tracked.job_id is not None:
+                by_job.setdefault(tracked.job_id, {})[tracked.activity_id] = PartSeen(
+                    state=tracked.state,
+                    percent_done=tracked.percent_done,
+                    items_total_count=tracked.items_total_count,
+                    items_completed_count=tracked.items_completed_count,
+                    activity_errors=tracked.activity_errors,
+                )
+        for job_id, seen in by_job.items():
+            self._jobs.observe_activities(job_id, seen)
+
+    def _job_now(self, job_id: str) -> JobProgress | None:
+        job = self._jobs.get(job_id)
+        if job is None:
+            return None
+        launch_over = job.state == LAUNCHED or self._clock.now() - job.created_at > LAUNCH_GRACE
+        return job_progress(job.id, job.parts, given_up=launch_over)
+
+    def _publish_part(self, poll: _Poll) -> None:
+        """A job's part: the carrier tells the whole job; the others only end when they end."""
+        tracked = poll.tracked
+        if not tracked.job_carrier:
+            poll.done.finish = tracked.state in TERMINAL
+            return
+        assert tracked.job_id is not None
+        progress = self._job_now(tracked.job_id)
+        if progress is None:
+            poll.done.finish = tracked.state in TERMINAL
+            return
+        thread = self._thread(tracked)
+        self._reconcile(poll, thread, wanted={PROGRESS, JOB_END} if progress.done else {PROGRESS})
+        shown = poll.posts.get(post_key(PROGRESS))
+        step = (progress.parts_ended, _job_percent(progress) // PROGRESS_STEP)
+        if shown is None or shown.pending:
+            self._post_once(poll, thread, PROGRESS, messages.job_progress(tracked, progress))
+        elif shown.ts and (progress.done or self._job_shown.get(tracked.job_id) != step):
+            thread.edit(shown.ts, messages.job_progress(tracked, progress))
+        self._job_shown[tracked.job_id] = step
+        if progress.done:
+            ts = self._post_once(poll, thread, JOB_END, messages.job_end(tracked, progress))
+            self._close_parent(poll, thread, messages.job_parent_final(tracked, progress))
+            self._jobs.end(tracked.job_id)
+            if ts:
+                self._jobs.end_posted(tracked.job_id, ts)
+            self._job_shown.pop(tracked.job_id, None)
+            poll.done.finish = True
+
     def _give_up(self, poll: _Poll) -> None:
         tracked = poll.tracked
+        if tracked.job_id is not None and not tracked.job_carrier:
+            poll.done.finish = poll.done.gave_up = True  # the carrier speaks for the job
+            return
 
         def give_up() -> None:
             thread = self._thread(tracked)
             self._reconcile(poll, thread, wanted={messages.GIVEN_UP})
-            reply = messages.given_up(tracked, self._max_age)
+            if tracked.job_id is not None:  # the carrier: the whole job is no longer followed
+                reply = messages.job_given_up(tracked, self._max_age)
+                final = messages.job_parent_gave_up(tracked)
+            else:
+                reply = messages.given_up(tracked, self._max_age)
+                final = messages.parent_final(tracked, gave_up=True)
             self._post_once(poll, thread, messages.GIVEN_UP, reply)
-            self._close_parent(poll, thread, messages.parent_final(tracked, gave_up=True))
+            self._close_parent(poll, thread, final)
+            if tracked.job_id is not None:
+                self._jobs.end(tracked.job_id)
             poll.done.finish = poll.done.gave_up = True
 
         self._guarded(poll, give_up)
 
     def _guarded(self, poll: _Poll, work: _Work) -> None:
-        """Run Slack work; on Slack errors keep the row and reschedule (429: after Retry-After)."""
+        """Run one activity's Slack work; whatever it raises stays with that activity.
+
+        Errors that pass defer its work to a later cycle (never a sleep here); errors that
+        will not give its thread up. A lost lease leaves the row to the poller that has it.
+        """
         try:
             work()
         except LeaseLost:
             log.warning("lost the lease on %s to another poller", poll.tracked.activity_id)
             poll.done.release = poll.done.finish = False
-        except SlackApiError as exc:
-            poll.done.finish = False
-            poll.done.next_poll_at = self._at(self._slack_delay(exc))
-            log.warning(
-                "Slack refused (%s) for %s", exc.response.get("error"), poll.tracked.activity_id
-            )
+        except Exception as exc:
+            failure = classify(exc)
+            if not isinstance(exc, SlackApiError):
+                log.exception("Slack work for %s failed", poll.tracked.activity_id)
+            if failure.outcome is Outcome.GIVE_UP:
+                self._abandon(poll, failure)
+            else:
+                self._defer(poll, failure)
 
-    def _slack_delay(self, exc: SlackApiError) -> float:
-        if exc.response.status_code == 429:
-            retry_after = exc.response.headers.get("Retry-After", "1")
-            try:
-                return max(float(retry_after), self._min)
-            except ValueError:
-                return self._base
-        return self._base
+    def _defer(self, poll: _Poll, failure: Failure) -> None:
+        """Try this thread again after Slack's Retry-After (or a backoff); let go of the lease."""
+        log.warning("Slack said %s for %s; later", failure.error, poll.tracked.activity_id)
+        if failure.refused and poll.posting is not None:
+            # Slack did nothing: the next cycle posts afresh, without reading the thread back.
+            self._store.withdraw_intent(poll.tracked.id, poll.posting, self._owner)
+            poll.posts.pop(poll.posting, None)
+        poll.done.finish = False
+        poll.done.release = True
+        wait = failure.retry_after if failure.retry_after is not None else self._base
+        poll.done.next_poll_at = self._at(max(wait, self._min))
+
+    def _abandon(self, poll: _Poll, failure: Failure) -> None:
+        """The thread cannot be written: stop following the activity, audit it, tell by DM."""
+        tracked = poll.tracked
+        log.warning("giving up on the thread of %s: %s", tracked.activity_id, failure.error)
+        poll.settle = False
+        if not self._store.abandon_thread(
+            tracked.id, self._owner, slack_error=failure.error, posted=poll.done.posted
+        ):
+            return  # another poller has it now
+        self._store.audit(
+            workspace_id=tracked.workspace_id,
+            user_id=tracked.requester_id,
+            action="thread_given_up",
+            detail=f"activity {tracked.activity_id} in {tracked.channel_id}",
+            outcome=f"Slack refused: {failure.error}",
+        )
+        if failure.error not in WORKSPACE_WIDE:
+            self._tell_requester(tracked, failure.error)
+
+    def _tell_requester(self, tracked: TrackedActivity, error: str) -> None:
+        """A DM to the requester (at most once: the give-up is recorded before it is sent)."""
+        told = messages.thread_lost(tracked, error)
+        client = self._client(tracked)
+        try:
+            answer = client.chat_postMessage(
+                channel=tracked.requester_id, text=told.text, blocks=told.blocks
+            )
+        except Exception as exc:
+            log.warning("could not tell %s by DM (%s)", tracked.requester_id, classify(exc).error)
+            return
+        self._store.note_requester_dm(tracked.id, str(answer["channel"]))
 
     # ------------------------------------------------------------------ Slack, exactly once
+    def _client(self, tracked: TrackedActivity) -> WebClient:
+        # Within half a lease: a post starts with at least that much of the lease left.
+        return bounded(self._slack.client_for(tracked.workspace_id), self._lease / 2)
+
     def _thread(self, tracked: TrackedActivity) -> Thread:
-        client = self._slack.client_for(tracked.workspace_id)
-        return Thread(client, tracked.channel_id, tracked.parent_ts, tracked.activity_id)
+        client = self._client(tracked)
+        channel = self._conversation(client, tracked)
+        return Thread(client, channel, tracked.parent_ts, tracked.activity_id)
+
+    def _conversation(self, client: WebClient, tracked: TrackedActivity) -> str:
+        """Where the thread is: an activity started from the App Home names the requester's
+        user id, but chat.update and conversations.replies need the DM's `D…` id."""
+        if tracked.channel_id[:1] not in ("U", "W"):
+            return tracked.channel_id
+        if tracked.requester_dm is None:
+            opened = client.conversations_open(users=tracked.channel_id)
+            dm = str(opened["channel"]["id"])
+            self._store.note_requester_dm(tracked.id, dm)
+            return dm
+        return tracked.requester_dm
 
     def _reconcile(self, poll: _Poll, thread: Thread, wanted: set[str]) -> None:
         """Settle intents a dead poller left pending: found in the thread, or still wanted."""
         pending = [poll.posts[key] for key in poll.stale if poll.posts[key].pending]
         if not pending:
             return
-        in_thread = thread.posted_states()
+        reading = self._readbacks.setdefault(
+            poll.tracked.id, ReadBack.since(min(post.created_at for post in pending))
+        )
+        in_thread = thread.posted_states(
+            reading, {post.key.removeprefix("state:") for post in pending}
+        )
+        del self._readbacks[poll.tracked.id]
         for post in pending:
             state = post.key.removeprefix("state:")
             if state in in_thread:
@@ -392,7 +590,9 @@ class Poller:
         if not post.pending:
             return post.ts
         self._hold_lease(poll)
+        poll.posting = key
         ts = thread.post(state, reply)
+        poll.posting = None
         poll.posted(key, ts)
         return ts
 

@@ -10,6 +10,8 @@ include_all_metadata) and, if the reply is there, records its ts instead of post
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import Any
 
 from slack_sdk import WebClient
@@ -18,6 +20,8 @@ from bot.poller.messages import Message
 
 EVENT_TYPE = "cctag_activity_state"
 PROGRESS = "progress"
+REPLIES_PAGE = 15
+CLOCK_MARGIN = timedelta(seconds=30)  # our clock and Slack's may be this far apart
 
 
 def post_key(state: str) -> str:
@@ -27,6 +31,18 @@ def post_key(state: str) -> str:
 
 def metadata(activity_id: str, state: str) -> dict[str, Any]:
     return {"event_type": EVENT_TYPE, "event_payload": {"activity_id": activity_id, "state": state}}
+
+
+@dataclass
+class ReadBack:
+    """A read of a thread back under way: from where on, and what was found so far."""
+
+    oldest: str
+    found: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def since(cls, moment: datetime) -> ReadBack:
+        return cls(oldest=f"{(moment - CLOCK_MARGIN).timestamp():.6f}")
 
 
 class Thread:
@@ -57,25 +73,32 @@ class Thread:
     def edit_parent(self, message: Message) -> None:
         self.edit(self.parent_ts, message)
 
-    def posted_states(self) -> dict[str, str]:
-        """The replies already in the thread for this activity: state → ts."""
-        found: dict[str, str] = {}
-        cursor: str | None = None
+    def posted_states(self, reading: ReadBack, wanted: set[str]) -> dict[str, str]:
+        """Our replies in the thread from `reading.oldest` on: state → ts (into `reading`).
+
+        Slack's ts is the time of the post and a reply is posted after its intent is stored,
+        so only the replies since then are read (less a margin for clocks apart), and reading
+        stops once every `wanted` state is found. Apps created since 2025-05-29 read 15
+        messages a page, once a minute: if a page is refused, `reading` keeps what was read
+        and where to go on from, so the next try does not start over.
+        """
         while True:
             response = self._client.conversations_replies(
                 channel=self.channel,
                 ts=self.parent_ts,
+                oldest=reading.oldest,
                 include_all_metadata=True,
-                limit=200,
-                cursor=cursor,
+                limit=REPLIES_PAGE,
             )
-            for message in response.get("messages") or []:
+            messages = [m for m in response.get("messages") or [] if m.get("ts") != self.parent_ts]
+            for message in messages:
                 state = self._our_state(message)
                 if state is not None:
-                    found.setdefault(state, str(message["ts"]))
-            cursor = (response.get("response_metadata") or {}).get("next_cursor") or None
-            if not response.get("has_more") or not cursor:
-                return found
+                    reading.found.setdefault(state, str(message["ts"]))
+            if messages:
+                reading.oldest = str(messages[-1]["ts"])  # exclusive: the next page starts after
+            if wanted <= reading.found.keys() or not response.get("has_more") or not messages:
+                return reading.found
 
     def _our_state(self, message: dict[str, Any]) -> str | None:
         meta = message.get("metadata") or {}

@@ -4,6 +4,7 @@ channel's parent messages (chat.*)."""
 from __future__ import annotations
 
 import json
+import logging
 import uuid
 from typing import Any
 
@@ -16,6 +17,8 @@ from bot.slack.forms import MAX_METADATA, Form
 from bot.usecases.ports import Message, Pending
 from bot.usecases.service import Refused
 
+log = logging.getLogger(__name__)
+
 MAX_BUTTON_VALUE = 2000
 FORMS = {
     "add": lambda channel: views.tagging_form("add", channel),
@@ -25,6 +28,22 @@ FORMS = {
     "unlists": lambda channel: views.lists_form("remove", channel),
     "create": lambda channel: views.create_form(),
 }
+
+
+# What to tell a person when the parent message cannot be posted, by Slack's error.
+CANNOT_POST = {
+    "not_in_channel": "I am not in this channel; invite me with `/invite @cctag` and try again",
+    "is_archived": "this channel is archived; run the command in another one",
+    "channel_not_found": "I cannot see this channel; invite me with `/invite @cctag`, or use "
+    "another one",
+    "ratelimited": "Slack asked me to slow down; try again in a minute",
+}
+
+
+def cannot_post(error: str) -> str:
+    """Nothing was started: the sentence for why, in words, never the raw error alone."""
+    why = CANNOT_POST.get(error, f"Slack answered `{error or 'an error'}`; try again in a moment")
+    return f"I could not post the request's message: {why}. Nothing was started."
 
 
 def as_reply(message: Message) -> views.Reply:
@@ -38,6 +57,9 @@ class ChannelPosts:
 
     def __init__(self, client: WebClient) -> None:
         self.client = client
+        # A post to a user id lands in the app's DM with them, and Slack answers the DM's
+        # `D…` id: chat.update needs that id, the user id is refused (channel_not_found).
+        self._conversations: dict[str, str] = {}
 
     def post_parent(self, channel: str, message: Message) -> str:
         shown = as_reply(message)
@@ -46,15 +68,22 @@ class ChannelPosts:
                 channel=channel, text=shown.text, blocks=shown.blocks
             )
         except SlackApiError as exc:
-            raise Refused(
-                f"I cannot post in this channel ({exc.response.get('error')}); invite me with "
-                "`/invite @cctag` and try again"
-            ) from None
+            raise Refused(cannot_post(str(exc.response.get("error") or ""))) from None
+        self._conversations[channel] = str(posted.get("channel") or channel)
         return str(posted["ts"])
 
     def update_parent(self, channel: str, ref: str, message: Message) -> None:
         shown = as_reply(message)
-        self.client.chat_update(channel=channel, ts=ref, text=shown.text, blocks=shown.blocks)
+        conversation = self._conversations.get(channel, channel)
+        try:
+            self.client.chat_update(
+                channel=conversation, ts=ref, text=shown.text, blocks=shown.blocks
+            )
+        except SlackApiError as exc:
+            # The activity is what matters: a stale parent line never turns a started activity
+            # into "nothing was started"; the requester is told its id either way.
+            error = exc.response.get("error")
+            log.warning("updating the parent in %s failed: %s", conversation, error)
 
 
 class SlackConversation(ChannelPosts):

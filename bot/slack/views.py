@@ -26,6 +26,7 @@ from slack_sdk.models.blocks import (
 from slack_sdk.models.views import View
 
 from bot.cc.models import EngagementLevel
+from bot.slack.mrkdwn import fit, safe
 from bot.usecases import SourceKind
 from bot.usecases.commands import HELP_TEXT
 from bot.usecases.service import LIST_ADD_SOURCES, LIST_REMOVE_SOURCES, TAGGING_SOURCES
@@ -73,11 +74,16 @@ def _dicts(blocks: Sequence[Block]) -> list[dict[str, Any]]:
 
 
 def _section(text: str) -> SectionBlock:
-    return SectionBlock(text=MarkdownTextObject(text=_clip(text, MAX_SECTION_TEXT)))
+    return SectionBlock(text=MarkdownTextObject(text=_mrkdwn(text)))
 
 
 def _context(text: str) -> ContextBlock:
-    return ContextBlock(elements=[MarkdownTextObject(text=_clip(text, MAX_SECTION_TEXT))])
+    return ContextBlock(elements=[MarkdownTextObject(text=_mrkdwn(text))])
+
+
+def _mrkdwn(text: str) -> str:
+    """Names and Constant Contact's words escaped (nothing pings or links), within 3,000."""
+    return fit(safe(text), limit=MAX_SECTION_TEXT)
 
 
 def _clip(text: str, limit: int) -> str:
@@ -88,7 +94,7 @@ def reply(text: str, context: str | None = None) -> Reply:
     blocks: list[Block] = [_section(text)]
     if context:
         blocks.append(_context(context))
-    return Reply(text=_clip(text, MAX_SECTION_TEXT), blocks=_dicts(blocks))
+    return Reply(text=_mrkdwn(text), blocks=_dicts(blocks))
 
 
 # ---------------------------------------------------------------- ephemeral replies
@@ -107,7 +113,7 @@ def confirm_reply(preview: str, value: str) -> Reply:
         ],
     )
     text = preview + "\nConfirm to start it."
-    return Reply(text=_clip(text, MAX_SECTION_TEXT), blocks=_dicts([_section(text), buttons]))
+    return Reply(text=_mrkdwn(text), blocks=_dicts([_section(text), buttons]))
 
 
 # ---------------------------------------------------------------- modals

@@ -1,8 +1,8 @@
 """Constant Contact connections, their one-time OAuth2 states, and per-workspace policy.
 
 Tokens and PKCE verifiers arrive here already encrypted (bot.crypto.TokenCipher); OAuth2
-`state` values are kept as their SHA-256 only. The schema is made by the alembic migration
-`w001_workspaces`; these are the same tables for queries.
+`state` values are kept as their SHA-256 only. The schema is made by the alembic migrations
+`w001_workspaces` and `w003_connection_broken`; these are the same tables for queries.
 """
 
 from __future__ import annotations
@@ -38,6 +38,8 @@ cc_connection = sa.Table(
     sa.Column("connected_by", sa.String(64), nullable=False),
     sa.Column("connected_at", UTCDateTime(), nullable=False),
     sa.Column("refreshed_at", UTCDateTime(), nullable=True),
+    sa.Column("broken_at", UTCDateTime(), nullable=True),
+    sa.Column("broken_reason", sa.Text(), nullable=True),
     extend_existing=True,
 )
 
@@ -87,6 +89,13 @@ class StoredConnection:
     connected_by: str
     connected_at: datetime
     refreshed_at: datetime | None = None
+    # Set when Constant Contact refused the refresh token; connecting again clears it.
+    broken_at: datetime | None = None
+    broken_reason: str | None = None
+
+    @property
+    def is_broken(self) -> bool:
+        return self.broken_at is not None
 
 
 class StateCheck(StrEnum):
@@ -147,6 +156,16 @@ class HeldConnection:
             cc_connection.update()
             .where(cc_connection.c.workspace_id == self.row.workspace_id)
             .values(**values)
+        )
+
+    def mark_broken(self, reason: str) -> None:
+        """Constant Contact refused the refresh token: no one may use these tokens again."""
+        if self.row is None:
+            return
+        self._db.execute(
+            cc_connection.update()
+            .where(cc_connection.c.workspace_id == self.row.workspace_id)
+            .values(broken_at=self._clock.now(), broken_reason=reason[:1000])
         )
 
 

@@ -7,9 +7,44 @@ from typing import Any
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event, text
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError, OperationalError
 
 IMMEDIATE = "sqlite_begin_immediate"
+SUPPORTED_BACKENDS = ("sqlite", "postgresql")
+
+
+class DatabaseUnusable(Exception):
+    """The database cannot be used as configured: one line for the operator, naming it."""
+
+
+def _parsed(database_url: str) -> URL:
+    try:
+        url = make_url(normalize_url(database_url))
+    except ArgumentError:
+        raise DatabaseUnusable(
+            "DATABASE_URL is not a database URL; use sqlite:///path/to/cctag.db or "
+            "postgresql://user@host/dbname"
+        ) from None
+    if url.get_backend_name() not in SUPPORTED_BACKENDS:
+        raise DatabaseUnusable(
+            f"DATABASE_URL names {url.get_backend_name()!r}, which cctag does not support; "
+            "use sqlite:/// or postgresql://"
+        )
+    return url
+
+
+def unusable(database_url: str, error: DBAPIError) -> DatabaseUnusable:
+    """The operator's one line for a database that refused to open or answer."""
+    cause = str(error.orig).strip().splitlines()[0] if error.orig is not None else str(error)
+    url = make_url(normalize_url(database_url))
+    if url.get_backend_name() == "sqlite":
+        return DatabaseUnusable(
+            f"cannot open the SQLite database {url.database!r} ({cause}): is its folder there "
+            "and writable?"
+        )
+    where = f"{url.host or 'localhost'}:{url.port or 5432}/{url.database or ''}"
+    return DatabaseUnusable(f"cannot reach PostgreSQL at {where}: {cause}")
 
 
 def normalize_url(database_url: str) -> str:
@@ -21,11 +56,17 @@ def normalize_url(database_url: str) -> str:
 
 
 def make_engine(database_url: str) -> Engine:
-    url = make_url(normalize_url(database_url))
+    """An engine for a supported URL; DatabaseUnusable for any other."""
+    url = _parsed(database_url)
     if url.get_backend_name() == "sqlite":
         return _sqlite_engine(url.render_as_string(hide_password=False))
     # No pre-ping (a round trip per checkout); connections are recycled instead.
-    return create_engine(url, pool_recycle=300, pool_size=5, max_overflow=10)
+    try:
+        return create_engine(url, pool_recycle=300, pool_size=5, max_overflow=10)
+    except NoSuchModuleError:
+        raise DatabaseUnusable(
+            f"DATABASE_URL's driver {url.drivername!r} is not installed"
+        ) from None
 
 
 def _sqlite_engine(url: str) -> Engine:
@@ -71,12 +112,15 @@ def upgrade(engine: Engine) -> None:
     find the schema at head.
     """
     config = alembic_config()
-    with engine.connect() as connection:
-        connection = connection.execution_options(**{IMMEDIATE: True})
-        with connection.begin():
-            if connection.dialect.name == "postgresql":
-                connection.execute(
-                    text("SELECT pg_advisory_xact_lock(:key)"), {"key": UPGRADE_LOCK_KEY}
-                )
-            config.attributes["connection"] = connection
-            command.upgrade(config, "head")
+    try:
+        with engine.connect() as plain:
+            connection = plain.execution_options(**{IMMEDIATE: True})
+            with connection.begin():
+                if connection.dialect.name == "postgresql":
+                    connection.execute(
+                        text("SELECT pg_advisory_xact_lock(:key)"), {"key": UPGRADE_LOCK_KEY}
+                    )
+                config.attributes["connection"] = connection
+                command.upgrade(config, "head")
+    except OperationalError as exc:  # could not open, reach or write the database
+        raise unusable(engine.url.render_as_string(hide_password=False), exc) from None

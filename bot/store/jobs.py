@@ -27,6 +27,7 @@ if TYPE_CHECKING:  # bot.store.tables imports this module to register its tables
 
 PLANNED = "planned"  # a part not started yet
 RUNNING = "running"
+LAUNCHED = "launched"  # every part was tried: a part still planned will never start
 ENDED = "ended"
 
 
@@ -207,6 +208,10 @@ class JobStore:
                 .values(state=RUNNING, updated_at=now)
             )
 
+    def launched(self, job_id: str) -> None:
+        """Every part was tried (those still `planned` failed to start and never will)."""
+        self._update_job(job_id, state=LAUNCHED)
+
     def observe(self, job_id: str, seen: dict[int, PartSeen]) -> Job | None:
         """Record what Constant Contact said of several parts at once."""
         now = self._now()
@@ -226,6 +231,25 @@ class JobStore:
                 sa.update(JobRow).where(col(JobRow.id) == job_id).values(updated_at=now)
             )
         return self.get(job_id)
+
+    def observe_activities(self, job_id: str, seen: dict[str, PartSeen]) -> None:
+        """Record what Constant Contact said of several parts, by their activity ids."""
+        now = self._now()
+        with self._store.write() as session:
+            for activity_id, part in seen.items():
+                values = part.model_dump()
+                values["activity_errors"] = json.dumps(part.activity_errors)
+                session.execute(
+                    sa.update(JobActivityRow)
+                    .where(
+                        col(JobActivityRow.job_id) == job_id,
+                        col(JobActivityRow.activity_id) == activity_id,
+                    )
+                    .values(**values, updated_at=now)
+                )
+            session.execute(
+                sa.update(JobRow).where(col(JobRow.id) == job_id).values(updated_at=now)
+            )
 
     def end(self, job_id: str) -> bool:
         """The job is over (every part terminal, or given up): True the first time only."""

@@ -19,6 +19,8 @@ class NewActivity(BaseModel):
     activity_id: str
     state: str = "initialized"
     percent_done: int | None = None
+    job_id: str | None = None  # a part of this job (bot/store/jobs.py)
+    job_carrier: bool = False  # the part whose row posts the job's thread
 
 
 class TrackedActivity(BaseModel):
@@ -49,6 +51,10 @@ class TrackedActivity(BaseModel):
     poll_count: int
     lease_owner: str | None
     lease_expires_at: datetime | None
+    slack_error: str | None = None  # the Slack error the poller gave up on the thread for
+    requester_dm: str | None = None  # the `D…` id the requester was told in
+    job_id: str | None = None
+    job_carrier: bool = False
 
     @property
     def finished(self) -> bool:

@@ -36,6 +36,11 @@ class DatabaseRateLimiter:
         self._daily_quota = daily_quota
         self._clock = clock
 
+    @property
+    def calls_left_today(self) -> int:
+        """What is left of today's quota across every process (read-only: takes no slot)."""
+        return max(self._daily_quota - self._store.calls_today(self._api_key), 0)
+
     def acquire(self) -> None:
         """Block until one request may be sent; raise QuotaExhausted when the day is spent."""
         wait = self._reserve_slot()

@@ -13,7 +13,7 @@ from contextlib import contextmanager
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, or_, text, update
+from sqlalchemy import delete, func, or_, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
@@ -34,6 +34,7 @@ from bot.store.tables import (
     IdempotencyKeyRow,
     NamedLockRow,
     RateBudgetRow,
+    SavedLineRow,
     SlackPostRow,
     TrackedActivityRow,
 )
@@ -137,6 +138,28 @@ class Store:
         with self._read() as session:
             return [_audit(row) for row in session.exec(query)]
 
+    def save_line(self, workspace_id: str, user_id: str, line: str) -> str:
+        """Keep a request line (too long for a button) until it is answered; answers its id."""
+        line_id = str(uuid.uuid4())
+        row = SavedLineRow(
+            id=line_id,
+            workspace_id=workspace_id,
+            user_id=user_id,
+            line=line,
+            created_at=self._now(),
+        )
+        with self.write() as session:
+            session.add(row)
+        return line_id
+
+    def saved_line(self, workspace_id: str, user_id: str, line_id: str) -> str | None:
+        """The line saved by this person in this workspace, or None."""
+        with self._read() as session:
+            row = session.get(SavedLineRow, line_id)
+            if row is None or (row.workspace_id, row.user_id) != (workspace_id, user_id):
+                return None
+            return row.line
+
     def calls_today(self, api_key: str) -> int:
         """API calls counted today (UTC) against the key's daily quota."""
         with self._read() as session:
@@ -188,6 +211,15 @@ class Store:
             .where(TrackedActivityRow.workspace_id == workspace_id)
             .order_by(col(TrackedActivityRow.created_at).desc(), col(TrackedActivityRow.id).desc())
             .limit(limit)
+        )
+        with self._read() as session:
+            return [_tracked(row) for row in session.exec(query)]
+
+    def tracked_of_job(self, job_id: str) -> list[TrackedActivity]:
+        query = (
+            select(TrackedActivityRow)
+            .where(col(TrackedActivityRow.job_id) == job_id)
+            .order_by(col(TrackedActivityRow.id))
         )
         with self._read() as session:
             return [_tracked(row) for row in session.exec(query)]
@@ -580,6 +612,109 @@ class Store:
             row.owner, row.expires_at = owner, now + timedelta(seconds=timeout)
             session.add(row)
             return True
+
+    # ------------------------------------------------------------------ poller: Slack refusals
+    def withdraw_intent(self, tracked_id: int, key: str, owner: str) -> bool:
+        """Slack refused the post outright, so nothing was posted: drop the pending intent.
+
+        The next poll then posts afresh instead of reading the thread back (1 read a minute).
+        Only while we hold the lease: another poller's intent is not ours to drop.
+        """
+        with self.write() as session:
+            held = session.exec(
+                select(TrackedActivityRow.id).where(
+                    col(TrackedActivityRow.id) == tracked_id,
+                    col(TrackedActivityRow.lease_owner) == owner,
+                )
+            ).first()
+            if held is None:
+                return False
+            session.execute(
+                delete(SlackPostRow).where(
+                    col(SlackPostRow.tracked_id) == tracked_id,
+                    col(SlackPostRow.key) == key,
+                    col(SlackPostRow.status) == PENDING,
+                )
+            )
+            return True
+
+    def abandon_thread(
+        self, tracked_id: int, owner: str, *, slack_error: str, posted: dict[str, str]
+    ) -> bool:
+        """Slack will not take this thread's replies: finish the activity (no more polls).
+
+        `posted` confirms the replies that did reach the thread before the refusal.
+        """
+        now = self._now()
+        values = {
+            "ended_at": now,
+            "gave_up": True,
+            "slack_error": slack_error,
+            "lease_owner": None,
+            "lease_expires_at": None,
+        }
+        with self.write() as session:
+            if not session.execute(self._leased(tracked_id, owner).values(**values)).rowcount:  # type: ignore[attr-defined]
+                return False
+            for key, ts in posted.items():
+                self._confirm(session, tracked_id, key, ts, now)
+            return True
+
+    def claim_workspace_due(
+        self, owner: str, lease_seconds: float, *, exclude: Collection[str] = (), limit: int = 200
+    ) -> list[TrackedActivity]:
+        """Lease the most overdue free activity with every other free one of its workspace.
+
+        Unlike `claim_due`, a workspace where another poller holds rows is not passed over: a
+        dead poller's lease holds back its own activities only, until it expires (the price is
+        one more list call when two live pollers share a workspace's new activities).
+        """
+        now = self._now()
+        free = or_(
+            col(TrackedActivityRow.lease_expires_at).is_(None),
+            col(TrackedActivityRow.lease_expires_at) <= now,
+        )
+        unfinished = col(TrackedActivityRow.ended_at).is_(None)
+        claimable = select(TrackedActivityRow).where(unfinished, free)
+        with self.write() as session:
+            first_query = claimable.where(col(TrackedActivityRow.next_poll_at) <= now)
+            if exclude:
+                first_query = first_query.where(
+                    col(TrackedActivityRow.workspace_id).not_in(exclude)
+                )
+            first = session.exec(
+                first_query.order_by(
+                    col(TrackedActivityRow.next_poll_at), col(TrackedActivityRow.id)
+                )
+                .limit(1)
+                .with_for_update(skip_locked=True)
+            ).first()
+            if first is None:
+                return []
+            companions = session.exec(
+                claimable.where(
+                    col(TrackedActivityRow.workspace_id) == first.workspace_id,
+                    col(TrackedActivityRow.id) != first.id,
+                )
+                .limit(limit)
+                .with_for_update(skip_locked=True)
+            ).all()
+            rows = [first, *companions]
+            expires = now + timedelta(seconds=lease_seconds)
+            for row in rows:
+                row.lease_owner, row.lease_expires_at = owner, expires
+                session.add(row)
+            session.flush()
+            return [_tracked(row) for row in rows]
+
+    def note_requester_dm(self, tracked_id: int, channel: str) -> None:
+        """The `D…` id Slack answered when the requester was told by DM (for later edits)."""
+        with self.write() as session:
+            session.execute(
+                update(TrackedActivityRow)
+                .where(col(TrackedActivityRow.id) == tracked_id)
+                .values(requester_dm=channel)
+            )
 
 
 def _aware(moment: Any) -> datetime:

@@ -41,6 +41,7 @@ class TrackedActivityRow(SQLModel, table=True):
         sa.UniqueConstraint("workspace_id", "activity_id", name="uq_tracked_workspace_activity"),
         sa.Index("ix_tracked_due", "ended_at", "next_poll_at"),
         sa.Index("ix_tracked_recent", "workspace_id", "created_at"),
+        sa.Index("ix_tracked_job", "job_id"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -68,6 +69,12 @@ class TrackedActivityRow(SQLModel, table=True):
     poll_count: int = Field(default=0)
     lease_owner: str | None = Field(default=None, max_length=128)
     lease_expires_at: datetime | None = _when()
+    # Set when the poller gave up on the thread: the Slack error, and the requester's DM it used.
+    slack_error: str | None = Field(default=None, max_length=64)
+    requester_dm: str | None = Field(default=None, max_length=64)
+    # A part of a job: its id, and whether this row posts the job's thread (one row per job).
+    job_id: str | None = Field(default=None, max_length=36)
+    job_carrier: bool = Field(default=False)
 
 
 class SlackPostRow(SQLModel, table=True):
@@ -118,6 +125,18 @@ class RateBudgetRow(SQLModel, table=True):
     next_slot: float = Field(default=0.0)  # seconds since the epoch, UTC
     day: str = Field(max_length=10)  # YYYY-MM-DD, UTC
     calls: int = Field(default=0)
+
+
+class SavedLineRow(SQLModel, table=True):
+    """A request line too long for a confirmation button, kept until it is answered."""
+
+    __tablename__ = "saved_line"
+
+    id: str = Field(primary_key=True, max_length=36)
+    workspace_id: str = Field(max_length=64)
+    user_id: str = Field(max_length=64)
+    line: str = Field(sa_column=sa.Column(sa.Text(), nullable=False))
+    created_at: datetime = _when(nullable=False)
 
 
 class NamedLockRow(SQLModel, table=True):

@@ -23,7 +23,7 @@ import uuid
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from enum import StrEnum
 
 from pydantic import BaseModel, Field
@@ -108,8 +108,8 @@ def contacts_in(text: str) -> ContactsIn:
     """
     items = [item for item in _SEPARATORS.split(_as_typed(text)) if item]
     emails = [item for item in items if is_email(item)]
-    ids = [item.lower() for item in items if not is_email(item) and _is_uuid(item)]
-    bad = [item for item in items if not is_email(item) and not _is_uuid(item)]
+    ids = [item.lower() for item in items if not is_email(item) and is_uuid(item)]
+    bad = [item for item in items if not is_email(item) and not is_uuid(item)]
     if bad:
         shown = ", ".join(f"“{item[:60]}”" for item in bad[:5])
         more = f" and {len(bad) - 5} more" if len(bad) > 5 else ""
@@ -119,7 +119,8 @@ def contacts_in(text: str) -> ContactsIn:
     return ContactsIn(tuple(unique_emails(emails)), tuple(dict.fromkeys(ids)))
 
 
-def _is_uuid(value: str) -> bool:
+def is_uuid(value: str) -> bool:
+    """A contact, activity or job id: a UUID in its 36-character form."""
     try:
         uuid.UUID(value)
     except ValueError:
@@ -203,19 +204,13 @@ class Resolution(BaseModel):
         return list(dict.fromkeys(self.found.values()))
 
 
-class IndexContact(Contact):
-    """A contact as the index needs it: the schema's `deleted_at` marks deleted contacts."""
-
-    deleted_at: date | None = None
-
-
-class IndexPage(ContactPage):
-    contacts: list[IndexContact] = Field(default_factory=list)  # type: ignore[assignment]
+# The contact model carries the schema's `deleted_at`, which marks deleted contacts.
+IndexPage = ContactPage
 
 
 def contact_status(contact: Contact) -> str:
     """`deleted`, or the contact's permission_to_send (`not_set` when it says none)."""
-    if getattr(contact, "deleted_at", None) is not None:
+    if contact.deleted_at is not None:
         return DELETED
     address = contact.email_address
     return (address.permission_to_send if address else None) or "not_set"
@@ -255,13 +250,19 @@ class ContactResolver:
         key = account_key_of(account_key)
         if not wanted:
             return Resolution()
+        # Freshness is counted from when the request was asked, not from when the sync lock
+        # was had: a sync another process finished while this one waited for the lock is as
+        # good as one made now, however long the wait.
+        asked_at = self._clock.now()
         state = self._index.sync_state(key)
         if self._warm(state):
-            return self._from_warm_index(client, key, wanted)
+            return self._from_warm_index(client, key, wanted, asked_at)
         known = state.contacts if state is not None and state.full_sync_at else None
         if len(wanted) == 1 or (known is not None and len(wanted) <= sync_cost(known)):
             return self.look_up_each(client, wanted)
-        return self._sync_then_resolve(client, key, wanted, know_size=known is not None)
+        return self._sync_then_resolve(
+            client, key, wanted, know_size=known is not None, asked_at=asked_at
+        )
 
     def estimate_calls(self, email_count: int, *, account_key: str | None) -> int:
         """What resolving `email_count` emails would cost now (cold index: at most that)."""
@@ -280,11 +281,13 @@ class ContactResolver:
             and self._clock.now() - state.full_sync_at < FULL_RESYNC_AFTER
         )
 
-    def _fresh(self, state: SyncState | None) -> bool:
+    def _fresh(self, state: SyncState | None, asked_at: datetime | None = None) -> bool:
+        """Refreshed less than FRESH_FOR before `asked_at` (now), or after it."""
+        moment = asked_at or self._clock.now()
         return (
             state is not None
             and state.refreshed_at is not None
-            and self._clock.now() - state.refreshed_at < FRESH_FOR
+            and moment - state.refreshed_at < FRESH_FOR
         )
 
     @contextmanager
@@ -294,13 +297,15 @@ class ContactResolver:
             yield
 
     # ------------------------------------------------------------ the three ways
-    def _from_warm_index(self, client: AccountClient, key: str, wanted: list[str]) -> Resolution:
+    def _from_warm_index(
+        self, client: AccountClient, key: str, wanted: list[str], asked_at: datetime
+    ) -> Resolution:
         calls = 0
         state = self._index.sync_state(key)
-        if not self._fresh(state):
+        if not self._fresh(state, asked_at):
             with self._sync_lock(key):
                 state = self._index.sync_state(key)
-                if not self._fresh(state) and state is not None:
+                if not self._fresh(state, asked_at) and state is not None:
                     calls, state = self._refresh(client, key, state)
         resolution = self._answer(key, wanted, ResolveMethod.INDEX, calls)
         resolution.fresh_as_of = state.refreshed_at if state else None
@@ -328,13 +333,19 @@ class ContactResolver:
         return resolution
 
     def _sync_then_resolve(
-        self, client: AccountClient, key: str, wanted: list[str], *, know_size: bool
+        self,
+        client: AccountClient,
+        key: str,
+        wanted: list[str],
+        *,
+        know_size: bool,
+        asked_at: datetime,
     ) -> Resolution:
         with self._sync_lock(key):
             synced_meanwhile = self._warm(self._index.sync_state(key))  # by another process
             if not synced_meanwhile:
                 return self._sync(client, key, wanted, know_size=know_size)
-        return self._from_warm_index(client, key, wanted)
+        return self._from_warm_index(client, key, wanted, asked_at)
 
     def _sync(
         self, client: AccountClient, key: str, wanted: list[str], *, know_size: bool

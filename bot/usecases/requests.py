@@ -5,7 +5,9 @@ audit once. Front ends hand in a `Request` and a `Conversation`; nothing here kn
 
 from __future__ import annotations
 
+import json
 import logging
+from collections import Counter
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -14,9 +16,11 @@ from typing import TYPE_CHECKING
 from bot.cc.client import AccountClient
 from bot.cc.models import Activity, ActivityKind
 from bot.permissions import ALL_ACTIVE, DELETE_TAGS
+from bot.slack.mrkdwn import shorten_names
 from bot.store import NewActivity
 from bot.usecases.commands.grammar import ParseError, split_command
 from bot.usecases.inputs import Actor, BulkInput, DeleteInput, SourceKind
+from bot.usecases.launch import JobLauncher, activities, job_started
 from bot.usecases.parent import parent_failed, parent_message
 from bot.usecases.ports import (
     CONNECT_NOT_SET_UP,
@@ -28,12 +32,17 @@ from bot.usecases.ports import (
     Pending,
     Permits,
 )
-from bot.usecases.service import Operations, Plan, Refused, action_name, plural
+from bot.usecases.service import Operations, People, Plan, Refused, action_name, plural
 
 if TYPE_CHECKING:
     from bot.usecases.commands import Command
 
 log = logging.getLogger(__name__)
+# A confirmation carries the line it confirms (as JSON, in a button's 2,000 characters); a
+# longer one is saved and named by its id.
+MAX_CARRIED_LINE = 1800
+SAVED = "saved"
+SCREENFUL = 1200  # characters of emails listed in a preview before "and N more"
 OOPS = "Something went wrong on our side; nothing was started. Try again in a moment."
 
 
@@ -62,12 +71,43 @@ def preview(plan: Plan) -> Message:
     lines = [f"You asked to *{plan.summary}*."]
     if plan.tag_counts:
         lines += [f"• *{name}*: {_contacts(count)}" for name, count in plan.tag_counts]
+    elif plan.people is not None:
+        lines += people_lines(plan.people)
     elif plan.contacts is not None:
         lines.append(f"This touches about *{plural(plan.contacts, 'contact')}*.")
     lines += plan.notes
     if plan.kind == ActivityKind.DELETE_TAGS:
         lines.append("Deleting a tag removes it from every contact; it cannot be undone.")
+    if plan.is_job or plan.people is not None:
+        lines.append(cost_line(plan))
     return Message("\n".join(lines))
+
+
+def people_lines(people: People) -> list[str]:
+    """Found, not found (listed, shortened past a screenful), skipped and why."""
+    lines = [f"• *{plural(people.found, 'contact')}* found"]
+    if people.not_found:
+        shown = shorten_names(people.not_found, SCREENFUL)
+        lines.append(f"• *{plural(len(people.not_found), 'email')}* not found: {shown}")
+    if people.skipped:
+        reasons = Counter(reason for _, reason in people.skipped)
+        why = ", ".join(f"{count} {reason}" for reason, count in sorted(reasons.items()))
+        shown = shorten_names([email for email, _ in people.skipped], SCREENFUL)
+        lines.append(f"• *{plural(len(people.skipped), 'contact')}* skipped ({why}): {shown}")
+    return lines
+
+
+def cost_line(plan: Plan) -> str:
+    """The activities and API calls the request spends, and what is left of today's budget."""
+    starts = len(plan.parts)
+    spent = plan.people.calls if plan.people is not None else 0
+    how = f"a job of *{activities(starts)}*" if plan.is_job else "*one activity*"
+    text = f"It runs as {how}: {plural(starts, 'API call')} to start"
+    if plan.people is not None:
+        text += f" (finding the contacts took {plural(spent, 'call')})"
+    if plan.calls_left is not None:
+        text += f"; {plan.calls_left:,} of today's API calls are left"
+    return text + "."
 
 
 def _contacts(count: int | None) -> str:
@@ -77,9 +117,15 @@ def _contacts(count: int | None) -> str:
 def started(plan: Plan, activity: Activity) -> Message:
     return Message(
         f"Started: {plan.summary}. Activity `{activity.activity_id}` is *{activity.state}*; "
-        "its progress follows in the channel thread.",
-        note=" ".join(plan.notes) or None,
+        "its progress follows in the channel thread."
     )
+
+
+def with_preview(plan: Plan, message: Message) -> Message:
+    """What was found (for an emails request) above the word that it started."""
+    if plan.people is None:
+        return message
+    return Message(preview(plan).text + "\n" + message.text, message.note, message.link)
 
 
 class Turn:
@@ -131,10 +177,44 @@ class Turn:
         plan = self.ops.plan(self.actor, account, inp, notify=lambda text: self.say(Message(text)))
         if plan.needs_confirmation and not confirmed:
             self.ops.audit(self.actor, plan.kind.value, plan.summary, "confirmation asked")
-            self.conversation.ask_to_confirm(preview(plan), Pending(line, inp, self.channel))
+            pending = Pending(self._short(line), inp, self.channel)
+            self.conversation.ask_to_confirm(preview(plan), pending)
+            return
+        if plan.is_job:
+            channel = self.channel or self.actor.user_id
+            launched = JobLauncher(self.ops, self.actor, self.conversation).launch(
+                account, plan, channel
+            )
+            self.say(
+                job_started(plan, launched)
+                if confirmed
+                else with_preview(plan, job_started(plan, launched))
+            )
             return
         activity = self.launch(account, plan)
-        self.say(started(plan, activity))
+        shown = started(plan, activity)
+        self.say(shown if confirmed else with_preview(plan, shown))
+
+    def bulk_line(self, line: str, *, confirmed: bool = False) -> None:
+        """A one-line bulk command, or a saved one (`saved <id>`, see `_short`)."""
+        from bot.usecases.commands.bulk import parse_bulk_line
+
+        head = split_command(line)
+        if head.name == SAVED:
+            found = self.ops.store.saved_line(
+                self.actor.workspace_id, self.actor.user_id, head.rest
+            )
+            if found is None:
+                raise Refused("This request is no longer known; type it again")
+            line, head = found, split_command(found)
+        self.bulk(parse_bulk_line(head.name, head.rest), line, confirmed=confirmed)
+
+    def _short(self, line: str | None) -> str | None:
+        """A line too long to ride on a confirmation button is saved, and named instead."""
+        if line is None or len(json.dumps(line)) <= MAX_CARRIED_LINE:
+            return line
+        line_id = self.ops.store.save_line(self.actor.workspace_id, self.actor.user_id, line)
+        return f"{SAVED} {line_id}"
 
     def launch(self, account: AccountClient, plan: Plan) -> Activity:
         """One parent message, then the activity, then tracking (the poller does the thread)."""

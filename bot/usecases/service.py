@@ -6,7 +6,6 @@ the Store. Every refusal raises `Refused` with a message a person understands, a
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -16,6 +15,11 @@ from pydantic import BaseModel
 from bot.cc.client import MAX_LISTS_PER_CONTACT_QUERY, MAX_TAGS_PER_CONTACT_QUERY, AccountClient
 from bot.cc.errors import CCError, Conflict, NotFound, QuotaExhausted, RateLimited
 from bot.cc.models import (
+    MAX_CONTACT_IDS,
+    MAX_SOURCE_LIST_IDS,
+    MAX_SOURCE_TAG_IDS,
+    MAX_TAGS_PER_TAGGING,
+    MAX_TARGET_LIST_IDS,
     Activity,
     ActivityKind,
     LimitError,
@@ -30,7 +34,9 @@ from bot.cc.models import (
     validate_tag_name,
 )
 from bot.clock import SYSTEM_CLOCK, Clock
+from bot.slack.mrkdwn import shorten_names
 from bot.store import Store, TrackedActivity
+from bot.store.jobs import RUNNING, Job, JobStore
 from bot.usecases.catalog import Catalog
 from bot.usecases.inputs import (
     Actor,
@@ -41,10 +47,23 @@ from bot.usecases.inputs import (
     SourceKind,
     TaggingInput,
 )
+from bot.usecases.jobs import JobProgress, chunks, job_progress, plan_batches
+from bot.usecases.people import ContactResolver, Resolution, contacts_in, is_uuid
 
 # Above this many contacts a request counts as broad and asks to confirm.
 BROAD_CONTACTS = 1000
-EMAIL = re.compile(r"^[^@\s,]+@[^@\s,]+\.[^@\s,]+$")
+# What one activity holds of each source key; more becomes a job of several (usecases/jobs.py).
+MAX_BY_KEY = {
+    "contact_ids": MAX_CONTACT_IDS,
+    "list_ids": MAX_SOURCE_LIST_IDS,
+    "tag_ids": MAX_SOURCE_TAG_IDS,
+}
+SOURCE_KEYS = {
+    SourceKind.CONTACTS: "contact_ids",
+    SourceKind.LISTS: "list_ids",
+    SourceKind.TAGS: "tag_ids",
+}
+MAX_SOURCES = {kind: MAX_BY_KEY[key] for kind, key in SOURCE_KEYS.items()}
 
 CAMPAIGN_SOURCES = tuple(kind for kind in SourceKind if kind.is_campaign)
 TAGGING_SOURCES = (
@@ -102,8 +121,20 @@ class Refused(Exception):
 
 
 @dataclass(frozen=True)
+class People:
+    """What the emails of a request came to: taggable contacts, emails unknown, contacts
+    skipped (email, why), and the calls resolving them cost."""
+
+    found: int
+    not_found: tuple[str, ...] = ()
+    skipped: tuple[tuple[str, str], ...] = ()
+    calls: int = 0
+
+
+@dataclass(frozen=True)
 class Plan:
-    """A checked, resolved request, ready to start."""
+    """A checked, resolved request, ready to start: one activity, or a job of several
+    (`requests`, in the order they start; `request` is the first)."""
 
     kind: ActivityKind
     summary: str
@@ -112,6 +143,17 @@ class Plan:
     tag_counts: tuple[tuple[str, int | None], ...] = ()
     broad: bool = False
     notes: tuple[str, ...] = field(default_factory=tuple)
+    requests: tuple[BaseModel, ...] = ()
+    people: People | None = None
+    calls_left: int | None = None  # of today's API budget, after planning
+
+    @property
+    def parts(self) -> tuple[BaseModel, ...]:
+        return self.requests or (self.request,)
+
+    @property
+    def is_job(self) -> bool:
+        return len(self.parts) > 1
 
     @property
     def needs_confirmation(self) -> bool:
@@ -122,6 +164,12 @@ class Plan:
 class StatusReport:
     activity: Activity
     tracked: TrackedActivity | None
+
+
+@dataclass(frozen=True)
+class JobReport:
+    job: Job
+    progress: JobProgress
 
 
 def quoted(names: Sequence[str]) -> str:
@@ -142,7 +190,8 @@ def cc_message(exc: CCError) -> str:
 
 
 def _source_body(source: Source) -> dict[str, Any]:
-    values = list(source.values)
+    """One activity's worth of the source (more is split into a job when planned)."""
+    values = list(source.values)[: MAX_SOURCES.get(source.kind, len(source.values))]
     bodies: dict[SourceKind, Callable[[], dict[str, Any]]] = {
         SourceKind.CONTACTS: lambda: {"contact_ids": values},
         SourceKind.LISTS: lambda: {"list_ids": values},
@@ -189,6 +238,7 @@ def check_limits(inp: BulkInput) -> dict[str, str]:
         _capture(problems, "targets", lambda: build(TagDeleteRequest, {"tag_ids": inp.tag_names}))
         return problems
     targets = list(inp.tag_names if isinstance(inp, TaggingInput) else inp.list_names)
+    targets = targets[: _max_targets(inp)]  # more targets make a job
     model, source_model = _models(inp)
     any_source = {"all_active_contacts": True}
     key = "tag_ids" if isinstance(inp, TaggingInput) else "list_ids"
@@ -216,6 +266,10 @@ def _looked_up(inp: TaggingInput | ListsInput) -> bool:
     return looked_up(inp.source, tagging=isinstance(inp, TaggingInput))
 
 
+def _max_targets(inp: TaggingInput | ListsInput) -> int:
+    return MAX_TAGS_PER_TAGGING if isinstance(inp, TaggingInput) else MAX_TARGET_LIST_IDS
+
+
 def _models(inp: TaggingInput | ListsInput) -> tuple[type[BaseModel], type[BaseModel]]:
     if isinstance(inp, TaggingInput):
         return TaggingRequest, TaggingSource
@@ -240,6 +294,7 @@ class Operations:
 
         self.store = store
         self.catalog = catalog
+        self.resolver = ContactResolver(store, store.clock)
         self.sources = Sources(clock)
 
     # ------------------------------------------------------------ audit
@@ -320,17 +375,34 @@ class Operations:
         self.audit(actor, "tags", "", f"listed {len(tags)}")
         return sorted(tags, key=lambda tag: tag.name.casefold())
 
-    def status(self, actor: Actor, client: AccountClient, activity_id: str) -> StatusReport:
-        def work() -> Activity:
-            if not activity_id.strip():
-                raise Refused("Say which activity: /cctag status <activity_id>")
-            try:
-                return client.get_activity(activity_id.strip())
-            except NotFound:
-                raise Refused(f"No activity `{activity_id.strip()}` in this account") from None
+    def status(self, actor: Actor, client: AccountClient, wanted: str) -> StatusReport | JobReport:
+        """An activity or a job, by its id (a UUID: anything else is refused before any call)."""
+        ident = wanted.strip().lower()
 
-        activity = self._refusing(actor, "status", activity_id, work)
-        self.audit(actor, "status", activity_id, activity.state)
+        def check() -> None:
+            if not ident:
+                raise Refused("Say which activity or job: /cctag status <id>")
+            if not is_uuid(ident):
+                raise Refused(
+                    f"“{wanted.strip()[:60]}” is not an activity or job id (ids look like "
+                    "8-4-4-4-12 hexadecimal digits)"
+                )
+
+        self._refusing(actor, "status", wanted, check)
+        job = JobStore(self.store).get(ident)
+        if job is not None and job.workspace_id == actor.workspace_id:
+            progress = job_progress(job.id, job.parts, given_up=job.state != RUNNING)
+            self.audit(actor, "status", ident, f"job {job.state}")
+            return JobReport(job, progress)
+
+        def work() -> Activity:
+            try:
+                return client.get_activity(ident)
+            except NotFound:
+                raise Refused(f"No activity or job `{ident}` in this account") from None
+
+        activity = self._refusing(actor, "status", wanted, work)
+        self.audit(actor, "status", wanted, activity.state)
         tracked = self.store.get_tracked(actor.workspace_id, activity.activity_id)
         return StatusReport(activity, tracked)
 
@@ -380,16 +452,17 @@ class Operations:
         _refuse_limits(inp)
         if isinstance(inp, DeleteInput):
             return self._plan_delete(client, inp)
-        resolver = _Resolver(self.catalog, actor.workspace_id, client)
+        resolver = _Resolver(self.catalog, actor.workspace_id, client, self.resolver)
         if isinstance(inp, TaggingInput):
             targets = resolver.tags(inp.tag_names)
         else:
             targets = resolver.lists(inp.list_names)
         looked_up = _looked_up(inp)
         source = {} if looked_up else resolver.source(inp.source)
-        exclude = resolver.contacts(inp.exclude, "excluded contact")
+        exclude = resolver.excluded(inp.exclude)
         resolver.raise_unknown()  # before any report is read: a misspelt name costs no more
         notes: tuple[str, ...] = ()
+        people = resolver.people
         if looked_up:
             found = self.sources.plan_source(
                 actor.workspace_id,
@@ -399,16 +472,21 @@ class Operations:
                 tagging=isinstance(inp, TaggingInput),
                 notify=notify,
             )
-            source, exclude, notes = found.body, found.exclude, found.notes
-        key = "tag_ids" if isinstance(inp, TaggingInput) else "list_ids"
-        body: dict[str, Any] = {"source": source, key: targets}
-        if exclude:
-            body["exclude"] = {"contact_ids": exclude}
-        model, _ = _models(inp)
-        request = build(model, body)
+            source, exclude, notes, people = found.body, found.exclude, found.notes, found.people
+        requests = _split(inp, source, targets, exclude)
         contacts = _count(client, inp.source.kind, source, len(exclude))
         broad = inp.source.kind == SourceKind.ALL_ACTIVE or (contacts or 0) > BROAD_CONTACTS
-        return Plan(activity_kind(inp), summarize(inp), request, contacts, broad=broad, notes=notes)
+        return Plan(
+            activity_kind(inp),
+            summarize(inp),
+            requests[0],
+            contacts,
+            broad=broad,
+            notes=notes,
+            requests=tuple(requests),
+            people=people,
+            calls_left=calls_left_today(client),
+        )
 
     def _plan_delete(self, client: AccountClient, inp: DeleteInput) -> Plan:
         tags = client.list_tags(include_count=True)
@@ -453,6 +531,42 @@ def _start(client: AccountClient, plan: Plan) -> Activity:
     raise TypeError(f"cannot start {type(request).__name__}")
 
 
+def _split(
+    inp: TaggingInput | ListsInput,
+    source: dict[str, Any],
+    targets: list[str],
+    exclude: list[str],
+) -> list[BaseModel]:
+    """The request as activities: one when it fits, else a job (bot/usecases/jobs.py)."""
+    max_targets = _max_targets(inp)
+    key = "tag_ids" if isinstance(inp, TaggingInput) else "list_ids"
+    [source_key] = source
+    if source_key in MAX_BY_KEY:  # ids: split in runs (any source resolved to contact ids)
+        batches = plan_batches(
+            source[source_key],
+            targets,
+            max_sources=MAX_BY_KEY[source_key],
+            max_targets=max_targets,
+        )
+        bodies = [
+            {"source": {source_key: list(b.source_ids)}, key: list(b.target_ids)} for b in batches
+        ]
+    else:
+        bodies = [{"source": source, key: list(run)} for run in chunks(targets, max_targets)]
+    if exclude:
+        for body in bodies:
+            body["exclude"] = {"contact_ids": exclude}
+    model, _ = _models(inp)
+    return [build(model, body) for body in bodies]
+
+
+def calls_left_today(client: AccountClient) -> int | None:
+    """What is left of the API key's calls today, when its limiter can say (read-only)."""
+    limiter = getattr(getattr(client, "_api", None), "limiter", None)
+    left = getattr(limiter, "calls_left_today", None)
+    return left if isinstance(left, int) else None
+
+
 # ---------------------------------------------------------------- names → ids
 
 
@@ -470,13 +584,18 @@ def _unique(items: list[_T]) -> list[_T]:
 
 
 class _Resolver:
-    """Resolves names through the catalog; collects every unknown name before refusing."""
+    """Resolves names through the catalog and emails through the contact index; collects
+    every unknown name before refusing."""
 
-    def __init__(self, catalog: Catalog, workspace_id: str, client: AccountClient) -> None:
+    def __init__(
+        self, catalog: Catalog, workspace_id: str, client: AccountClient, people: ContactResolver
+    ) -> None:
         self._catalog = catalog
         self._workspace = workspace_id
         self._client = client
+        self._people = people
         self._unknown: list[str] = []
+        self.people: People | None = None
 
     def tags(self, names: Sequence[str]) -> list[str]:
         return self._by_name(names, "tag", self._tag_ids)
@@ -503,26 +622,40 @@ class _Resolver:
             self._unknown.append(_unknown(what, missing))
         return _unique([ids[n.strip().casefold()] for n in names if n.strip().casefold() in ids])
 
-    def contacts(self, values: Sequence[str], what: str = "contact") -> list[str]:
-        """Emails are looked up; anything else is taken as a contact id."""
-        found, missing = [], []
-        for value in values:
-            if not EMAIL.match(value.strip()):
-                found.append(value.strip())
-                continue
-            contact = self._client.find_contact_by_email(value)
-            if contact is None:
-                missing.append(value.strip())
-            else:
-                found.append(contact.contact_id)
-        if missing:
-            word = "email" if len(missing) == 1 else "emails"
-            self._unknown.append(f"No {what} with the {word} {quoted(missing)}")
-        return _unique(found)
+    def _resolve(self, values: Sequence[str]) -> tuple[list[str], Resolution]:
+        """Contact ids as named, and the emails resolved through the contact index."""
+        named = contacts_in(", ".join(values))
+        resolution = self._people.resolve(
+            self._client, named.emails, account_key=self._client.account_key
+        )
+        return list(named.contact_ids), resolution
+
+    def contacts(self, values: Sequence[str]) -> list[str]:
+        """The taggable contacts: ids as given, emails found; unknown and skipped ones are
+        told in the preview, and refused only when nothing is left."""
+        ids, resolution = self._resolve(values)
+        found = _unique([*ids, *resolution.contact_ids])
+        skipped = tuple((s.email, s.reason) for s in resolution.skipped)
+        self.people = People(len(found), tuple(resolution.not_found), skipped, resolution.calls)
+        if not found:
+            self._unknown.append(_nobody(resolution))
+        return found
+
+    def excluded(self, values: Sequence[str]) -> list[str]:
+        """Excluded contacts (skipped ones too: they are contacts); an unknown email is refused."""
+        if not values:
+            return []
+        ids, resolution = self._resolve(values)
+        if resolution.not_found:
+            word = "email" if len(resolution.not_found) == 1 else "emails"
+            shown = shorten_names(resolution.not_found, 600)
+            self._unknown.append(f"No excluded contact with the {word} {shown}")
+        skipped = [s.contact_id for s in resolution.skipped]
+        return _unique([*ids, *resolution.contact_ids, *skipped])
 
     def source(self, source: Source) -> dict[str, Any]:
-        if source.kind == SourceKind.CONTACTS:
-            return {"contact_ids": self.contacts(source.values)}
+        if source.kind in CONTACT_SOURCES:
+            return {"contact_ids": CONTACT_SOURCES[source.kind](self, source.values)}
         if source.kind == SourceKind.LISTS:
             return {"list_ids": self.lists(source.values)}
         if source.kind == SourceKind.TAGS:
@@ -532,6 +665,29 @@ class _Resolver:
     def raise_unknown(self) -> None:
         if self._unknown:
             raise Refused("; ".join(self._unknown))
+
+
+# Sources resolved here to contact ids, then split into activities like any list of contacts
+# (`_split`): the one place a new source of people plugs in (a campaign's clickers, a
+# segment's members). Each takes the resolver (its client, its `people` for the preview) and
+# the source's values, and answers the contact ids to act on.
+ContactSource = Callable[[_Resolver, Sequence[str]], list[str]]
+CONTACT_SOURCES: dict[SourceKind, ContactSource] = {
+    SourceKind.CONTACTS: _Resolver.contacts,
+}
+
+
+def _nobody(resolution: Resolution) -> str:
+    """No contact to act on: say what the emails were."""
+    parts = []
+    if resolution.not_found:
+        word = "email" if len(resolution.not_found) == 1 else "emails"
+        shown = shorten_names(resolution.not_found, 600)
+        parts.append(f"No contact with the {word} {shown}")
+    if resolution.skipped:
+        shown = shorten_names([f"{s.email} ({s.reason})" for s in resolution.skipped], 600)
+        parts.append(f"skipped as unsubscribed or deleted: {shown}")
+    return "; ".join(parts) or "Name at least one contact: an email or a contact id"
 
 
 def _count(

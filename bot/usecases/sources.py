@@ -1,5 +1,6 @@
 """Sources that Constant Contact's activities cannot take as given, resolved before anything
-starts into contact ids (deduplicated), then planned like `--contacts`:
+starts into contact ids (deduplicated), then planned like `--contacts` (more than one activity
+holds becomes a job):
 - who did what in a campaign, for every bulk command: `--clicked <campaign> [--link <url>]`,
   `--opened`, `--not-opened`, `--bounced` (campaigns and links by name or URL, never by id);
 - a segment's members for `add` and `remove`: tag activities take no segment source.
@@ -30,7 +31,6 @@ from bot.cc.campaigns import (
 )
 from bot.cc.client import AccountClient
 from bot.cc.errors import CCError, Forbidden
-from bot.cc.models import MAX_CONTACT_IDS
 from bot.clock import SYSTEM_CLOCK, Clock
 from bot.usecases.behaviour import (
     RECONNECT,
@@ -40,7 +40,7 @@ from bot.usecases.behaviour import (
     segment_members,
 )
 from bot.usecases.inputs import Source, SourceKind
-from bot.usecases.service import Refused, cc_message, plural
+from bot.usecases.service import People, Refused, cc_message
 
 log = logging.getLogger(__name__)
 # Long enough to confirm a broad request, short enough that a rerun sees new clicks.
@@ -67,6 +67,7 @@ class Found:
     contacts: int | None
     notes: tuple[str, ...]
     exclude: list[str]  # the contact ids the request itself still has to exclude
+    people: People | None = None
 
 
 def resolves_to_contacts(kind: SourceKind, *, tagging: bool) -> bool:
@@ -82,22 +83,8 @@ def looked_up(source: Source, *, tagging: bool) -> bool:
     return bool(named_segment) and not source.values[0].strip().isdigit()
 
 
-def beyond_one_activity(selection: Selection, count: int) -> str:
-    """Until jobs of several activities are planned, more than one activity holds is refused."""
-    return (
-        f"{plural(count, 'contact')} {selection.description}: more than the "
-        f"{MAX_CONTACT_IDS} one activity holds, and jobs of several activities come with the "
-        "next update of cctag; until then, narrow the source."
-    )
-
-
 def nobody(selection: Selection) -> str:
     return f"No contacts {selection.description}, so there is nothing to do."
-
-
-def spend_note(selection: Selection, activities: int = 1) -> str:
-    starting = plural(activities, "more call")
-    return f"{selection.preview} Starting it takes {starting}."
 
 
 class Sources:
@@ -132,13 +119,12 @@ class Sources:
         ids = [cid for cid in selection.contact_ids if cid not in left_out]
         if not ids:
             raise Refused(nobody(selection))
-        if len(ids) > MAX_CONTACT_IDS:
-            raise Refused(beyond_one_activity(selection, len(ids)))
-        notes = [spend_note(selection)]
+        notes = [f"{selection.selected}{selection.deleted_note}."]
         if len(ids) < len(selection.contact_ids):
             excluded = len(selection.contact_ids) - len(ids)
             notes.append(f"{excluded} of them left out, as you asked.")
-        return Found({"contact_ids": ids}, len(ids), tuple(notes), [])
+        people = People(found=len(ids), calls=selection.calls)  # the preview's cost line
+        return Found({"contact_ids": ids}, len(ids), tuple(notes), [], people)
 
     def select(
         self,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+
 import pytest
 
 from bot.cc.client import AccountClient
@@ -120,7 +122,7 @@ def test_tagging_a_list_source_then_removing_the_tag_again(
     vip_customers = list_id(demo, "VIP Customers")
     add = build(TaggingRequest, {"source": {"list_ids": [vip_customers]}, "tag_ids": [tag.tag_id]})
     started = cc.add_tags(add)
-    assert started.state == "initialized" and started.percent_done == 0
+    assert started.state == "initialized" and started.percent_done == 1
     done = wait_done(cc, started.activity_id)
     assert done.known_state == ActivityState.COMPLETED and done.percent_done == 100
     assert cc.count_contacts(tag_ids=[tag.tag_id]) == cc.count_contacts(list_ids=[vip_customers])
@@ -156,7 +158,7 @@ def test_get_activity_and_list_activities_with_limit_and_state(
 
 def test_unknown_activity_is_404(cc: AccountClient) -> None:
     with pytest.raises(NotFound) as caught:
-        cc.get_activity("no-such-activity")
+        cc.get_activity(str(uuid.uuid4()))
     assert caught.value.message == "Activity not found" and caught.value.status == 404
 
 

@@ -18,7 +18,7 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 import pytest
 
-from bot.cc.errors import AuthError, CCError, Unauthorized
+from bot.cc.errors import AuthError, CCError, ConnectionBroken, Unauthorized
 from bot.cc.models import TokenResponse
 from bot.cc.oauth import DEFAULT_SCOPES, OAuthClient, pkce_pair
 from bot.cc.tokens import RefreshingTokens
@@ -276,7 +276,7 @@ def test_new_token_refused_too_is_unauthorized_after_one_refresh(
     assert traffic.count("/v3/contact_tags", "GET") == 2
 
 
-def test_spent_refresh_token_is_an_auth_error_keeping_both_messages(
+def test_spent_refresh_token_breaks_the_connection_and_says_to_reconnect(
     app: App, auth_sb: SandboxServer
 ) -> None:
     first = app.connect()
@@ -284,9 +284,13 @@ def test_spent_refresh_token_is_an_auth_error_keeping_both_messages(
     tokens = app.tokens(first)
     rig = app.rig(tokens)
     auth_sb.faults.expire_token(first.access_token)
-    with pytest.raises(AuthError) as caught:
+    with pytest.raises(ConnectionBroken) as caught:
         rig.cc.list_tags()
-    assert isinstance(caught.value, Unauthorized)
-    assert "Unauthorized" in caught.value.message
-    assert "invalid_grant" in caught.value.message
+    assert isinstance(caught.value, AuthError) and isinstance(caught.value, Unauthorized)
+    assert "/cctag connect" in caught.value.message
+    assert "invalid_grant" in caught.value.detail
     assert app.rotations == []
+    calls = auth_sb.state.request_count()
+    with pytest.raises(ConnectionBroken):  # broken now: refused before any call
+        rig.cc.list_tags()
+    assert auth_sb.state.request_count() == calls

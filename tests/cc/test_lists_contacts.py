@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import httpx
+import pytest
+
 from bot.cc.client import AccountClient
-from bot.devkit.sandbox.state import DEMO_LISTS, Account
-from tests.cc.conftest import Traffic, list_id, tag_id
+from bot.cc.errors import UnexpectedResponse
+from bot.devkit.sandbox.server import SandboxServer
+from bot.devkit.sandbox.state import DELETED_EVERY, DEMO_LISTS, Account
+from tests.cc.conftest import Rig, Tenant, Traffic, list_id, make_rig, tag_id
 
 
 def test_iter_lists_pages_with_membership_counts(
@@ -46,7 +51,7 @@ def test_find_contact_by_email(cc: AccountClient, demo: Account) -> None:
     assert found.email_address.address == "contact7@example.com"
     assert cc.find_contact_by_email("nobody@example.com") is None
 
-    unsubscribed = next(c for c in demo.contacts.values() if not c.is_active)
+    unsubscribed = next(c for c in demo.contacts.values() if c.status == "unsubscribed")
     again = cc.find_contact_by_email(unsubscribed.email)
     assert again is not None and again.contact_id == unsubscribed.contact_id
 
@@ -60,7 +65,8 @@ def test_count_contacts_by_lists_tags_and_status(
     tagged = demo.tag_members[vip] | demo.tag_members[donor_tag]
     assert in_lists and tagged and demo.active
 
-    assert cc.count_contacts() == len(demo.contacts)
+    live = {cid for cid, c in demo.contacts.items() if c.deleted_at is None}
+    assert cc.count_contacts() == len(live) < len(demo.contacts)  # deleted ones are left out
     assert cc.count_contacts(list_ids=[newsletter, donors]) == len(in_lists)
     assert cc.count_contacts(tag_ids=[vip, donor_tag]) == len(tagged)
     assert cc.count_contacts(status="active") == len(demo.active)
@@ -71,3 +77,35 @@ def test_count_contacts_by_lists_tags_and_status(
         demo.list_members[newsletter] & demo.tag_members[vip]
     )
     assert traffic.count("/v3/contacts", "GET") == 6  # one call each
+
+
+def test_an_email_is_looked_up_lower_cased_and_never_matches_a_deleted_contact(
+    tenant: Tenant, demo: Account
+) -> None:
+    sent: list[httpx.URL] = []
+    with httpx.Client(timeout=10, event_hooks={"request": [lambda r: sent.append(r.url)]}) as http:
+        cc = make_rig(tenant, http=http).cc
+        found = cc.find_contact_by_email(" Contact7@EXAMPLE.com")
+        assert found is not None and found.contact_id == demo.by_email["contact7@example.com"]
+        deleted = f"contact{DELETED_EVERY}@example.com"
+        assert demo.contacts[demo.by_email[deleted]].deleted_at is not None
+        assert cc.find_contact_by_email(deleted) is None
+    assert [url.params["email"] for url in sent] == ["contact7@example.com", deleted]
+
+
+def test_paging_links_are_resolved_against_the_api_host(
+    sb: SandboxServer, cc: AccountClient, demo: Account, traffic: Traffic
+) -> None:
+    sb.faults.contacts_service_links()
+    try:
+        lists = list(cc.iter_lists(page_size=2))
+    finally:
+        sb.faults.contacts_service_links(on=False)
+    assert [item.name for item in lists] == list(DEMO_LISTS)
+    assert traffic.count(f"/contacts-service/v3/accounts/{demo.account_id}/contact_lists") == 2
+
+
+def test_a_link_to_another_host_is_refused(rig: Rig) -> None:
+    assert rig.api.resolve_href("/v3/contacts?cursor=x") == f"{rig.sb.url}/v3/contacts?cursor=x"
+    with pytest.raises(UnexpectedResponse, match="another host"):
+        rig.api.resolve_href("https://elsewhere.example/v3/contacts?cursor=x")

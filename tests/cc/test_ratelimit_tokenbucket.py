@@ -97,3 +97,13 @@ def test_threads_share_one_count_and_the_quota_is_exact() -> None:
     assert outcomes.count("sent") == 150
     assert outcomes.count("refused") == 50
     assert limiter.calls_today == 150
+
+
+def test_what_is_left_of_the_day_is_read_without_taking_a_token() -> None:
+    clock = FakeClock()
+    limiter = TokenBucketLimiter(rate_per_second=100.0, daily_quota=3, clock=clock)
+    limiter.acquire()
+    assert limiter.calls_left_today == limiter.calls_left_today == 2
+    limiter.acquire()
+    limiter.acquire()
+    assert limiter.calls_left_today == 0

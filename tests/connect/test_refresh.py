@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 
 from bot.cc.client import AccountClient
-from bot.cc.errors import AuthError
+from bot.cc.errors import AuthError, ConnectionBroken
 from tests.connect.harness import Harness
 
 WS, USER = "T0A", "U0A"
@@ -98,10 +98,13 @@ def test_a_refused_refresh_token_asks_to_reconnect(h: Harness) -> None:
 
 
 def test_token_requests_keep_one_second_apart_across_workspaces(h: Harness) -> None:
-    """The sandbox answers 429 to a second token request within a second of its clock."""
-    h.connect("T01", USER)
-    h.connect("T02", USER)
-    h.connect("T03", USER)
+    """The sandbox answers 429 to a second token request within a second of its clock.
+
+    Each workspace connects an account of its own: connecting one account twice retires the
+    first connection's refresh token (test_refused_refresh_marks_the_connection_broken)."""
+    for workspace in ("T01", "T02", "T03"):
+        h.sandbox.state.add_account(f"acct-{workspace}")
+        h.connect(workspace, USER, account=f"acct-{workspace}")
     h.clock.advance(DAY)
 
     for workspace in ("T01", "T02", "T03"):
@@ -109,3 +112,30 @@ def test_token_requests_keep_one_second_apart_across_workspaces(h: Harness) -> N
 
     assert spent_refresh_tokens(h) == 3
     assert [s for s in h.clock.sleeps if s > 0] and all(s <= 1.05 for s in h.clock.sleeps)
+
+
+def test_refused_refresh_marks_the_connection_broken(h: Harness) -> None:
+    """Another deployment authorizing the same account retires our refresh token: the refusal
+    marks the stored connection broken, and no worker calls with it again until reconnected."""
+    h.connect(WS, USER)
+    h.connect("T0Z", USER)  # the same account and application, authorized again elsewhere
+    h.clock.advance(DAY)
+
+    with pytest.raises(ConnectionBroken) as refused:
+        connected_client(h).list_tags()
+    assert "/cctag connect" in refused.value.message
+    stored = h.connections.get(WS)
+    assert (
+        stored is not None and stored.is_broken and "invalid_grant" in (stored.broken_reason or "")
+    )
+
+    calls = h.sandbox.state.request_count()
+    for _ in range(2):  # a fresh worker and the same one: refused before any call
+        with pytest.raises(ConnectionBroken):
+            connected_client(h).list_tags()
+    assert h.sandbox.state.request_count() == calls
+
+    h.connect(WS, USER)
+    mended = h.connections.get(WS)
+    assert mended is not None and not mended.is_broken
+    assert connected_client(h).list_tags()

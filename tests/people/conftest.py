@@ -49,7 +49,14 @@ class World:
         return self.account.by_email[email.lower()]
 
     def unsubscribed(self) -> list[str]:
-        return [c.email for c in self.account.contacts.values() if not c.is_active]
+        return [
+            c.email
+            for c in self.account.contacts.values()
+            if not c.is_active and c.deleted_at is None
+        ]
+
+    def deleted(self) -> list[str]:
+        return [c.email for c in self.account.contacts.values() if c.deleted_at is not None]
 
     def subscribed(self) -> list[str]:
         return [c.email for c in self.account.contacts.values() if c.is_active]

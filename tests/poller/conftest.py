@@ -22,6 +22,7 @@ from bot.devkit.fakeslack.server import FakeSlack, FakeSlackServer, SlackMessage
 from bot.devkit.sandbox.server import SandboxServer
 from bot.poller import Poller
 from bot.poller.thread import EVENT_TYPE
+from bot.ports import SlackClients
 from bot.store import NewActivity, Store, TrackedActivity
 
 ACTIVITY_SECONDS = 20.0
@@ -30,12 +31,12 @@ REQUESTER = "U0REQUEST"
 CHANNEL = "C0ACTIVITY"
 
 
-def sandbox_account(base_url: str, token: str) -> AccountClient:
+def sandbox_account(base_url: str, token: str, account_key: str) -> AccountClient:
     """The real client on a sandbox account. Its own FakeClock keeps its backoff from moving the
     sandbox's time; no retries, so each outage answer reaches the poller as it is."""
     limiter = SpacingLimiter(rate_per_second=1000.0)
     api = CCApi(base_url, limiter, clock=FakeClock(), max_retries=0)
-    return api.for_account(StaticTokens(token))
+    return api.for_account(StaticTokens(token), account_key)
 
 
 class Accounts:
@@ -55,7 +56,9 @@ class Accounts:
             if f"account-{workspace_id}" not in state.accounts:
                 state.add_account(f"account-{workspace_id}", contacts=CONTACTS)
                 state.add_access_token(token, f"account-{workspace_id}", expires_in=None)
-            self._clients[workspace_id] = sandbox_account(self._sandbox.base_url, token)
+            self._clients[workspace_id] = sandbox_account(
+                self._sandbox.base_url, token, workspace_id
+            )
         return self._clients[workspace_id]
 
     def close(self) -> None:
@@ -115,7 +118,9 @@ class World:
     def fake(self) -> FakeSlack:
         return self.slack.fake
 
-    def poller(self, plan: CrashPlan | None = None, **options: Any) -> Poller:
+    def poller(
+        self, plan: CrashPlan | None = None, clients: SlackClients | None = None, **options: Any
+    ) -> Poller:
         settings: dict[str, Any] = {
             "base_interval": 5.0,
             "max_interval": 60.0,
@@ -125,14 +130,20 @@ class World:
         return Poller(
             self.store,
             self.accounts,
-            Slack(self.slack.api_url, plan),
+            clients or Slack(self.slack.api_url, plan),
             self.clock,
             owner=f"poller-{next(self.owners)}",
             **settings,
         )
 
     def start(
-        self, workspace_id: str = "T1", outcome: str | None = None, errors: list[str] | None = None
+        self,
+        workspace_id: str = "T1",
+        outcome: str | None = None,
+        errors: list[str] | None = None,
+        *,
+        channel: str = CHANNEL,
+        summary: str | None = None,
     ) -> TrackedActivity:
         """Start a tagging activity in the workspace's account and track it, as the app does."""
         self.accounts.client_for(workspace_id)
@@ -146,16 +157,16 @@ class World:
             account, ActivityKind.ADD_TAGS, contact_ids=contacts, tag_ids=[tag_id]
         )
         parent = WebClient(token="xoxb-test", base_url=self.slack.api_url).chat_postMessage(
-            channel=CHANNEL, text=f"Adding a tag to {len(contacts)} contacts"
+            channel=channel, text=f"Adding a tag to {len(contacts)} contacts"
         )
         return self.store.track_activity(
             NewActivity(
                 workspace_id=workspace_id,
-                channel_id=CHANNEL,
+                channel_id=channel,
                 parent_ts=str(parent["ts"]),
                 requester_id=REQUESTER,
                 kind=ActivityKind.ADD_TAGS,
-                summary=f"Add a tag to {len(contacts)} contacts",
+                summary=summary or f"Add a tag to {len(contacts)} contacts",
                 activity_id=activity.activity_id,
             )
         )
@@ -191,7 +202,8 @@ def world(database_url: str) -> Iterator[World]:
     clock = FakeClock()
     store = Store(database_url, clock)
     store.upgrade()
-    slack = FakeSlackServer()
+    # Slack's time is the poller's, and threads are read back at most once a minute (2025 rule).
+    slack = FakeSlackServer(FakeSlack(clock=clock, replies_per_minute=1))
     with (
         SandboxServer(
             activity_seconds=ACTIVITY_SECONDS, rate_per_second=1000.0, clock=clock, contacts=0

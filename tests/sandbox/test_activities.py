@@ -33,7 +33,7 @@ def test_progression_initialized_processing_completed(
     created = cc.post("/activities/contacts_taggings_add", json=body)
     assert created.status_code == 201
     first = created.json()
-    assert first["state"] == "initialized" and first["percent_done"] == 0
+    assert first["state"] == "initialized" and first["percent_done"] == 1
     assert first["status"] == {} and first["activity_errors"] == []
     Activity.model_validate(first)
     seen: list[tuple[str, int, int]] = []

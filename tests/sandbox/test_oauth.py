@@ -201,3 +201,30 @@ def test_registered_clients_and_chosen_account(sb: SandboxServer, clock: FakeClo
     ).json()
     assert contacts["contacts_count"] == 7
     assert _authorize(sb, verifier, account="nobody").status_code == 400
+
+
+def test_a_new_authorization_retires_the_old_refresh_tokens(
+    sb: SandboxServer, clock: FakeClock
+) -> None:
+    """A second deployment connecting the same account with the same application disconnects
+    the first: its refresh token is refused with invalid_grant."""
+    first_verifier, second_verifier = secrets.token_urlsafe(48), secrets.token_urlsafe(48)
+    first = _exchange(sb, clock, _code(sb, first_verifier), first_verifier).json()
+    second = _exchange(sb, clock, _code(sb, second_verifier), second_verifier).json()
+    old = _token(
+        sb, clock, {"grant_type": "refresh_token", "refresh_token": first["refresh_token"]}
+    )
+    assert old.status_code == 400 and old.json()["error"] == "invalid_grant"
+    new = {"grant_type": "refresh_token", "refresh_token": second["refresh_token"]}
+    assert _token(sb, clock, new).status_code == 200
+
+
+def test_an_authorization_of_another_account_retires_nothing(
+    sb: SandboxServer, clock: FakeClock
+) -> None:
+    sb.state.add_account("other")
+    verifier, other_verifier = secrets.token_urlsafe(48), secrets.token_urlsafe(48)
+    demo = _exchange(sb, clock, _code(sb, verifier), verifier).json()
+    _exchange(sb, clock, _code(sb, other_verifier, account="other"), other_verifier)
+    kept = {"grant_type": "refresh_token", "refresh_token": demo["refresh_token"]}
+    assert _token(sb, clock, kept).status_code == 200

@@ -89,11 +89,13 @@ class Bot:
 
 
 def text_of(payload: dict[str, Any]) -> str:
-    """Everything a person reads in a message or view: text and every block's text."""
+    """Everything a person reads in a message or view: text and every block's text, with
+    mrkdwn's escapes shown as Slack shows them (`&lt;` reads `<`)."""
     parts = [str(payload.get("text") or "")]
     for block in payload.get("blocks", []):
         parts.append(_block_text(block))
-    return "\n".join(parts)
+    shown = "\n".join(parts)
+    return shown.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
 
 
 def _block_text(block: dict[str, Any]) -> str:

@@ -16,7 +16,7 @@ def test_create_explains_duplicates_and_bad_names(bot: Bot) -> None:
     assert "Created the tag *Donor 2026*" in text_of(bot.command('create "Donor 2026"', "c1"))
     duplicate = text_of(bot.command("create vip", "c2"))
     assert "“vip” exists already" in duplicate and "Nothing was changed" in duplicate
-    assert "cannot contain < or >" in text_of(bot.command("create <b>", "c3"))
+    assert "cannot contain < or >" in text_of(bot.command("create &lt;b&gt;", "c3"))
     assert "Name the tag" in text_of(bot.command("create", "c4"))
     outcomes = [outcome for action, outcome in bot.audit() if action == "create_tag"]
     assert any(o.startswith("created") for o in outcomes)
@@ -52,15 +52,19 @@ def test_unknown_names_are_all_listed_and_nothing_starts(bot: Bot) -> None:
 
 
 def test_unknown_email_in_contacts_source(bot: Bot) -> None:
+    """Unknown emails are listed in the preview; the contacts found are still tagged."""
     reply = text_of(bot.command("add VIP --contacts contact1@example.com, nobody@x.org", "e1"))
-    assert "No contact with the email “nobody@x.org”" in reply
-    assert bot.activities() == 0
+    assert "*1 contact* found" in reply and "*1 email* not found: nobody@x.org" in reply
+    assert "Started:" in reply and bot.activities() == 1
+    nobody = text_of(bot.command("add VIP --contacts nobody@x.org, none@x.org", "e2"))
+    assert "No contact with the emails nobody@x.org and none@x.org" in nobody
+    assert bot.activities() == 1
 
 
 def test_limits_say_which_and_by_how_much(bot: Bot) -> None:
     emails = ", ".join(f"c{i}@example.com" for i in range(501))
-    reply = text_of(bot.command(f"add VIP --contacts {emails}", "l1"))
-    assert "501 contacts is 1 over the limit of 500" in reply
+    reply = text_of(bot.command(f"add VIP --all-active --exclude {emails}", "l1"))
+    assert "501 contacts to exclude is 1 over the limit of 500" in reply
     assert bot.activities() == 0
 
 
@@ -106,7 +110,11 @@ def test_status_reports_an_activity(bot: Bot) -> None:
     reply = text_of(bot.command(f"status {tracked.activity_id}", "s1"))
     assert f"Activity `{tracked.activity_id}` is *" in reply
     assert "asked by <@U0001>" in reply
-    assert "No activity `nope`" in text_of(bot.command("status nope", "s2"))
+    calls = bot.sandbox.state.request_count()
+    assert "“nope” is not an activity or job id" in text_of(bot.command("status nope", "s2"))
+    unknown = "00000000-0000-4000-8000-000000000000"
+    assert f"No activity or job `{unknown}`" in text_of(bot.command(f"status {unknown}", "s3"))
+    assert bot.sandbox.state.request_count() == calls + 1  # only the UUID cost a call
 
 
 def test_all_active_asks_first_then_confirm_starts_once(bot: Bot) -> None:
@@ -189,7 +197,7 @@ def test_rename_explains_duplicates_bad_names_and_unknown_tags(bot: Bot) -> None
     duplicate = text_of(bot.command("rename Volunteer --to vip", "m1"))
     assert "A tag named “vip” exists already" in duplicate and "Nothing was changed" in duplicate
     calls = bot.sandbox.state.request_count()
-    assert "cannot contain < or >" in text_of(bot.command("rename Volunteer --to <b>", "m2"))
+    assert "cannot contain < or >" in text_of(bot.command("rename Volunteer --to &lt;b&gt;", "m2"))
     assert bot.sandbox.state.request_count() == calls  # a bad name is refused before any call
     assert "Unknown tag: “Nope”" in text_of(bot.command("rename Nope --to Fine", "m3"))
     assert "after --to" in text_of(bot.command("rename Volunteer", "m4"))

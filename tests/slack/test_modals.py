@@ -66,14 +66,26 @@ def test_missing_input_is_an_inline_error(bot: Bot) -> None:
 
 def test_limits_are_inline_errors_on_their_field(bot: Bot) -> None:
     view = _open(bot, "add")
+    emails = ", ".join(f"c{i}@example.com" for i in range(501))
+    values = {
+        "targets": [_tag(bot, "VIP")],
+        "source_kind": "all-active",
+        "exclude": emails,
+    }
+    body = bot.local.submit(view, values).json()
+    assert body["response_action"] == "errors"
+    assert "501 contacts to exclude is 1 over the limit of 500" in body["errors"]["exclude"]
+
+
+def test_what_one_activity_cannot_hold_is_no_error_but_a_job(bot: Bot) -> None:
+    """51 tags or 501 contacts are planned as a job of several activities, not refused."""
+    view = _open(bot, "add")
     tags = [(f"id{i}", f"t{i}") for i in range(51)]
     emails = ", ".join(f"c{i}@example.com" for i in range(501))
     body = bot.local.submit(
         view, {"targets": tags, "source_kind": "contacts", "source_contacts": emails}
     ).json()
-    assert body["response_action"] == "errors"
-    assert "51 tags is 1 over the limit of 50" in body["errors"]["targets"]
-    assert "501 contacts is 1 over the limit of 500" in body["errors"]["source_contacts"]
+    assert body["response_action"] == "update"
 
 
 def test_submit_shows_working_then_started_and_posts_parent(bot: Bot) -> None:

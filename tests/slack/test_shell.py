@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 from pathlib import Path
 
 from bot.settings import Settings
@@ -87,3 +88,57 @@ def test_says_when_nothing_awaits_yes_and_ends_on_eof(tmp_path: Path) -> None:
     printed = _run(tmp_path / "shell.db", "yes\nno\nadd Nope --all-active\n")
     assert printed.count("Nothing is waiting for a yes or no.") == 2
     assert "Unknown tag: “Nope”" in printed and "Traceback" not in printed
+
+
+def _csv(path: Path, known: int, unknown: int) -> Path:
+    rows = ["name,email,notes"]
+    rows += [f"Person {n},contact{n}@example.com,came" for n in range(1, known + 1)]
+    rows += [f"Guest {n},guest{n}@nowhere.example,walk-in" for n in range(unknown)]
+    path.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    return path
+
+
+def test_a_csv_of_1200_emails_runs_as_one_job_in_the_shell(tmp_path: Path) -> None:
+    """The done-when run in the shell: --csv previews, asks, runs as a job of three
+    activities, and the thread ends with one `completed` reply for all of them."""
+    attendees = _csv(tmp_path / "attendees.csv", known=1196, unknown=4)
+    text = f"create Webinar\nadd Webinar --csv {attendees}\nyes\nexit\n"
+    out = io.StringIO()
+    settings = Settings(database_url=f"sqlite:///{tmp_path}/csv.db")
+    assert run_shell(settings, io.StringIO(text), out, contacts=1300) == 0
+    printed = out.getvalue()
+    counted = re.search(r"(\d+) contacts found", printed)
+    assert counted is not None
+    found = int(counted.group(1))
+    assert 1000 < found <= 1500
+    assert "4 emails not found: guest0@nowhere.example" in printed
+    skipped = re.search(r"(\d+) contacts skipped \((\d+) deleted, (\d+) unsubscribed\)", printed)
+    assert skipped is not None, "the demo data holds unsubscribed and deleted contacts"
+    assert int(skipped.group(1)) == 1196 - found == int(skipped.group(2)) + int(skipped.group(3))
+    assert "It runs as a job of 3 activities: 3 API calls to start" in printed
+    assert "(answer yes or no)" in printed and "[cctag] Started job " in printed
+    ends = [line for line in printed.split("\n") if line.startswith("[thread] you Job ")]
+    assert len(ends) == 1, ends
+    assert f"completed: all 3 activities, {found:,} of {found:,} items." in ends[0]
+    assert "Traceback" not in printed
+
+
+def test_csv_files_that_give_no_emails_are_refused_in_words(tmp_path: Path) -> None:
+    empty = tmp_path / "empty.csv"
+    empty.write_text("", encoding="utf-8")
+    names = tmp_path / "names.csv"
+    names.write_text("name\nAnn\nBob\n", encoding="utf-8")
+    lines = [
+        f"add VIP --csv {tmp_path / 'missing.csv'}",
+        f"add VIP --csv {empty}",
+        f"add VIP --csv {names}",
+        f"add VIP --csv {tmp_path}",
+        "add VIP --csv",
+    ]
+    printed = _run(tmp_path / "refused.db", "\n".join([*lines, "exit", ""]))
+    assert f"! There is no file at {tmp_path / 'missing.csv'} (nothing was changed)" in printed
+    assert "The file is empty: a CSV file with a column of emails is needed" in printed
+    assert "No email address was found in the file" in printed
+    assert f"{tmp_path} is a folder, not a CSV file" in printed
+    assert "--csv needs the path of a CSV file" in printed
+    assert "[#channel]" not in printed and "Traceback" not in printed

@@ -151,6 +151,15 @@ def _create(bot: Bot, tag_name: str) -> None:
     )
 
 
+def _started(bot: Bot, line: str, key: str) -> str:
+    """The reply that says it started (a segment may be waited for first, the person told)."""
+    assert bot.local.command(line, key=key).status_code == 200
+    return wait_for(
+        lambda: next((t for r in bot.responses(key) if "Started" in (t := text_of(r))), ""),
+        what=f"{line} started",
+    )
+
+
 def _ended_once(bot: Bot) -> SlackMessage:
     """The one parent; its activity's end posted exactly once in its thread."""
     [parent] = bot.parents()
@@ -175,7 +184,8 @@ def test_clickers_of_one_link_are_tagged_as_one_activity(bot: Bot) -> None:
     assert f"Started: {summary}" in shown
     assert (
         f"{len(expected)} contacts who clicked {PRICING} in “{SPRING}” (from its primary_email "
-        "and resend): finding them took 6 API calls. Starting it takes 1 more call." in shown
+        "and resend).\nIt runs as *one activity*: 1 API call to start (finding the contacts "
+        "took 6 calls)" in shown
     )
     parent = _ended_once(bot)
     assert summary in parent.text
@@ -213,7 +223,7 @@ def test_remove_takes_a_segment_by_id(bot: Bot) -> None:
     assert vip is not None
     had = set(_account(bot).tag_members[vip.tag_id])
     assert had & engaged
-    bot.command("remove VIP --segment 1", "remove-seg")
+    _started(bot, "remove VIP --segment 1", "remove-seg")
     _ended_once(bot)
     assert _tagged(bot, "VIP") == had - engaged
 
@@ -240,21 +250,21 @@ def test_unlists_takes_who_bounced(bot: Bot) -> None:
     assert not bounced & account.list_members[newsletter.list_id]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="more than 500 contacts need a job of several activities (the planner's job path, "
-    "branch j); until it is merged this request is refused in words",
-)
 def test_more_than_500_clickers_are_one_request_tagging_all(big_bot: Bot) -> None:
     _create(big_bot, "Pricing clickers")
     line = f'add "Pricing clickers" --clicked "Pricing Launch" --link {PRICING}'
     reply = text_of(big_bot.command(line, "many"))
     expected = _report(big_bot, "Pricing Launch", "clicks", PRICING)
     assert len(expected) > 500
-    assert "Started" in reply, reply
+    assert "It runs as a job of *2 activities*" in reply, reply
+    [parent] = big_bot.parents()
     wait_for(lambda: big_bot.store.in_flight_count() == 0, timeout=30, what="the job")
-    assert len(big_bot.parents()) == 1
     assert _tagged(big_bot, "Pricing clickers") == expected
+    thread = big_bot.fake.thread(parent.channel, parent.ts)
+    wait_for(lambda: any("completed" in m.text for m in thread), what="the job's end")
+    replies = big_bot.fake.thread(parent.channel, parent.ts)
+    ends = [m for m in replies if "completed:" in m.text and "%" not in m.text]  # not the bar
+    assert len(ends) == 1, [m.text for m in thread]
 
 
 # ---------------------------------------------------------------- refusals, nothing started
@@ -265,13 +275,6 @@ def _refused(bot: Bot, line: str, key: str) -> str:
     assert "Nothing was changed" in shown and "Started" not in shown
     assert bot.parents() == [] and bot.activities() == 0
     return shown
-
-
-def test_more_than_one_activity_holds_is_refused_in_words(big_bot: Bot) -> None:
-    """Until the job path is merged (then the test above passes and this one goes)."""
-    shown = _refused(big_bot, f'add VIP --clicked "Pricing Launch" --link {PRICING}', "big")
-    assert "more than the 500 one activity holds" in shown
-    assert "jobs of several activities come with" in shown
 
 
 def test_an_unknown_campaign_names_the_candidates(bot: Bot) -> None:
@@ -310,7 +313,7 @@ def test_a_connection_without_campaign_data_is_told_to_reconnect(narrow_bot: Bot
     shown = _refused(narrow_bot, f'add VIP --clicked "{SPRING}"', "scope")
     assert "campaign_data" in shown and "/cctag connect" in shown
     # segments need only contact_data: the same connection still tags a segment's members
-    started = text_of(narrow_bot.command('add VIP --segment "Active donors"', "scope-seg"))
+    started = _started(narrow_bot, 'add VIP --segment "Active donors"', "scope-seg")
     assert "Started: add tag “VIP” to contacts in segment Active donors" in started
 
 
@@ -327,8 +330,8 @@ def test_the_shell_tags_a_campaigns_clickers(tmp_path: Path) -> None:
     assert run_shell(Settings(database_url=f"sqlite:///{tmp_path}/shell.db"), lines, out) == 0
     printed = out.getvalue()
     summary = f"add tag “Spring clickers” to contacts who clicked {PRICING} in “{SPRING}”"
-    assert f"[cctag] Started: {summary}" in printed
-    assert "finding them took 6 API calls" in printed
+    assert f"[cctag] You asked to {summary}." in printed and f"\nStarted: {summary}" in printed
+    assert "(finding the contacts took 6 calls)" in printed
     assert sum("[thread] you completed" in line for line in printed.split("\n")) == 1
     assert "Traceback" not in printed
 

@@ -90,3 +90,21 @@ def test_the_key_is_not_stored_in_clear(database_url: str, clock: FakeClock) -> 
     with store.engine.connect() as connection:
         keys = connection.execute(text("SELECT key_hash FROM rate_budget")).scalars().all()
     assert keys and "api-key" not in keys
+
+
+def test_what_is_left_of_the_day_is_read_without_taking_a_slot(
+    database_url: str, clock: FakeClock
+) -> None:
+    one, two, store = _limiters(database_url, clock, daily_quota=5)
+    for _ in range(3):
+        one.acquire()
+    assert one.calls_left_today == two.calls_left_today == 2  # both processes see the day
+    assert one.calls_left_today == 2, "reading it spends nothing"
+    two.acquire()
+    two.acquire()
+    assert one.calls_left_today == 0
+    with pytest.raises(QuotaExhausted):
+        one.acquire()
+    clock.advance(24 * 3600)
+    assert one.calls_left_today == 5
+    store.close()

@@ -41,11 +41,15 @@ def parts(sandbox: SandboxServer, tmp_path: Path) -> Iterator[tuple[Operations, 
 
 def test_limits_by_field_without_any_call() -> None:
     many = tuple(f"t{i}" for i in range(52))
-    problems = check_limits(
+    # What one activity cannot hold is a job of several, not a refusal.
+    assert not check_limits(
         TaggingInput("add", many, Source(SourceKind.LISTS, tuple(f"l{i}" for i in range(51))))
     )
-    assert problems["targets"] == "52 tags is 2 over the limit of 50"
-    assert problems["source"] == "51 source lists is 1 over the limit of 50"
+    too_many_excluded = tuple(f"c{i}@example.com" for i in range(501))
+    excluded = check_limits(
+        TaggingInput("add", ("a",), Source(SourceKind.ALL_ACTIVE), exclude=too_many_excluded)
+    )
+    assert excluded["exclude"] == "501 contacts to exclude is 1 over the limit of 500"
     gap = check_limits(ListsInput("remove", ("a",), Source(SourceKind.SEGMENT, ("1",))))
     assert "remove_list_memberships has no segment source" in gap["source"]
     exclude = check_limits(

@@ -1,8 +1,11 @@
 """A local fake of Slack's Web API that records every call and keeps channels, threads and views.
 
-It answers like Slack does (`{"ok": true, ...}` / `{"ok": false, "error": ...}`, 429 with
-Retry-After when told to), and validates every `blocks` and `view` with slack_sdk's Block Kit
-models, answering `invalid_blocks` as Slack would, so a malformed message fails a test.
+It is strict: it refuses what real Slack refuses, with Slack's error codes (SLACK-FACTS.md).
+Every `blocks`, `view` and response_url post is checked with slack_sdk's Block Kit models plus
+what they miss (`limits.py`); trigger ids are issued here and work once within 3 seconds; a
+`U…` id posted to answers the DM's `D…` id, which later calls need; `conversations.replies`
+gives at most 15 messages a page. Tests switch faults on per method or channel (errors, 429 with
+Retry-After). A test whose code under test breaks a rule on purpose can `relax()` that rule.
 Point a `slack_sdk.WebClient(base_url=server.api_url)` at it.
 """
 
@@ -11,20 +14,40 @@ from __future__ import annotations
 import itertools
 import json
 import threading
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl
 
-from slack_sdk.errors import SlackObjectFormationError
-from slack_sdk.models.blocks import Block
-from slack_sdk.models.views import View
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
+from bot.clock import SYSTEM_CLOCK, Clock
+from bot.devkit.fakeslack.limits import (
+    SlackRefusal,
+    check_blocks,
+    check_message_text,
+    check_view,
+)
 from bot.devkit.threaded_server import ThreadedServer
+
+TRIGGER_SECONDS = 3.0
+RESPONSE_URL_POSTS = 5
+RESPONSE_URL_SECONDS = 30 * 60
+REPLIES_PAGE = 15
+# Rules a test may relax (see `relax`), each named after what it checks.
+RULES = ("dm_channel", "trigger_ids", "limits")
+CHANNEL_METHODS = {
+    "chat.postMessage",
+    "chat.postEphemeral",
+    "chat.update",
+    "chat.delete",
+    "conversations.replies",
+}
+CHANNEL_FAULTS = {"not_in_channel", "channel_not_found", "is_archived"}
 
 
 @dataclass
@@ -46,69 +69,92 @@ class SlackMessage:
     metadata: dict[str, Any] | None = None
 
 
-class _SlackError(Exception):
-    def __init__(self, error: str) -> None:
-        super().__init__(error)
-        self.error = error
+@dataclass
+class _RateLimit:
+    times: int
+    retry_after: int
+    channel: str | None
 
 
-def _validate_blocks(blocks: Any) -> list[dict[str, Any]]:
-    if blocks in (None, "", []):
-        return []
-    if isinstance(blocks, str):
-        blocks = json.loads(blocks)
-    try:
-        for block in Block.parse_all(blocks):
-            if block is None:
-                raise _SlackError("invalid_blocks")
-            block.validate_json()
-    except SlackObjectFormationError as exc:
-        raise _SlackError("invalid_blocks") from exc
-    return list(blocks)
+@dataclass
+class _Failure:
+    error: str
+    channel: str | None
 
 
-def _validate_view(view: Any) -> dict[str, Any]:
-    if isinstance(view, str):
-        view = json.loads(view)
-    if not isinstance(view, dict):
-        raise _SlackError("invalid_arguments")
-    try:
-        View(**view).validate_json()
-    except (SlackObjectFormationError, TypeError) as exc:
-        raise _SlackError("invalid_arguments") from exc
-    _validate_blocks(view.get("blocks"))
-    return view
+@dataclass
+class _ResponseUrl:
+    first_at: float
+    posts: int = 0
 
 
 class FakeSlack:
     """The recorded state of the fake workspace(s); thread-safe."""
 
-    def __init__(self, valid_tokens: set[str] | None = None) -> None:
+    def __init__(
+        self,
+        valid_tokens: set[str] | None = None,
+        *,
+        clock: Clock = SYSTEM_CLOCK,
+        replies_per_minute: int | None = None,
+    ) -> None:
         self._lock = threading.RLock()
-        self._ts = itertools.count(1)
+        self.clock = clock
+        self._last_us = 0
         self._view_ids = itertools.count(1)
         self.valid_tokens = valid_tokens  # None: any token is accepted
+        self.replies_per_minute = replies_per_minute  # the 2025 limit for new apps is 1
+        self.relaxed: set[str] = set()
         self.calls: list[SlackCall] = []
         self.messages: list[SlackMessage] = []
         self.views: dict[str, dict[str, Any]] = {}
         self.users: dict[str, dict[str, Any]] = {}
         self.usergroups: dict[str, list[str]] = {}
         self.oauth_grants: dict[str, dict[str, Any]] = {}
-        self._rate_limited: dict[str, int] = {}
-        self._failures: dict[str, list[str]] = {}
+        self._rate_limits: dict[str, list[_RateLimit]] = {}
+        self._failures: dict[str, list[_Failure]] = {}
+        self.channel_faults: dict[str, str] = {}
+        self._triggers: dict[str, float] = {}
+        self._response_urls: dict[str, _ResponseUrl] = {}
+        self._replies_at: list[float] = []
         self.responses: list[tuple[str, dict[str, Any]]] = []
         self.listeners: list[Callable[[str, SlackMessage | dict[str, Any]], None]] = []
 
     # ----------------------------------------------------------- test controls
-    def rate_limit(self, method: str, times: int = 1) -> None:
-        """Answer the next `times` calls of `method` with 429 and Retry-After: 1."""
+    def rate_limit(
+        self, method: str, times: int = 1, *, retry_after: int = 1, channel: str | None = None
+    ) -> None:
+        """Answer the next `times` calls of `method` (to `channel`, if given) with 429."""
         with self._lock:
-            self._rate_limited[method] = self._rate_limited.get(method, 0) + times
+            self._rate_limits.setdefault(method, []).append(_RateLimit(times, retry_after, channel))
 
-    def fail(self, method: str, error: str, times: int = 1) -> None:
+    def fail(self, method: str, error: str, times: int = 1, *, channel: str | None = None) -> None:
         """Answer the next `times` calls of `method` with {"ok": false, "error": error}."""
         with self._lock:
-            self._failures.setdefault(method, []).extend([error] * times)
+            self._failures.setdefault(method, []).extend([_Failure(error, channel)] * times)
+
+    def fault_channel(self, channel: str, error: str | None) -> None:
+        """Every call on `channel` answers `error` (not_in_channel, ...) from now; None ends it."""
+        if error is not None and error not in CHANNEL_FAULTS:
+            raise ValueError(f"not a channel fault: {error}")
+        with self._lock:
+            if error is None:
+                self.channel_faults.pop(channel, None)
+            else:
+                self.channel_faults[channel] = error
+
+    def relax(self, rule: str) -> None:
+        """Stop enforcing one rule (for a test whose code under test is known to break it)."""
+        if rule not in RULES:
+            raise ValueError(f"unknown rule {rule!r}; one of {RULES}")
+        self.relaxed.add(rule)
+
+    def issue_trigger(self) -> str:
+        """A trigger_id as Slack puts in a command or interaction: works once, within 3 s."""
+        with self._lock:
+            trigger = f"{int(self.clock.monotonic() * 1000)}.{uuid.uuid4().hex[:12]}"
+            self._triggers[trigger] = self.clock.monotonic()
+            return trigger
 
     def add_user(self, user_id: str, *, is_admin: bool = False, name: str = "") -> None:
         with self._lock:
@@ -122,9 +168,16 @@ class FakeSlack:
             }
 
     def respond(self, key: str, payload: dict[str, Any]) -> None:
-        """A POST to a command's or action's response_url."""
+        """A POST to a command's or action's response_url (at most 5, within 30 minutes)."""
         with self._lock:
-            _validate_blocks(payload.get("blocks"))
+            used = self._response_urls.setdefault(key, _ResponseUrl(self.clock.monotonic()))
+            if self.clock.monotonic() - used.first_at > RESPONSE_URL_SECONDS:
+                raise SlackRefusal("expired_url")
+            if used.posts >= RESPONSE_URL_POSTS:
+                raise SlackRefusal("used_url")
+            if "limits" not in self.relaxed:
+                check_blocks(payload.get("blocks"))
+            used.posts += 1
             self.responses.append((key, payload))
             self._notify("response", payload)
 
@@ -148,27 +201,73 @@ class FakeSlack:
                     return m
         raise KeyError((channel, ts))
 
+    @staticmethod
+    def dm_of(user_id: str) -> str:
+        """The `D…` id of the app's DM with a user."""
+        return f"D{user_id[1:]}"
+
     # ----------------------------------------------------------- dispatch
     def handle(
         self, method: str, args: dict[str, Any], token: str | None
-    ) -> tuple[int, dict[str, Any]]:
+    ) -> tuple[int, dict[str, Any], dict[str, str]]:
         with self._lock:
             self.calls.append(SlackCall(method, args, token))
-            if self._rate_limited.get(method, 0) > 0:
-                self._rate_limited[method] -= 1
-                return 429, {"ok": False, "error": "ratelimited"}
-            pending = self._failures.get(method)
-            if pending:
-                return 200, {"ok": False, "error": pending.pop(0)}
+            channel = str(args.get("channel") or "") or None
+            limited = self._take_rate_limit(method, channel)
+            if limited is not None:
+                return 429, {"ok": False, "error": "ratelimited"}, {"Retry-After": str(limited)}
+            failure = self._take_failure(method, channel)
+            if failure is not None:
+                return 200, {"ok": False, "error": failure}, {}
             if method != "oauth.v2.access" and not self._token_ok(token):
-                return 200, {"ok": False, "error": "invalid_auth"}
+                return 200, {"ok": False, "error": "invalid_auth"}, {}
             handler = _METHODS.get(method)
             if handler is None:
-                return 200, {"ok": False, "error": "unknown_method"}
+                return 200, {"ok": False, "error": "unknown_method"}, {}
             try:
-                return 200, {"ok": True, **handler(self, args)}
-            except _SlackError as exc:
-                return 200, {"ok": False, "error": exc.error}
+                if method in CHANNEL_METHODS:
+                    args = {**args, "channel": self._channel(method, _required(args, "channel"))}
+                return 200, {"ok": True, **handler(self, args)}, {}
+            except SlackRefusal as refusal:
+                body: dict[str, Any] = {"ok": False, "error": refusal.error}
+                if refusal.detail:
+                    body["response_metadata"] = {"messages": [f"[ERROR] {refusal.detail}"]}
+                return 200, body, {}
+
+    def _take_rate_limit(self, method: str, channel: str | None) -> int | None:
+        for limit in self._rate_limits.get(method, []):
+            if limit.times > 0 and limit.channel in (None, channel):
+                limit.times -= 1
+                return limit.retry_after
+        if method == "conversations.replies" and self.replies_per_minute is not None:
+            return self._replies_budget()
+        return None
+
+    def _replies_budget(self) -> int | None:
+        now = self.clock.monotonic()
+        self._replies_at = [at for at in self._replies_at if now - at < 60.0]
+        if self.replies_per_minute is not None and len(self._replies_at) >= self.replies_per_minute:
+            return max(1, int(60.0 - (now - self._replies_at[0]) + 0.999))
+        self._replies_at.append(now)
+        return None
+
+    def _take_failure(self, method: str, channel: str | None) -> str | None:
+        pending = self._failures.get(method) or []
+        for index, failure in enumerate(pending):
+            if failure.channel in (None, channel):
+                return pending.pop(index).error
+        return None
+
+    def _channel(self, method: str, channel: str) -> str:
+        """The conversation a call addresses, or Slack's refusal (a fault, a user id)."""
+        fault = self.channel_faults.get(channel)
+        if fault is not None:
+            raise SlackRefusal(fault)
+        if channel[:1] not in ("U", "W") or method == "chat.postEphemeral":
+            return channel
+        if method == "chat.postMessage" or "dm_channel" in self.relaxed:
+            return self.dm_of(channel)  # posting to a user opens the app's DM with them
+        raise SlackRefusal("channel_not_found", "a user id is not a conversation id")
 
     def _token_ok(self, token: str | None) -> bool:
         if not token:
@@ -176,11 +275,35 @@ class FakeSlack:
         return self.valid_tokens is None or token in self.valid_tokens
 
     def _next_ts(self) -> str:
-        return f"{1_700_000_000 + next(self._ts)}.000100"
+        """Slack's ts is the post's time in seconds with microseconds, unique per channel."""
+        now = round(self.clock.now().timestamp() * 1_000_000)
+        self._last_us = max(now, self._last_us + 1)  # whole microseconds: floats would collide
+        seconds, micros = divmod(self._last_us, 1_000_000)
+        return f"{seconds}.{micros:06d}"
 
     def _notify(self, event: str, payload: SlackMessage | dict[str, Any]) -> None:
         for listener in list(self.listeners):
             listener(event, payload)
+
+    def _blocks(self, value: Any, most: int = 50) -> list[dict[str, Any]]:
+        if "limits" in self.relaxed:
+            return list(json.loads(value) if isinstance(value, str) else value or [])
+        return check_blocks(value, most=most)
+
+    def _view(self, value: Any) -> dict[str, Any]:
+        if "limits" in self.relaxed:
+            return dict(json.loads(value) if isinstance(value, str) else value)
+        return check_view(value)
+
+    def _use_trigger(self, args: dict[str, Any]) -> None:
+        trigger = _required(args, "trigger_id")
+        if "trigger_ids" in self.relaxed:
+            return
+        issued = self._triggers.pop(trigger, None)
+        if issued is None:
+            raise SlackRefusal("invalid_trigger_id")
+        if self.clock.monotonic() - issued > TRIGGER_SECONDS:
+            raise SlackRefusal("expired_trigger_id")
 
     # ----------------------------------------------------------- methods
     def _auth_test(self, args: dict[str, Any]) -> dict[str, Any]:
@@ -188,13 +311,13 @@ class FakeSlack:
 
     def _post_message(self, args: dict[str, Any]) -> dict[str, Any]:
         channel = _required(args, "channel")
-        blocks = _validate_blocks(args.get("blocks"))
-        text = str(args.get("text") or "")
+        blocks = self._blocks(args.get("blocks"))
+        text = check_message_text(args.get("text"))
         if not text and not blocks:
-            raise _SlackError("no_text")
+            raise SlackRefusal("no_text")
         thread_ts = args.get("thread_ts") or None
         if thread_ts and not any(m.channel == channel and m.ts == thread_ts for m in self.messages):
-            raise _SlackError("thread_not_found")
+            raise SlackRefusal("thread_not_found")
         message = SlackMessage(channel, self._next_ts(), text, blocks, thread_ts)
         message.metadata = _metadata(args.get("metadata"))
         self.messages.append(message)
@@ -203,10 +326,9 @@ class FakeSlack:
 
     def _post_ephemeral(self, args: dict[str, Any]) -> dict[str, Any]:
         channel, user = _required(args, "channel"), _required(args, "user")
-        blocks = _validate_blocks(args.get("blocks"))
-        message = SlackMessage(
-            channel, self._next_ts(), str(args.get("text") or ""), blocks, None, user
-        )
+        blocks = self._blocks(args.get("blocks"))
+        text = check_message_text(args.get("text"))
+        message = SlackMessage(channel, self._next_ts(), text, blocks, None, user)
         self.messages.append(message)
         self._notify("ephemeral", message)
         return {"message_ts": message.ts}
@@ -216,37 +338,66 @@ class FakeSlack:
         try:
             message = self.message(channel, ts)
         except KeyError:
-            raise _SlackError("message_not_found") from None
+            raise SlackRefusal("message_not_found") from None
         if "blocks" in args:
-            message.blocks = _validate_blocks(args.get("blocks"))
+            message.blocks = self._blocks(args.get("blocks"))
         if "text" in args:
-            message.text = str(args.get("text") or "")
+            message.text = check_message_text(args.get("text"))
         if "metadata" in args:
             message.metadata = _metadata(args.get("metadata"))
         message.edits += 1
         self._notify("updated", message)
         return {"channel": channel, "ts": ts, "text": message.text}
 
+    def _delete(self, args: dict[str, Any]) -> dict[str, Any]:
+        channel, ts = _required(args, "channel"), _required(args, "ts")
+        try:
+            message = self.message(channel, ts)
+        except KeyError:
+            raise SlackRefusal("message_not_found") from None
+        self.messages.remove(message)
+        self._notify("deleted", message)
+        return {"channel": channel, "ts": ts}
+
+    def _conversations_open(self, args: dict[str, Any]) -> dict[str, Any]:
+        users = _required(args, "users").split(",")
+        if len(users) != 1 or users[0][:1] not in ("U", "W"):
+            raise SlackRefusal("user_not_found")
+        return {"channel": {"id": self.dm_of(users[0])}}
+
     def _replies(self, args: dict[str, Any]) -> dict[str, Any]:
+        """Oldest first from `oldest` (or the parent), at most 15 a page, with a cursor."""
         channel, ts = _required(args, "channel"), _required(args, "ts")
         with_metadata = str(args.get("include_all_metadata", "")).lower() in ("1", "true")
         try:
             parent = self.message(channel, ts)
         except KeyError:
-            raise _SlackError("thread_not_found") from None
-        found = [parent, *self.thread(channel, ts)]
-        return {"messages": [_as_history(m, with_metadata) for m in found], "has_more": False}
+            raise SlackRefusal("thread_not_found") from None
+        found = [m for m in [parent, *self.thread(channel, ts)] if _in_range(m.ts, args)]
+        limit = min(int(args.get("limit") or 1000), REPLIES_PAGE)
+        start = int(args.get("cursor") or 0) if str(args.get("cursor") or "0").isdigit() else -1
+        if start < 0:
+            raise SlackRefusal("invalid_cursor")
+        page = found[start : start + limit]
+        has_more = start + limit < len(found)
+        answer: dict[str, Any] = {
+            "messages": [_as_history(m, with_metadata) for m in page],
+            "has_more": has_more,
+        }
+        if has_more:
+            answer["response_metadata"] = {"next_cursor": str(start + limit)}
+        return answer
 
     def _views_open(self, args: dict[str, Any]) -> dict[str, Any]:
-        _required(args, "trigger_id")
-        view = _validate_view(args.get("view"))
+        self._use_trigger(args)
+        view = self._view(args.get("view"))
         return {"view": self._store_view(view, f"V{next(self._view_ids):06d}")}
 
     def _views_push(self, args: dict[str, Any]) -> dict[str, Any]:
         return self._views_open(args)
 
     def _views_update(self, args: dict[str, Any]) -> dict[str, Any]:
-        view = _validate_view(args.get("view"))
+        view = self._view(args.get("view"))
         view_id = args.get("view_id")
         if not view_id and args.get("external_id"):
             view_id = next(
@@ -254,12 +405,12 @@ class FakeSlack:
                 None,
             )
         if not view_id or view_id not in self.views:
-            raise _SlackError("not_found")
+            raise SlackRefusal("not_found")
         return {"view": self._store_view(view, view_id)}
 
     def _views_publish(self, args: dict[str, Any]) -> dict[str, Any]:
         user = _required(args, "user_id")
-        view = _validate_view(args.get("view"))
+        view = self._view(args.get("view"))
         return {"view": self._store_view(view, f"HOME-{user}")}
 
     def _store_view(self, view: dict[str, Any], view_id: str) -> dict[str, Any]:
@@ -271,20 +422,28 @@ class FakeSlack:
     def _users_info(self, args: dict[str, Any]) -> dict[str, Any]:
         user = self.users.get(_required(args, "user"))
         if user is None:
-            raise _SlackError("user_not_found")
+            raise SlackRefusal("user_not_found")
         return {"user": user}
 
     def _usergroup_users(self, args: dict[str, Any]) -> dict[str, Any]:
         group = _required(args, "usergroup")
         if group not in self.usergroups:
-            raise _SlackError("no_such_subteam")
+            raise SlackRefusal("no_such_subteam")
         return {"users": list(self.usergroups[group])}
 
     def _oauth_access(self, args: dict[str, Any]) -> dict[str, Any]:
         grant = self.oauth_grants.pop(str(args.get("code", "")), None)
         if grant is None:
-            raise _SlackError("invalid_code")
+            raise SlackRefusal("invalid_code")
         return grant
+
+
+def _in_range(ts: str, args: dict[str, Any]) -> bool:
+    inclusive = str(args.get("inclusive", "")).lower() in ("1", "true")
+    oldest, latest = args.get("oldest"), args.get("latest")
+    if oldest and (float(ts) < float(oldest) or (float(ts) == float(oldest) and not inclusive)):
+        return False
+    return not latest or float(ts) < float(latest) or (float(ts) == float(latest) and inclusive)
 
 
 def _metadata(value: Any) -> dict[str, Any] | None:
@@ -293,7 +452,9 @@ def _metadata(value: Any) -> dict[str, Any] | None:
     if isinstance(value, str):
         value = json.loads(value)
     if not isinstance(value, dict) or "event_type" not in value or "event_payload" not in value:
-        raise _SlackError("invalid_metadata_format")
+        raise SlackRefusal("invalid_metadata_format")
+    if not isinstance(value["event_payload"], dict):
+        raise SlackRefusal("invalid_metadata_format")
     return value
 
 
@@ -311,7 +472,9 @@ def _as_history(message: SlackMessage, with_metadata: bool) -> dict[str, Any]:
 def _required(args: dict[str, Any], name: str) -> str:
     value = args.get(name)
     if not value:
-        raise _SlackError(f"missing_argument:{name}" if name != "channel" else "channel_not_found")
+        if name == "channel":
+            raise SlackRefusal("channel_not_found")
+        raise SlackRefusal("invalid_arguments", f"missing required field: {name}")
     return str(value)
 
 
@@ -320,7 +483,9 @@ _METHODS: dict[str, Callable[[FakeSlack, dict[str, Any]], dict[str, Any]]] = {
     "chat.postMessage": FakeSlack._post_message,
     "chat.postEphemeral": FakeSlack._post_ephemeral,
     "chat.update": FakeSlack._update,
+    "chat.delete": FakeSlack._delete,
     "conversations.replies": FakeSlack._replies,
+    "conversations.open": FakeSlack._conversations_open,
     "views.open": FakeSlack._views_open,
     "views.push": FakeSlack._views_push,
     "views.update": FakeSlack._views_update,
@@ -348,15 +513,18 @@ def create_app(fake: FakeSlack) -> Starlette:
         args = await _read_args(request)
         auth = request.headers.get("authorization", "")
         token = auth.removeprefix("Bearer ").strip() or args.pop("token", None)
-        status, body = fake.handle(request.path_params["method"], args, token)
-        headers = {"Retry-After": "1"} if status == 429 else None
-        return JSONResponse(body, status_code=status, headers=headers)
+        status, body, headers = fake.handle(request.path_params["method"], args, token)
+        return JSONResponse(body, status_code=status, headers=headers or None)
 
     async def response_url(request: Request) -> JSONResponse:
         try:
-            fake.respond(request.path_params["key"], json.loads(await request.body() or b"{}"))
-        except _SlackError as exc:
-            return JSONResponse({"ok": False, "error": exc.error}, status_code=400)
+            payload = json.loads(await request.body() or b"{}")
+            fake.respond(request.path_params["key"], payload)
+        except SlackRefusal as refusal:
+            status = 404 if refusal.error in ("used_url", "expired_url") else 400
+            return JSONResponse({"ok": False, "error": refusal.error}, status_code=status)
+        except ValueError:
+            return JSONResponse({"ok": False, "error": "invalid_payload"}, status_code=400)
         return JSONResponse({"ok": True})
 
     return Starlette(
@@ -381,3 +549,7 @@ class FakeSlackServer(ThreadedServer):
     def response_url(self, key: str) -> str:
         """A response_url to put in a slash command or interaction payload."""
         return f"{self.url}/respond/{key}"
+
+    def issue_trigger(self) -> str:
+        """A trigger_id for a command or interaction payload (valid once, within 3 s)."""
+        return self.fake.issue_trigger()

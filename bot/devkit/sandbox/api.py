@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from pydantic import BaseModel
@@ -43,17 +44,15 @@ from bot.devkit.sandbox.state import (
 MAX_FILTER_TAGS = 50
 MAX_FILTER_LISTS = 25
 MAX_LISTS_PAGE = 1000
-CONTACT_STATUSES = (
-    "all",
-    "active",
-    "unsubscribed",
-    "deleted",
-    "not_set",
-    "pending_confirmation",
-    "temp_hold",
-    "explicit",
-    "implicit",
-)
+MAX_SEGMENTS_PAGE = 1000
+# GET /contacts?segment_id= "can only be combined with the limit query parameter".
+SEGMENT_COMPANIONS = frozenset({"segment_id", "limit", "cursor"})
+DATE_FILTERS = {
+    "created_after": ("created_at", 1),
+    "created_before": ("created_at", -1),
+    "updated_after": ("updated_at", 1),
+    "updated_before": ("updated_at", -1),
+}
 CONTACT_INCLUDES = (
     "custom_fields",
     "list_memberships",
@@ -105,7 +104,9 @@ def tag_json(account: Account, tag: TagRecord, include_count: bool = False) -> d
     return body
 
 
-def activity_json(activity: ActivityRecord) -> dict[str, Any]:
+def activity_json(activity: ActivityRecord, error_objects: bool = False) -> dict[str, Any]:
+    """An activity; `error_objects` for the generic activity DELETE /contact_tags/{id} answers,
+    whose errors the contract (ActivityGeneric) makes objects (strings everywhere else)."""
     status: dict[str, Any] = {}
     if activity.state != ActivityState.INITIALIZED:
         status = {
@@ -115,7 +116,7 @@ def activity_json(activity: ActivityRecord) -> dict[str, Any]:
         if activity.is_list_activity:
             status["list_count"] = len(activity.list_ids)
     errors: list[Any] = (
-        [{"message": e} for e in activity.errors] if activity.is_generic else list(activity.errors)
+        [{"message": e} for e in activity.errors] if error_objects else list(activity.errors)
     )
     body: dict[str, Any] = {
         "activity_id": activity.activity_id,
@@ -166,6 +167,8 @@ def contact_json(contact: ContactRecord, include: set[str]) -> dict[str, Any]:
         "created_at": iso(contact.created_at),
         "updated_at": iso(contact.updated_at),
     }
+    if contact.deleted_at is not None:
+        body["deleted_at"] = contact.deleted_at.date().isoformat()  # format: date
     if "list_memberships" in include:
         body["list_memberships"] = sorted(contact.lists)
     if "taggings" in include:
@@ -228,7 +231,7 @@ def rename_tag(call: Call) -> Answer:
 def delete_tag(call: Call) -> Answer:
     tag = _tag(call)
     activity = call.state.start_activity(call.account, "tag_delete", tag_ids=[tag.tag_id])
-    return 202, activity_json(activity)
+    return 202, activity_json(activity, error_objects=True)
 
 
 # ---------------------------------------------------------------- activity POSTs
@@ -406,14 +409,45 @@ def _includes(value: str | None) -> set[str]:
     return wanted
 
 
-def _status_filter(account: Account, status: str) -> set[str] | None:
-    if status not in CONTACT_STATUSES:
-        raise SandboxError(400, f"status must be one of {', '.join(CONTACT_STATUSES)}")
-    if status == "all":
+def _status_filter(account: Account, value: str | None) -> set[str] | None:
+    """Contacts of any of the comma-separated statuses (the contract checked each name);
+    none given: every contact but the deleted ones. None: no filter (`all`)."""
+    wanted = {part.strip() for part in (value or "").split(",") if part.strip()}
+    if "all" in wanted:
         return None
-    if status == "active":
+    if wanted == {"active"}:
         return set(account.active)
-    return {c.contact_id for c in account.contacts.values() if c.permission_to_send == status}
+    if not wanted:
+        return {cid for cid, c in account.contacts.items() if c.deleted_at is None}
+    return {cid for cid, c in account.contacts.items() if c.status in wanted}
+
+
+def _moment(params: Mapping[str, str], name: str) -> datetime | None:
+    raw = params.get(name)
+    if raw is None or raw == "":
+        return None
+    try:
+        moment = datetime.fromisoformat(raw.strip().replace("Z", "+00:00"))
+    except ValueError:
+        raise SandboxError(400, f"{name} must be an ISO-8601 date-time, not {raw!r}") from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def _date_filters(account: Account, params: Mapping[str, str]) -> list[set[str]]:
+    """One set per date filter given: contacts created/updated after or before it."""
+    found = []
+    for name, (attribute, direction) in DATE_FILTERS.items():
+        moment = _moment(params, name)
+        if moment is None:
+            continue
+        found.append(
+            {
+                cid
+                for cid, c in account.contacts.items()
+                if (getattr(c, attribute) - moment).total_seconds() * direction > 0
+            }
+        )
+    return found
 
 
 def _contact_filters(call: Call, params: Mapping[str, str]) -> set[str] | None:
@@ -430,12 +464,8 @@ def _contact_filters(call: Call, params: Mapping[str, str]) -> set[str] | None:
     lists = _ids_param(params.get("lists"), MAX_FILTER_LISTS, "lists")
     if lists is not None:
         candidates.append(_union(account.list_members, lists))
-    if params.get("segment_id"):
-        segment_id = parse_int(params["segment_id"], "segment_id", 0)
-        if segment_id not in account.segments:
-            raise SandboxError(404, f"Segment {segment_id} not found")
-        candidates.append(account.segments[segment_id])
-    status = _status_filter(account, params.get("status", "all"))
+    candidates += _date_filters(account, params)
+    status = _status_filter(account, params.get("status"))
     if status is not None:
         candidates.append(status)
     if not candidates:
@@ -445,6 +475,8 @@ def _contact_filters(call: Call, params: Mapping[str, str]) -> set[str] | None:
 
 def list_contacts(call: Call) -> Answer:
     page = read_page(call.query, max_limit=500)
+    if "segment_id" in page.params:  # on a next page it rides inside the cursor
+        return _segment_members(call)
     include = _includes(page.params.get("include"))
     include_count = parse_bool(page.params.get("include_count"), "include_count")
     matching = _contact_filters(call, page.params)
@@ -465,8 +497,64 @@ def list_contacts(call: Call) -> Answer:
     if include_count:
         body["contacts_count"] = len(contacts)
     body["_links"] = links
-    # A segment still being computed answers 202: Faults.segment_computing arms that.
     return 200, body
+
+
+def _segment(call: Call, raw: str) -> int:
+    segment_id = parse_int(raw, "segment_id", 0)
+    if segment_id not in call.account.segments:
+        raise SandboxError(404, f"Segment {segment_id} not found")
+    return segment_id
+
+
+def _segment_members(call: Call) -> Answer:
+    """A segment is computed on request: its first queries answer 202 with no contacts yet."""
+    others = sorted(set(call.query) - SEGMENT_COMPANIONS)
+    if others:
+        raise SandboxError(
+            400, f"segment_id can only be combined with limit, not {', '.join(others)}"
+        )
+    page = read_page(call.query, max_limit=500)
+    segment_id = _segment(call, page.params["segment_id"])
+    account = call.account
+    if account.segment_computing.get(segment_id, 0) > 0 and "cursor" not in call.query:
+        account.segment_computing[segment_id] -= 1
+        return 202, {"contacts": [], "_links": {}}
+    members = account.segments[segment_id]
+    contacts = [c for cid, c in account.contacts.items() if cid in members]
+    chosen, links = page_of(contacts, page, "/v3/contacts")
+    return 200, {"contacts": [contact_json(c, set()) for c in chosen], "_links": links}
+
+
+# ---------------------------------------------------------------- segments
+
+
+def segment_json(account: Account, segment_id: int, detail: bool = False) -> dict[str, Any]:
+    created = iso(account.segment_created[segment_id])
+    body: dict[str, Any] = {
+        "name": account.segment_names[segment_id],
+        "segment_id": segment_id,
+        "created_at": created,
+        "edited_at": created,
+    }
+    if detail:
+        body["segment_criteria"] = '{"version":"1.0.0","criteria":{"type":"and","group":[]}}'
+    return body
+
+
+def list_segments(call: Call) -> Answer:
+    page = read_page(call.query, default_limit=MAX_SEGMENTS_PAGE, max_limit=MAX_SEGMENTS_PAGE)
+    ids = sorted(call.account.segments)
+    chosen, links = page_of(ids, page, "/v3/segments")
+    body: dict[str, Any] = {"segments": [segment_json(call.account, i) for i in chosen]}
+    if links:  # the contract requires `next` in `_links`: without a next page, no `_links`
+        body["_links"] = links
+    return 200, body
+
+
+def get_segment(call: Call) -> Answer:
+    segment_id = _segment(call, call.path_params["segment_id"])
+    return 200, segment_json(call.account, segment_id, detail=True)
 
 
 def get_contact(call: Call) -> Answer:

@@ -18,15 +18,12 @@ only `contact_data`, which every sandbox token has. Faults: a slow report is
 
 from __future__ import annotations
 
-import json
 import random
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
-
-from starlette.routing import Route
 
 from bot.devkit.sandbox.paging import page_of, parse_bool, parse_int, read_page
 from bot.devkit.sandbox.state import SandboxError, iso
@@ -446,43 +443,6 @@ def tracking(report: str) -> Handler:
 # ---------------------------------------------------------------- segments
 
 
-def segment_json(call: Call, segment_id: int, detail: bool) -> dict[str, Any]:
-    book = call.account.campaigns
-    made = iso(book.seeded_at if book is not None else call.state.now())
-    body: dict[str, Any] = {
-        "name": call.account.segment_names.get(segment_id, f"Segment {segment_id}"),
-        "segment_id": segment_id,
-        "created_at": made,
-        "edited_at": made,
-    }
-    if detail:
-        criteria = {"version": "1.0.0", "criteria": {"type": "and", "group": []}}
-        body["segment_criteria"] = json.dumps(criteria)
-    return body
-
-
-def list_segments(call: Call) -> Answer:
-    page = read_page(call.query, default_limit=MAX_SEGMENTS_PAGE, max_limit=MAX_SEGMENTS_PAGE)
-    sort_by = page.params.get("sort_by", "date")
-    if sort_by not in ("date", "name"):
-        raise SandboxError(400, "sort_by must be date or name")
-    segments = [segment_json(call, sid, detail=False) for sid in sorted(call.account.segments)]
-    if sort_by == "name":
-        segments.sort(key=lambda s: str(s["name"]).casefold())
-    chosen, links = page_of(segments, page, "/v3/segments")
-    body: dict[str, Any] = {"segments": chosen}
-    if links:  # the schema's segmentsLinks requires `next`
-        body["_links"] = links
-    return 200, body
-
-
-def get_segment(call: Call) -> Answer:
-    segment_id = parse_int(call.path_params["segment_id"], "segment_id", 0)
-    if segment_id not in call.account.segments:
-        raise SandboxError(404, f"Segment {segment_id} not found")
-    return 200, segment_json(call, segment_id, detail=True)
-
-
 V3Route = tuple[str, str, "Handler"]  # method, path under /v3, handler
 
 
@@ -494,17 +454,4 @@ def v3_routes() -> list[V3Route]:
         ("GET", "/emails/{campaign_id}", get_email),
         ("GET", f"{reports}/links", email_links),
         *(("GET", f"{reports}/tracking/{report}", tracking(report)) for report in REPORT_TYPES),
-    ]
-
-
-def segment_v3_routes() -> list[V3Route]:
-    """GET /segments and /segments/{id}, for as long as api.py does not serve them itself."""
-    return [("GET", "/segments", list_segments), ("GET", "/segments/{segment_id}", get_segment)]
-
-
-def routes(v3: Callable[[Handler], Callable[..., Any]]) -> list[Route]:
-    """This module's routes, each wrapped by the app's /v3 plumbing."""
-    return [
-        Route(f"/v3{path}", v3(handler), methods=[method])
-        for method, path, handler in [*v3_routes(), *segment_v3_routes()]
     ]

@@ -15,7 +15,7 @@ from typing import Any, Literal
 from bot.cc.models import ActivityState
 from bot.devkit.sandbox.state import SandboxState
 
-FaultKind = Literal["fail", "throttle", "delay", "commit_then_delay", "accepted"]
+FaultKind = Literal["fail", "throttle", "delay", "commit_then_delay"]
 
 
 @dataclass
@@ -26,14 +26,9 @@ class FaultRule:
     times: int = 1
     status: int = 500
     seconds: float = 0.0
-    query: str = ""  # a substring of the query string too, when set
 
-    def matches(self, method: str, path: str, query: str = "") -> bool:
-        return (
-            (self.method is None or self.method.upper() == method)
-            and self.path in path
-            and self.query in query
-        )
+    def matches(self, method: str, path: str) -> bool:
+        return (self.method is None or self.method.upper() == method) and self.path in path
 
 
 class Faults:
@@ -71,11 +66,6 @@ class Faults:
         """
         self._arm(FaultRule("commit_then_delay", path, method, times, seconds=seconds))
 
-    def segment_computing(self, times: int = 1, segment_id: int | None = None) -> None:
-        """The next `times` GET /contacts?segment_id= answer 202: the segment is computed."""
-        wanted = "segment_id=" if segment_id is None else f"segment_id={segment_id}"
-        self._arm(FaultRule("accepted", "/v3/contacts", "GET", times, status=202, query=wanted))
-
     def end_next_activity(
         self, state: ActivityState | str, errors: list[str] | None = None
     ) -> None:
@@ -84,6 +74,23 @@ class Faults:
         if not outcome.is_terminal:
             raise ValueError(f"{state} is not a terminal state")
         self._state.plan_next_activity(outcome, errors or [])
+
+    def segment_computing(self, times: int, segment_id: int | None = None) -> None:
+        """The next `times` member queries of the segment (None: of every segment of every
+        account) answer 202, still computing, before the 200."""
+        if times < 0:
+            raise ValueError("times must not be negative")
+        with self._state.lock:
+            for account in self._state.accounts.values():
+                for known in account.segments:
+                    if segment_id in (None, known):
+                        account.segment_computing[known] = times
+
+    def contacts_service_links(self, on: bool = True) -> None:
+        """Paging links name the account's contacts service (/contacts-service/v3/accounts/
+        {id}/...), as some of the guide's examples do, instead of /v3/...; both are served."""
+        with self._state.lock:
+            self._state.contacts_service_links = on
 
     def expire_token(self, token: str) -> None:
         """From now on the token is refused with 401."""
@@ -100,11 +107,11 @@ class Faults:
             self._rules.append(rule)
 
     # ------------------------------------------------------------ use
-    def take(self, method: str, path: str, query: str = "") -> FaultRule | None:
+    def take(self, method: str, path: str) -> FaultRule | None:
         """The first armed rule matching this request, using up one of its times."""
         with self._lock:
             for rule in self._rules:
-                if rule.matches(method, path, query):
+                if rule.matches(method, path):
                     rule.times -= 1
                     if rule.times <= 0:
                         self._rules.remove(rule)
@@ -120,7 +127,8 @@ class Faults:
 
         kinds: fail {path, method, times, status}, throttle {path, method, times},
         delay / commit_then_delay {seconds, path, method, times},
-        segment_computing {times, segment_id}, end_next_activity {state, errors},
+        end_next_activity {state, errors}, segment_computing {times, segment_id},
+        contacts_service_links {on},
         expire_token {token}, clear {}.
         """
         kind = spec.get("kind")
@@ -135,11 +143,13 @@ class Faults:
             self.delay(float(spec["seconds"]), path, method, times)
         elif kind == "commit_then_delay":
             self.commit_then_delay(float(spec["seconds"]), path, method, times)
+        elif kind == "end_next_activity":
+            self.end_next_activity(str(spec["state"]), [str(e) for e in spec.get("errors", [])])
         elif kind == "segment_computing":
             segment = spec.get("segment_id")
             self.segment_computing(times, None if segment is None else int(segment))
-        elif kind == "end_next_activity":
-            self.end_next_activity(str(spec["state"]), [str(e) for e in spec.get("errors", [])])
+        elif kind == "contacts_service_links":
+            self.contacts_service_links(bool(spec.get("on", True)))
         elif kind == "expire_token":
             self.expire_token(str(spec["token"]))
         elif kind == "clear":

@@ -5,6 +5,8 @@ an unknown client or a redirect_uri it may not use gets a 400 page, never a redi
 `POST /token` authenticates the client by HTTP Basic or by form fields; a code whose
 authorization carried a PKCE challenge may be redeemed by a public client (no secret).
 Refresh tokens are issued when the scope holds `offline_access` and rotate: each is single use.
+A new authorization of the same account by the same application retires every refresh token
+issued before it (as Constant Contact does: a second deployment connecting disconnects the first).
 """
 
 from __future__ import annotations
@@ -154,7 +156,14 @@ def _redeem_code(
             raise OAuthError(400, "invalid_grant", "PKCE verification failed")
     elif not authenticated:
         raise OAuthError(401, "invalid_client", "A client secret or PKCE is required")
+    _retire_refresh_tokens(state, client.client_id, code.account_id)
     return _issue(state, client.client_id, code.account_id, code.scope, public=not authenticated)
+
+
+def _retire_refresh_tokens(state: SandboxState, client_id: str, account_id: str) -> None:
+    for record in state.refresh_tokens.values():
+        if record.client_id == client_id and record.account_id == account_id:
+            record.used = True
 
 
 def _refresh(

@@ -30,6 +30,7 @@ class SandboxServer(ThreadedServer):
         clock: Clock | None = None,
         port: int = 0,
         access_token: str | None = None,
+        check_answers: bool | None = None,
     ) -> None:
         self.state = SandboxState(
             clock=clock,
@@ -43,7 +44,7 @@ class SandboxServer(ThreadedServer):
                 access_token, DEMO_ACCOUNT_ID, expires_in=None, scope=ALL_SCOPES
             )
         self.faults = Faults(self.state)
-        self.app: Starlette = create_app(self.state, self.faults)
+        self.app: Starlette = create_app(self.state, self.faults, check_answers=check_answers)
         self.access_token = DEFAULT_ACCESS_TOKEN
         super().__init__(self.app, port=port)
 

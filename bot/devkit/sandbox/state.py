@@ -15,7 +15,7 @@ import random
 import threading
 import uuid
 from collections import Counter, deque
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -45,6 +45,13 @@ NEW_SUBSCRIBER_WINDOW = timedelta(days=30)
 TOKEN_ENDPOINT_RATE = 1.0
 # Share of an activity's run spent `initialized` before it starts `processing`.
 INITIALIZED_SHARE = 0.2
+# The guide's examples show a just-received activity at 1 percent, not 0.
+INITIALIZED_PERCENT = 1
+SENDABLE = ("implicit", "explicit")
+# Every DELETED_EVERY-th demo contact (contact20@, contact40@, ...) is deleted.
+DELETED_EVERY = 20
+# How many times a segment's first queries answer 202 (being computed) before the 200.
+SEGMENT_COMPUTING_ANSWERS = 1
 
 DEMO_LISTS = (
     "Newsletter",
@@ -62,10 +69,13 @@ LAST_NAMES = ("Adams", "Brown", "Chen", "Diaz", "Evans", "Fox", "Garcia", "Hill"
 class SandboxError(Exception):
     """An answer other than success, with the real API's status code and error key."""
 
-    def __init__(self, status: int, message: str, key: str = "") -> None:
+    def __init__(
+        self, status: int, message: str, key: str = "", *, more: Sequence[str] = ()
+    ) -> None:
         super().__init__(message)
         self.status = status
         self.message = message
+        self.messages = (message, *more)
         self.key = key or _DEFAULT_KEYS.get(status, "contacts.api.error")
 
 
@@ -114,14 +124,22 @@ class ContactRecord:
     last_name: str
     created_at: datetime
     updated_at: datetime
-    permission_to_send: str  # implicit | explicit | unsubscribed
+    permission_to_send: str  # implicit | explicit | unsubscribed | pending_confirmation | ...
     engagement: EngagementLevel
     lists: set[str] = field(default_factory=set)
     tags: set[str] = field(default_factory=set)
+    deleted_at: datetime | None = None
 
     @property
     def is_active(self) -> bool:
-        return self.permission_to_send != "unsubscribed"
+        return self.deleted_at is None and self.permission_to_send in SENDABLE
+
+    @property
+    def status(self) -> str:
+        """The contact's value for the `status` filter of GET /contacts."""
+        if self.deleted_at is not None:
+            return "deleted"
+        return "active" if self.permission_to_send in SENDABLE else self.permission_to_send
 
 
 @dataclass
@@ -139,7 +157,7 @@ class ActivityRecord:
     outcome: ActivityState = ActivityState.COMPLETED
     planned_errors: tuple[str, ...] = ()
     state: ActivityState = ActivityState.INITIALIZED
-    percent_done: int = 0
+    percent_done: int = INITIALIZED_PERCENT
     items_completed: int = 0
     errors: list[str] = field(default_factory=list)
     updated_at: datetime | None = None
@@ -210,6 +228,9 @@ class Account:
         self.active: set[str] = set()
         self.segments: dict[int, set[str]] = {}
         self.segment_names: dict[int, str] = {}
+        self.segment_created: dict[int, datetime] = {}
+        # Segment id -> how many more queries of its members answer 202 (still computing).
+        self.segment_computing: dict[int, int] = {}
         self.activities: dict[str, ActivityRecord] = {}
         self.campaigns: CampaignBook | None = None
 
@@ -246,7 +267,6 @@ class SandboxState:
         self.rate_per_second = rate_per_second
         self.daily_quota = daily_quota
         self.lock = threading.RLock()
-        self._rng = random.Random(seed)
         self.accounts: dict[str, Account] = {}
         self.tokens: dict[str, TokenRecord] = {}
         self.clients: dict[str, ClientRecord] = {}
@@ -258,6 +278,8 @@ class SandboxState:
         # (account_id, activity_id) not yet terminal, in creation order: effects apply in order.
         self._pending: dict[tuple[str, str], None] = {}
         self._outcomes: deque[tuple[ActivityState, tuple[str, ...]]] = deque()
+        # Paging links as /contacts-service/v3/accounts/{id}/... instead of /v3/... (a fault).
+        self.contacts_service_links = False
         self.register_client(DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET)
         self.add_account(DEMO_ACCOUNT_ID, "Sandbox Demo Account", contacts=contacts, seed=seed)
         self.add_access_token(
@@ -266,8 +288,8 @@ class SandboxState:
 
     # ------------------------------------------------------------ ids and time
     def new_id(self) -> str:
-        with self.lock:
-            return str(uuid.UUID(int=self._rng.getrandbits(128), version=4))
+        """A fresh random id: a restarted sandbox never hands out one it handed out before."""
+        return str(uuid.uuid4())
 
     def now(self) -> datetime:
         return self.clock.now()
@@ -589,7 +611,7 @@ def _seed_account(state: SandboxState, account: Account, contacts: int, rng: ran
         account.tags[tag_id] = TagRecord(tag_id, name, "sandbox", created, created)
         account.tag_members[tag_id] = set()
     _seed_contacts(account, contacts, rng, now, new_id)
-    _seed_segments(account)
+    _seed_segments(account, created)
     from bot.devkit.sandbox.campaigns import seed_campaigns  # campaigns.py imports this module
 
     account.campaigns = seed_campaigns(account, now, rng)
@@ -607,6 +629,7 @@ def _seed_contacts(
         age_days = rng.uniform(0, 29) if rng.random() < 0.1 else rng.uniform(31, 400)
         joined = now - timedelta(days=age_days)
         unsubscribed = rng.random() < 0.1
+        deleted = number % DELETED_EVERY == 0
         contact = ContactRecord(
             contact_id=contact_id,
             email=f"contact{number}@example.com",
@@ -621,6 +644,10 @@ def _seed_contacts(
             lists=set(rng.sample(list_ids, rng.randint(0, 3))) if list_ids else set(),
             tags={t for t in tag_ids if rng.random() < 0.08},
         )
+        if deleted:  # a deleted contact keeps no memberships
+            contact.deleted_at = joined + (now - joined) / 2
+            contact.updated_at = contact.deleted_at
+            contact.lists, contact.tags = set(), set()
         account.contacts[contact_id] = contact
         account.by_email[contact.email] = contact_id
         if contact.is_active:
@@ -631,13 +658,18 @@ def _seed_contacts(
             account.tag_members[tag_id].add(contact_id)
 
 
-def _seed_segments(account: Account) -> None:
+def _seed_segments(account: Account, created: datetime) -> None:
     engaged = account.engaged(EngagementLevel.HIGH) | account.engaged(EngagementLevel.MEDIUM)
-    account.segments[1] = engaged
-    account.segment_names[1] = "Engaged readers"
     donors = next((lid for lid, li in account.lists.items() if li.name == "Donors"), None)
-    account.segments[2] = account.list_members.get(donors or "", set()) & account.active
-    account.segment_names[2] = "Active donors"
+    members = {
+        1: ("Engaged readers", engaged),
+        2: ("Active donors", account.list_members.get(donors or "", set()) & account.active),
+    }
+    for segment_id, (name, contacts) in members.items():
+        account.segments[segment_id] = contacts
+        account.segment_names[segment_id] = name
+        account.segment_created[segment_id] = created
+        account.segment_computing[segment_id] = SEGMENT_COMPUTING_ANSWERS
 
 
 def check_tag_room(account: Account) -> None:

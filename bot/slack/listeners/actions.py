@@ -16,8 +16,6 @@ from bot.slack.views import (
     HOME_ACTIONS,
     HOME_CONNECT,
 )
-from bot.usecases.commands.bulk import parse_bulk_line
-from bot.usecases.commands.grammar import split_command
 from bot.usecases.ports import Message
 from bot.usecases.requests import Request, Turn
 
@@ -52,9 +50,7 @@ def register(app: App, deps: Deps) -> None:
 
         def start(turn: Turn) -> None:
             talk.say(Message(":hourglass_flowing_sand: Starting…"))
-            command = split_command(line)
-            inp = parse_bulk_line(command.name, command.rest)
-            turn.bulk(inp, line, confirmed=True)
+            turn.bulk_line(line, confirmed=True)
 
         deps.pipeline.run(request, talk, "confirm", start)
 

@@ -6,6 +6,7 @@ from slack_bolt import App
 
 from bot.slack.conversation import SlackConversation
 from bot.slack.listeners import Deps, Incoming, acked
+from bot.slack.mrkdwn import as_typed
 from bot.usecases.requests import Request
 
 COMMAND = "/cctag"
@@ -18,7 +19,7 @@ def register(app: App, deps: Deps) -> None:
         channel = str(body.get("channel_id") or "")
         request = Request(
             incoming.actor,
-            str(body.get("text") or ""),
+            as_typed(str(body.get("text") or "")),  # Slack escapes &, <, > and links
             channel,
             once=f"command:{trigger}" if trigger else None,
         )

@@ -23,9 +23,12 @@ def register(app: App, deps: Deps) -> None:
         try:
             account = pipeline.account(actor)
             catalog = pipeline.ops.catalog
+            within = catalog.menu_deadline
             if what == "tags":
-                return [(t.tag_id, t.name) for t in catalog.tags(actor.workspace_id, account)]
-            return [(x.list_id, x.name) for x in catalog.lists(actor.workspace_id, account)]
+                tags = catalog.tags(actor.workspace_id, account, within=within)
+                return [(t.tag_id, t.name) for t in tags]
+            lists = catalog.lists(actor.workspace_id, account, within=within)
+            return [(x.list_id, x.name) for x in lists]
         except Exception as exc:  # a menu shows nothing rather than an error
             log.warning("options for %s failed: %r", what, exc)
             return []

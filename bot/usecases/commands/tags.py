@@ -9,7 +9,7 @@ from bot.cc.models import Tag
 from bot.usecases.commands import Command
 from bot.usecases.commands.grammar import parse_create, parse_rename
 from bot.usecases.ports import Message
-from bot.usecases.service import Refused, StatusReport, plural
+from bot.usecases.service import JobReport, Refused, StatusReport, plural
 
 if TYPE_CHECKING:
     from bot.usecases.requests import Turn
@@ -44,7 +44,19 @@ def _tags(turn: Turn, rest: str) -> None:
     turn.say(tag_list(turn.ops.tag_counts(turn.actor, turn.account())))
 
 
-def status_message(report: StatusReport) -> Message:
+def job_status_message(report: JobReport) -> Message:
+    """A job as a whole: its progress in words, then each part's activity and state."""
+    job = report.job
+    lines = [report.progress.text]
+    for part in job.parts:
+        ident = f"`{part.activity_id}`" if part.activity_id else "not started"
+        lines.append(f"• part {part.position + 1}: {ident} *{part.state}*")
+    return Message("\n".join(lines), f"{job.summary}, asked by <@{job.requester_id}>")
+
+
+def status_message(report: StatusReport | JobReport) -> Message:
+    if isinstance(report, JobReport):
+        return job_status_message(report)
     activity = report.activity
     text = f"Activity `{activity.activity_id}` is *{activity.state}*"
     if activity.percent_done is not None:
@@ -76,7 +88,7 @@ COMMANDS = (
     Command("tags", ("`/cctag tags`: the tags with their contact counts",), _tags, "tags"),
     Command(
         "status",
-        ("`/cctag status <activity_id>`: how an activity is doing",),
+        ("`/cctag status <activity or job id>`: how an activity or a job is doing",),
         _status,
         permission="status",
     ),
