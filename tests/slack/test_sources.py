@@ -444,3 +444,15 @@ def _tag_id(bot: Bot, name: str) -> str:
     tag = bot.account.find_tag_by_name(name)
     assert tag is not None
     return tag.tag_id
+
+
+def test_a_campaign_name_from_constant_contact_never_pings(bot: Bot) -> None:
+    book = _account(bot).campaigns
+    assert book is not None
+    spring = next(c for c in book.campaigns.values() if c.name == SPRING)
+    spring.name = "Spring <!channel> & co"
+    bot.command('add VIP --opened "Spring news"', "ping")
+    [raw] = bot.responses("ping")
+    for text in (raw["text"], raw["blocks"][0]["text"]["text"]):
+        assert "“Spring &lt;!channel&gt; &amp; co”" in text, text
+        assert "<!channel>" not in text
