@@ -21,6 +21,10 @@ SOURCE_BLOCKS = {
     SourceKind.CONTACTS: "source_contacts",
     SourceKind.ENGAGEMENT: "source_engagement",
     SourceKind.SEGMENT: "source_segment",
+    SourceKind.CLICKED: "source_campaign",
+    SourceKind.OPENED: "source_campaign",
+    SourceKind.NOT_OPENED: "source_campaign",
+    SourceKind.BOUNCED: "source_campaign",
 }
 # Sources whose values are ids picked from a type-ahead menu (turned into names later).
 PICKED = {SourceKind.LISTS, SourceKind.TAGS}
@@ -148,6 +152,11 @@ def _read_source(view: dict[str, Any], errors: dict[str, str]) -> Source:
         return Source(kind)
     if kind in PICKED:
         values = _picked(view, block)
+    elif kind.is_campaign:
+        values = _campaign_values(view, kind, errors)
+    elif kind == SourceKind.SEGMENT:  # one name, spaces and all
+        whole = str(_state(view, block).get("value") or "").strip()
+        values = (whole,) if whole else ()
     elif kind == SourceKind.ENGAGEMENT:
         level = _selected(view, block)
         values = (level,) if level else ()
@@ -156,6 +165,22 @@ def _read_source(view: dict[str, Any], errors: dict[str, str]) -> Source:
     if not values:
         errors[block] = f"Fill this in for “{kind.value}”, or pick another source above"
     return Source(kind, values)
+
+
+def _campaign_values(
+    view: dict[str, Any], kind: SourceKind, errors: dict[str, str]
+) -> tuple[str, ...]:
+    """The picked campaign (and link, for clicked), as option values: the use cases map a
+    shortened value back (Operations.named)."""
+    campaign = _selected(view, "source_campaign")
+    link = _selected(view, "source_link")
+    if campaign is None:
+        return ()
+    if link is None or kind != SourceKind.CLICKED:
+        if link is not None:
+            errors["source_link"] = "A link only narrows who clicked; clear it for this source"
+        return (campaign,)
+    return (campaign, link)
 
 
 def block_errors(form: Form, fields: dict[str, str]) -> dict[str, str]:

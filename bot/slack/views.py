@@ -13,6 +13,7 @@ from slack_sdk.models.blocks import (
     ButtonElement,
     ContextBlock,
     ExternalDataMultiSelectElement,
+    ExternalDataSelectElement,
     InputBlock,
     MarkdownTextObject,
     Option,
@@ -33,6 +34,8 @@ from bot.usecases.service import LIST_ADD_SOURCES, LIST_REMOVE_SOURCES, TAGGING_
 
 TAG_SELECT = "tag_select"
 LIST_SELECT = "list_select"
+CAMPAIGN_SELECT = "campaign_select"
+LINK_SELECT = "link_select"
 CONFIRM_COMMAND = "confirm_command"
 CANCEL_COMMAND = "cancel_command"
 TAGGING_FORM = "tagging_form"
@@ -60,6 +63,10 @@ SOURCE_LABELS = {
     SourceKind.NEW_SUBSCRIBERS: "New subscribers",
     SourceKind.ENGAGEMENT: "Contacts by engagement",
     SourceKind.SEGMENT: "A segment",
+    SourceKind.CLICKED: "Who clicked in a campaign",
+    SourceKind.OPENED: "Who opened a campaign",
+    SourceKind.NOT_OPENED: "Who did not open a campaign",
+    SourceKind.BOUNCED: "Whose email bounced in a campaign",
 }
 
 
@@ -228,11 +235,13 @@ def _source_blocks(kinds: Sequence[SourceKind], contacts: str = "") -> list[Bloc
         blocks.append(
             InputBlock(
                 block_id="source_segment",
-                label="Segment id",
+                label="Segment id or name",
                 element=_text_input(placeholder="42"),
                 optional=True,
             )
         )
+    if any(kind.is_campaign for kind in kinds):
+        blocks += _campaign_blocks()
     blocks.append(
         InputBlock(
             block_id="exclude",
@@ -242,6 +251,28 @@ def _source_blocks(kinds: Sequence[SourceKind], contacts: str = "") -> list[Bloc
         )
     )
     return blocks
+
+
+def _campaign_blocks() -> list[Block]:
+    """Campaign and link pickers (type-ahead over recent campaigns, then the chosen one's links)."""
+    return [
+        InputBlock(
+            block_id="source_campaign",
+            label="Campaign (for who clicked, opened, did not open or bounced)",
+            element=ExternalDataSelectElement(
+                action_id=CAMPAIGN_SELECT, placeholder="Type to find a campaign", min_query_length=0
+            ),
+            optional=True,
+        ),
+        InputBlock(
+            block_id="source_link",
+            label="Link (only for who clicked; leave it empty for any link)",
+            element=ExternalDataSelectElement(
+                action_id=LINK_SELECT, placeholder="Pick the campaign first", min_query_length=0
+            ),
+            optional=True,
+        ),
+    ]
 
 
 def tagging_form(action: str, channel_id: str, contacts: str = "") -> dict[str, Any]:

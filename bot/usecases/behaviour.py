@@ -66,16 +66,22 @@ class Selection:
     deleted_skipped: int = 0
 
     @property
-    def preview(self) -> str:
+    def selected(self) -> str:
+        """How many contacts, who, and from which campaign activities."""
         read = f" (from its {' and '.join(self.activities)})" if self.activities else ""
-        deleted = (
-            f"; {plural(self.deleted_skipped, 'row')} of since-deleted contacts left out"
-            if self.deleted_skipped
-            else ""
-        )
+        return f"{plural(len(self.contact_ids), 'contact')} {self.description}{read}"
+
+    @property
+    def deleted_note(self) -> str:
+        if not self.deleted_skipped:
+            return ""
+        return f"; {plural(self.deleted_skipped, 'row')} of since-deleted contacts left out"
+
+    @property
+    def preview(self) -> str:
         return (
-            f"{plural(len(self.contact_ids), 'contact')} {self.description}{read}: "
-            f"finding them took {plural(self.calls, 'API call')}{deleted}."
+            f"{self.selected}: finding them took {plural(self.calls, 'API call')}"
+            f"{self.deleted_note}."
         )
 
 

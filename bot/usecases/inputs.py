@@ -19,10 +19,24 @@ class SourceKind(StrEnum):
     NEW_SUBSCRIBERS = "new-subscribers"
     ENGAGEMENT = "engagement"
     SEGMENT = "segment"
+    CLICKED = "clicked"
+    OPENED = "opened"
+    NOT_OPENED = "not-opened"
+    BOUNCED = "bounced"
 
     @property
     def takes_values(self) -> bool:
         return self not in (SourceKind.ALL_ACTIVE, SourceKind.NEW_SUBSCRIBERS)
+
+    @property
+    def is_campaign(self) -> bool:
+        """Who did what in a campaign: values are its name and, for clicked, a link's URL."""
+        return self in CAMPAIGN_SOURCES
+
+
+CAMPAIGN_SOURCES = frozenset(
+    {SourceKind.CLICKED, SourceKind.OPENED, SourceKind.NOT_OPENED, SourceKind.BOUNCED}
+)
 
 
 @dataclass(frozen=True)
@@ -33,10 +47,15 @@ class Actor:
 
 @dataclass(frozen=True)
 class Source:
-    """Contacts by email or id, lists or tags by name, an engagement level or a segment id."""
+    """Contacts by email or id, lists or tags by name, an engagement level, a segment by name
+    or id, or a campaign by name (with a link's URL after it for `clicked`)."""
 
     kind: SourceKind
     values: tuple[str, ...] = ()
+
+    @property
+    def link(self) -> str | None:
+        return self.values[1] if self.kind.is_campaign and len(self.values) > 1 else None
 
 
 @dataclass(frozen=True)

@@ -89,6 +89,7 @@ def preview(plan: Plan) -> Message:
     if plan.kind == ActivityKind.DELETE_TAGS:
         total = f" ({_contacts(plan.contacts)} in all)" if plan.contacts is not None else ""
         lines.append(f"Deleting a tag removes it from every contact{total}; it cannot be undone.")
+    lines += plan.notes  # what a source selected (a campaign's clickers, a segment's members)
     if plan.is_job or plan.people is not None:
         lines.append(cost_line(plan))
     if plan.tag_counts:
@@ -209,7 +210,7 @@ class Turn:
         if picked:
             inp = self.ops.named(self.actor, account, inp)
         self._announce_slow_lookup(account, inp)
-        plan = self.ops.plan(self.actor, account, inp)
+        plan = self.ops.plan(self.actor, account, inp, notify=lambda text: self.say(Message(text)))
         if plan.needs_confirmation and not confirmed:
             self.ops.audit(self.actor, plan.kind.value, plan.summary, "confirmation asked")
             pending = Pending(self._short(line), inp, self.channel)

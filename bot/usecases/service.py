@@ -34,6 +34,7 @@ from bot.cc.models import (
     build,
     validate_tag_name,
 )
+from bot.clock import SYSTEM_CLOCK, Clock
 from bot.slack.mrkdwn import shorten_names
 from bot.store import Store, TrackedActivity
 from bot.store.jobs import RUNNING, Job, JobStore
@@ -65,12 +66,15 @@ SOURCE_KEYS = {
 }
 MAX_SOURCES = {kind: MAX_BY_KEY[key] for kind, key in SOURCE_KEYS.items()}
 
+CAMPAIGN_SOURCES = tuple(kind for kind in SourceKind if kind.is_campaign)
 TAGGING_SOURCES = (
     SourceKind.CONTACTS,
     SourceKind.LISTS,
     SourceKind.TAGS,
     SourceKind.ALL_ACTIVE,
     SourceKind.NEW_SUBSCRIBERS,
+    SourceKind.SEGMENT,
+    *CAMPAIGN_SOURCES,
 )
 LIST_ADD_SOURCES = (
     SourceKind.CONTACTS,
@@ -79,6 +83,7 @@ LIST_ADD_SOURCES = (
     SourceKind.ALL_ACTIVE,
     SourceKind.ENGAGEMENT,
     SourceKind.SEGMENT,
+    *CAMPAIGN_SOURCES,
 )
 LIST_REMOVE_SOURCES = (
     SourceKind.CONTACTS,
@@ -86,6 +91,7 @@ LIST_REMOVE_SOURCES = (
     SourceKind.TAGS,
     SourceKind.ALL_ACTIVE,
     SourceKind.ENGAGEMENT,
+    *CAMPAIGN_SOURCES,
 )
 SOURCE_GAPS = {
     ("lists", "add", SourceKind.NEW_SUBSCRIBERS): (
@@ -244,11 +250,12 @@ def check_limits(inp: BulkInput) -> dict[str, str]:
     key = "tag_ids" if isinstance(inp, TaggingInput) else "list_ids"
     _capture(problems, "targets", lambda: build(model, {"source": any_source, key: targets}))
     gap = _source_gap(inp)
+    looked_up = _looked_up(inp)
     if gap:
         problems["source"] = gap
-    else:
+    elif not looked_up:
         _capture(problems, "source", lambda: build(source_model, _source_body(inp.source)))
-    if inp.exclude and not problems:
+    if inp.exclude and not problems and not looked_up:
         body = {
             "source": _source_body(inp.source),
             "exclude": {"contact_ids": list(inp.exclude)},
@@ -256,6 +263,13 @@ def check_limits(inp: BulkInput) -> dict[str, str]:
         }
         _capture(problems, "exclude", lambda: build(model, body))
     return problems
+
+
+def _looked_up(inp: TaggingInput | ListsInput) -> bool:
+    """Campaign and segment sources: their request body is known only after calls."""
+    from bot.usecases.sources import looked_up  # sources.py builds on this module
+
+    return looked_up(inp.source, tagging=isinstance(inp, TaggingInput))
 
 
 def _max_targets(inp: TaggingInput | ListsInput) -> int:
@@ -281,10 +295,13 @@ _T = TypeVar("_T")
 
 
 class Operations:
-    def __init__(self, store: Store, catalog: Catalog) -> None:
+    def __init__(self, store: Store, catalog: Catalog, *, clock: Clock = SYSTEM_CLOCK) -> None:
+        from bot.usecases.sources import Sources  # sources.py builds on this module
+
         self.store = store
         self.catalog = catalog
         self.resolver = ContactResolver(store, store.clock)
+        self.sources = Sources(clock)
 
     # ------------------------------------------------------------ audit
     def audit(self, actor: Actor, action: str, detail: str, outcome: str) -> None:
@@ -409,19 +426,35 @@ class Operations:
         if source.kind in (SourceKind.TAGS, SourceKind.LISTS):
             names = tags if source.kind == SourceKind.TAGS else lists
             source = Source(source.kind, tuple(names.get(i, i) for i in source.values))
+        if source.kind.is_campaign:
+            source = Source(source.kind, self.sources.menus.picked(source.values))
         if isinstance(inp, ListsInput):
             targets = tuple(lists.get(i, i) for i in inp.list_names)
             return ListsInput(inp.action, targets, source, inp.exclude)
         targets = tuple(tags.get(i, i) for i in inp.tag_names)
         return TaggingInput(inp.action, targets, source, inp.exclude)
 
-    def plan(self, actor: Actor, client: AccountClient, inp: BulkInput) -> Plan:
-        """Check limits, resolve every name (all unknown ones listed), count what it touches."""
+    def plan(
+        self,
+        actor: Actor,
+        client: AccountClient,
+        inp: BulkInput,
+        *,
+        notify: Callable[[str], None] | None = None,
+    ) -> Plan:
+        """Check limits, resolve every name (all unknown ones listed), count what it touches.
+        `notify` tells the person about a wait (a segment still being computed)."""
         action = action_name(inp)
         detail = summarize(inp)
-        return self._refusing(actor, action, detail, lambda: self._plan(actor, client, inp))
+        return self._refusing(actor, action, detail, lambda: self._plan(actor, client, inp, notify))
 
-    def _plan(self, actor: Actor, client: AccountClient, inp: BulkInput) -> Plan:
+    def _plan(
+        self,
+        actor: Actor,
+        client: AccountClient,
+        inp: BulkInput,
+        notify: Callable[[str], None] | None = None,
+    ) -> Plan:
         _refuse_limits(inp)
         if isinstance(inp, DeleteInput):
             return self._plan_delete(client, inp)
@@ -430,9 +463,22 @@ class Operations:
             targets = resolver.tags(inp.tag_names)
         else:
             targets = resolver.lists(inp.list_names)
-        source = resolver.source(inp.source)
+        looked_up = _looked_up(inp)
+        source = {} if looked_up else resolver.source(inp.source)
         exclude = resolver.excluded(inp.exclude)
-        resolver.raise_unknown()
+        resolver.raise_unknown()  # before any report is read: a misspelt name costs no more
+        notes: tuple[str, ...] = ()
+        people = resolver.people
+        if looked_up:
+            found = self.sources.plan_source(
+                actor.workspace_id,
+                client,
+                inp.source,
+                exclude,
+                tagging=isinstance(inp, TaggingInput),
+                notify=notify,
+            )
+            source, exclude, notes, people = found.body, found.exclude, found.notes, found.people
         requests = _split(inp, source, targets, exclude)
         contacts = _count(client, inp.source.kind, source, len(exclude))
         broad = inp.source.kind == SourceKind.ALL_ACTIVE or (contacts or 0) > BROAD_CONTACTS
@@ -442,8 +488,9 @@ class Operations:
             requests[0],
             contacts,
             broad=broad,
+            notes=notes,
             requests=tuple(requests),
-            people=resolver.people,
+            people=people,
             calls_left=calls_left_today(client),
         )
 
@@ -653,7 +700,7 @@ def _count(
     client: AccountClient, kind: SourceKind, source: dict[str, Any], excluded: int
 ) -> int | None:
     """How many contacts the source holds (one call), or None when the API cannot say."""
-    if "contact_ids" in source:
+    if "contact_ids" in source:  # named, or found in a campaign's reports or a segment
         return len(source["contact_ids"])
     if kind == SourceKind.LISTS and len(source["list_ids"]) <= MAX_LISTS_PER_CONTACT_QUERY:
         total = client.count_contacts(list_ids=source["list_ids"])
@@ -697,8 +744,20 @@ def describe_source(source: Source) -> str:
         SourceKind.NEW_SUBSCRIBERS: lambda: "new subscribers",
         SourceKind.ENGAGEMENT: lambda: f"contacts with {values[0] if values else '?'} engagement",
         SourceKind.SEGMENT: lambda: f"contacts in segment {values[0] if values else '?'}",
+        **{kind: lambda: _campaign_words(source) for kind in CAMPAIGN_SOURCES},
     }
     return words[source.kind]()
+
+
+def _campaign_words(source: Source) -> str:
+    campaign = f"“{source.values[0]}”" if source.values else "?"
+    verbs = {
+        SourceKind.CLICKED: f"clicked {source.link}" if source.link else "clicked a link",
+        SourceKind.OPENED: "opened",
+        SourceKind.NOT_OPENED: "did not open",
+        SourceKind.BOUNCED: "bounced",
+    }
+    return f"contacts who {verbs[source.kind]} in {campaign}"
 
 
 def summarize(inp: BulkInput) -> str:

@@ -28,6 +28,8 @@ def _bulk(name: str) -> Callable[[Turn, str], None]:
     def run(turn: Turn, rest: str) -> None:
         if not rest:
             turn.open_form(name)
+            if name != "delete":  # its campaign menu answers from the cache
+                turn.ops.sources.menus.warm(turn.actor.workspace_id, turn.account())
         else:
             turn.bulk(parse_bulk_line(name, rest), f"{name} {rest}")
 
@@ -40,6 +42,9 @@ COMMANDS = (
         (
             "`/cctag add` / `/cctag remove`: add tags to contacts, or remove them (a form)",
             f"`/cctag add <tag>[, <tag>...] {SOURCE}`: the same in one line",
+            "`<source>` may be who did what in a campaign: `--clicked <campaign> [--link <url>]`, "
+            "`--opened <campaign>`, `--not-opened <campaign>`, `--bounced <campaign>`; or "
+            "`--segment <name or id>`",
         ),
         _bulk("add"),
         permission="add",

@@ -17,7 +17,10 @@ from bot.usecases.inputs import (
 # Straight and typographic double quotes (Slack clients may turn " into “ ”).
 OPEN_QUOTES = {'"': '"', "\u201c": "\u201d", "\u201e": "\u201c"}
 SOURCE_FLAGS = {f"--{kind.value}": kind for kind in SourceKind}
-LIST_ONLY_SOURCES = {SourceKind.ENGAGEMENT, SourceKind.SEGMENT}
+LIST_ONLY_SOURCES = {SourceKind.ENGAGEMENT}
+# One name each, commas and all: a campaign or segment name may hold a comma.
+SINGLE_NAME_SOURCES = {SourceKind.SEGMENT} | {kind for kind in SourceKind if kind.is_campaign}
+LINK_FLAG = "--link"
 
 
 class ParseError(ValueError):
@@ -114,11 +117,14 @@ def parse_bulk(rest: str, *, what: str, lists: bool) -> BulkLine:
     names = tuple(split_names(head))
     sources: list[Source] = []
     exclude: tuple[str, ...] = ()
+    links: list[str] = []
     for flag, value in flags:
         if flag == "--exclude":
             if exclude:
                 raise ParseError("Give --exclude once, with the emails separated by commas")
             exclude = _values(flag, value)
+        elif flag == LINK_FLAG:
+            links.append(_single(flag, value))
         elif flag in SOURCE_FLAGS:
             sources.append(_source(SOURCE_FLAGS[flag], flag, value, lists))
         else:
@@ -127,7 +133,24 @@ def parse_bulk(rest: str, *, what: str, lists: bool) -> BulkLine:
         got = "none" if not sources else ", ".join(f"--{s.kind.value}" for s in sources)
         hint = _sources_hint(lists)
         raise ParseError(f"Choose exactly one source of contacts (got {got}); {hint}")
-    return BulkLine(names, sources[0], exclude)
+    return BulkLine(names, _with_link(sources[0], links), exclude)
+
+
+def _with_link(source: Source, links: list[str]) -> Source:
+    if not links:
+        return source
+    if source.kind != SourceKind.CLICKED:
+        raise ParseError("--link only narrows --clicked <campaign> to the clicks of one link")
+    if len(links) > 1:
+        raise ParseError("Give --link once, with one link's URL")
+    return Source(source.kind, (*source.values, links[0]))
+
+
+def _single(flag: str, value: str) -> str:
+    name = parse_single_name(value)
+    if not name:
+        raise ParseError(f"{flag} needs a value")
+    return name
 
 
 def _source(kind: SourceKind, flag: str, value: str, lists: bool) -> Source:
@@ -137,6 +160,8 @@ def _source(kind: SourceKind, flag: str, value: str, lists: bool) -> Source:
         if value:
             raise ParseError(f"{flag} takes no value, but got: {value}")
         return Source(kind)
+    if kind in SINGLE_NAME_SOURCES:
+        return Source(kind, (_single(flag, value),))
     values = _values(flag, value)
     if kind in LIST_ONLY_SOURCES and len(values) != 1:
         raise ParseError(f"{flag} takes exactly one value")
@@ -150,10 +175,12 @@ def _values(flag: str, value: str) -> tuple[str, ...]:
 
 
 def _sources_hint(lists: bool) -> str:
-    extra = ", --engagement <unqualified|low|medium|high>, --segment <id>" if lists else ""
+    extra = ", --engagement <unqualified|low|medium|high>" if lists else ""
     return (
         "the source is one of --contacts <emails>, --lists <lists>, --tags <tags>, "
-        f"--all-active, --new-subscribers{extra}"
+        f"--all-active, --new-subscribers{extra}, --segment <name or id>, "
+        "--clicked <campaign> [--link <url>], --opened <campaign>, --not-opened <campaign>, "
+        "--bounced <campaign>"
     )
 
 
