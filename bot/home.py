@@ -22,7 +22,7 @@ from slack_sdk.models.blocks import (
 from slack_sdk.models.views import View
 
 from bot.connect.flow import ConnectionInfo
-from bot.slack.mrkdwn import escape, fit
+from bot.mrkdwn import escape, fit
 from bot.usecases.parent import shortened
 
 MAX_ACTIVITIES = 10

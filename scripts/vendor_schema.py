@@ -1,8 +1,9 @@
 """Cut the part of Constant Contact's published V3 contract that cctag uses into the sandbox.
 
-    python scripts/vendor_schema.py [path/to/constant-contact-v3-swagger.yaml]
+    python scripts/vendor_schema.py path/to/constant-contact-v3-swagger.yaml
 
-Reads the verbatim Swagger 2.0 copy (default: shared/reference/ beside the checkout), keeps
+Reads a verbatim Swagger 2.0 copy (as served at https://api.cc.email/v3/swagger.yaml, with its
+provenance file beside it), keeps
 the operations in CUT and every definition they reach through `$ref`, unchanged, and writes
 them as JSON to bot/devkit/sandbox/schema/v3-cut.json, with the provenance file beside it.
 Known faults of the contract are not edited here: bot/devkit/sandbox/schema/overrides.py
@@ -20,9 +21,6 @@ from typing import Any
 import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
-REFERENCE = Path("shared") / "reference" / "constant-contact-v3-swagger.yaml"
-# The project's shared folder sits beside the main checkout (a worktree is one level deeper).
-DEFAULT_SOURCES = (ROOT.parent / REFERENCE, ROOT.parent.parent / REFERENCE)
 TARGET = ROOT / "bot" / "devkit" / "sandbox" / "schema"
 PROVENANCE = "constant-contact-v3-swagger.provenance.yml"
 TRACKING = ("sends", "opens", "unique_opens", "didnotopens", "clicks", "forwards", "optouts")
@@ -94,10 +92,10 @@ def cut(contract: dict[str, Any]) -> dict[str, Any]:
 
 
 def main(argv: list[str]) -> int:
-    if len(argv) > 1:
-        source = Path(argv[1])
-    else:
-        source = next((p for p in DEFAULT_SOURCES if p.exists()), DEFAULT_SOURCES[0])
+    if len(argv) != 2:
+        print("usage: python scripts/vendor_schema.py path/to/the/swagger.yaml", file=sys.stderr)
+        return 2
+    source = Path(argv[1])
     if not source.exists():
         print(f"No contract at {source}: pass its path", file=sys.stderr)
         return 2

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.slack.mrkdwn import MAX_SECTION, as_typed, escape, fit, shorten_names
+from bot.mrkdwn import MAX_SECTION, as_typed, escape, fit, shorten_names
 
 
 def test_escape_leaves_nothing_that_pings_or_links() -> None:
@@ -66,7 +66,7 @@ def test_fit_keeps_the_tail_whole_and_never_cuts_an_entity() -> None:
 
 
 def test_safe_keeps_only_the_markups_own_mentions() -> None:
-    from bot.slack.mrkdwn import safe
+    from bot.mrkdwn import safe
 
     assert safe("<@U0001> asked to add “<!channel>” & more") == (
         "<@U0001> asked to add “&lt;!channel&gt;” &amp; more"

@@ -6,7 +6,7 @@ decides where the user's seed documents disagree: booleans are JSON booleans (no
 `segment_id` is an integer, activity POSTs answer 201 and a single tag DELETE answers 202.
 
 Documented limits are enforced here, before any call, with messages a person understands.
-Where the schema itself is wrong (`maxItems: 0` on list-membership arrays, see API-FACTS.md)
+Where the schema itself is wrong (`maxItems: 0` on list-membership arrays, a known fault)
 the limits from its descriptions apply: 50 lists, 500 contacts, 50 tags.
 """
 

@@ -2,7 +2,7 @@
 
 Summaries, tag and list names and Constant Contact's error texts are not ours: they are escaped
 before they reach mrkdwn, so none of them pings or links anyone, and every text is fitted
-within Slack's 3,000 characters with the activity's id always shown (bot/slack/mrkdwn.py).
+within Slack's 3,000 characters with the activity's id always shown (bot/mrkdwn.py).
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from typing import Any
 
 from slack_sdk.models.blocks import ContextBlock, MarkdownTextObject, SectionBlock
 
-from bot.slack.mrkdwn import MAX_SECTION, escape, fit, safe
+from bot.mrkdwn import MAX_SECTION, escape, fit, safe
 from bot.store import TrackedActivity
 from bot.usecases.jobs import JobProgress
 from bot.usecases.parent import job_parent, parent_message

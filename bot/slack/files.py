@@ -18,9 +18,9 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot.cc.models import LimitError
+from bot.mrkdwn import escape
 from bot.slack.conversation import ModalConversation
 from bot.slack.forms import Form
-from bot.slack.mrkdwn import escape
 from bot.usecases import BulkInput, DeleteInput, Source, SourceKind
 from bot.usecases.people import MAX_CSV_BYTES, emails_in_csv, is_email
 from bot.usecases.ports import Message, Pending

@@ -27,7 +27,7 @@ from slack_sdk.models.blocks.block_elements import FileInputElement
 from slack_sdk.models.views import View
 
 from bot.cc.models import EngagementLevel
-from bot.slack.mrkdwn import fit, safe
+from bot.mrkdwn import fit, safe
 from bot.usecases import SourceKind
 from bot.usecases.commands import HELP_TEXT
 from bot.usecases.service import LIST_ADD_SOURCES, LIST_REMOVE_SOURCES, TAGGING_SOURCES

@@ -16,8 +16,8 @@ from typing import TYPE_CHECKING
 
 from bot.cc.client import AccountClient
 from bot.cc.models import Activity, ActivityKind, LimitError
+from bot.mrkdwn import shorten_names
 from bot.permissions import ALL_ACTIVE, DELETE_TAGS
-from bot.slack.mrkdwn import shorten_names
 from bot.store import NewActivity
 from bot.usecases.commands.grammar import ParseError, split_command
 from bot.usecases.inputs import Actor, BulkInput, DeleteInput, SourceKind

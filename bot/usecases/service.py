@@ -35,7 +35,7 @@ from bot.cc.models import (
     validate_tag_name,
 )
 from bot.clock import SYSTEM_CLOCK, Clock
-from bot.slack.mrkdwn import shorten_names
+from bot.mrkdwn import shorten_names
 from bot.store import Store, TrackedActivity
 from bot.store.jobs import RUNNING, Job, JobStore
 from bot.usecases.catalog import Catalog

@@ -1,4 +1,4 @@
-"""Contacts, segments and activities as Constant Contact has them (API-FACTS.md, the guide)."""
+"""Contacts, segments and activities as Constant Contact has them (the contract, the guide)."""
 
 from __future__ import annotations
 

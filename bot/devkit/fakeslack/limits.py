@@ -1,4 +1,4 @@
-"""Slack's documented sizes and counts (SLACK-FACTS.md), checked the way Slack refuses them.
+"""Slack's documented sizes and counts, checked the way Slack refuses them.
 
 slack_sdk's Block Kit models do most of the work: `Block.parse(...).to_dict()` and
 `View(...).to_dict()` run every validator down the tree (`validate_json()` alone checks one

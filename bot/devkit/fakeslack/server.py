@@ -1,6 +1,6 @@
 """A local fake of Slack's Web API that records every call and keeps channels, threads and views.
 
-It is strict: it refuses what real Slack refuses, with Slack's error codes (SLACK-FACTS.md).
+It is strict: it refuses what real Slack refuses, with Slack's error codes, from Slack's reference.
 Every `blocks`, `view` and response_url post is checked with slack_sdk's Block Kit models plus
 what they miss (`limits.py`); trigger ids are issued here and work once within 3 seconds; a
 `U…` id posted to answers the DM's `D…` id, which later calls need; `conversations.replies`

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from slack_bolt import App
 
+from bot.mrkdwn import as_typed
 from bot.slack.conversation import SlackConversation
 from bot.slack.listeners import Deps, Incoming, acked
-from bot.slack.mrkdwn import as_typed
 from bot.usecases.requests import Request
 
 COMMAND = "/cctag"

@@ -4,7 +4,7 @@ Slack sends command text HTML-escaped (`&amp;`, `&lt;`, `&gt;`) with links, user
 in its own forms (`<mailto:a@b.com|a@b.com>`, `<@U1|name>`, `<#C1|name>`, `<https://x|label>`).
 What the bot posts as mrkdwn must escape `&`, `<` and `>` in any text a person or Constant
 Contact wrote, or `<!channel>` in a tag name would notify a whole channel. Sizes come from
-SLACK-FACTS.md: a section or context text holds 3,000 characters.
+Slack's reference: a section or context text holds 3,000 characters.
 """
 
 from __future__ import annotations
