@@ -341,7 +341,8 @@ def _in_flight(store: Store, since: Any) -> int:
 
 
 @contextmanager
-def _poller(store: Store, account: AccountClient, slack: TerminalSlack) -> Iterator[None]:
+def poller_thread(store: Store, account: AccountClient, slack: WebClient) -> Iterator[None]:
+    """The poller in a thread of this process (the shell's, and the simulation's)."""
     poller = Poller(
         store,
         SingleAccount(account),
@@ -360,7 +361,7 @@ def _poller(store: Store, account: AccountClient, slack: TerminalSlack) -> Itera
         thread.join(timeout=10)
 
 
-def _quiet_logs() -> None:
+def quiet_logs() -> None:
     """Log records never reach the chat: a warning to stderr would read as a stack trace."""
     root = logging.getLogger()
     if not root.handlers:
@@ -383,7 +384,7 @@ def run_shell(
     """`contacts`: how many demo contacts the session's sandbox account holds."""
     store = Store(settings.database_url)
     store.upgrade()
-    _quiet_logs()
+    quiet_logs()
     screen = Screen(out)
     slack = TerminalSlack(screen)
     started_at = SYSTEM_CLOCK.now()
@@ -393,7 +394,7 @@ def run_shell(
         operations = Operations(store, Catalog(clock=SYSTEM_CLOCK))
         pipeline = Pipeline(operations, SingleAccount(account), REGISTRY)
         talk = TerminalConversation(screen, slack)
-        with _poller(store, account, slack), ThreadPoolExecutor(1, "cctag-shell") as work:
+        with poller_thread(store, account, slack), ThreadPoolExecutor(1, "cctag-shell") as work:
             out.write(BANNER)
             _loop(Session(pipeline, screen, talk, input_stream, work), out)
             work.shutdown(wait=True)

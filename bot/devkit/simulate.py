@@ -6,19 +6,16 @@ printed as it arrives. (`cctag shell` is the terminal front end; this drives the
 
 from __future__ import annotations
 
-import logging
 import threading
 import time
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TextIO
 
 from slack_sdk import WebClient
 
-from bot.cc.client import AccountClient, CCApi
+from bot.cc.client import CCApi
 from bot.cc.ratelimit import SpacingLimiter
 from bot.cc.tokens import StaticTokens
 from bot.clock import SYSTEM_CLOCK
@@ -26,9 +23,9 @@ from bot.devkit.fakeslack.server import FakeSlackServer, SlackMessage
 from bot.devkit.local_slack import LocalSlack
 from bot.devkit.sandbox.server import SandboxServer
 from bot.devkit.threaded_server import ThreadedServer
-from bot.poller import Poller
-from bot.ports import SingleAccount, SingleSlack
+from bot.ports import SingleAccount
 from bot.settings import Settings
+from bot.shell import poller_thread, quiet_logs
 from bot.slack.app import create_app
 from bot.slack.views import CANCEL_COMMAND, CONFIRM_COMMAND
 from bot.store import Store
@@ -164,39 +161,12 @@ def _drain(session: _Session, deadline: float) -> None:
         time.sleep(0.1)
 
 
-@contextmanager
-def _poller(store: Store, account: AccountClient, client: WebClient) -> Iterator[None]:
-    poller = Poller(
-        store,
-        SingleAccount(account),
-        SingleSlack(client),
-        SYSTEM_CLOCK,
-        owner=f"shell-{uuid.uuid4().hex[:8]}",
-        base_interval=1.0,
-    )
-    stop = threading.Event()
-    thread = threading.Thread(target=poller.run_forever, args=(stop,), daemon=True)
-    thread.start()
-    try:
-        yield
-    finally:
-        stop.set()
-        thread.join(timeout=10)
-
-
-def _quiet_logs() -> None:
-    """Log records never reach the chat: a warning to stderr would read as a stack trace."""
-    root = logging.getLogger()
-    if not root.handlers:
-        root.addHandler(logging.NullHandler())
-
-
 def run_simulation(settings: Settings, input_stream: TextIO, out: TextIO) -> int:
     secret = uuid.uuid4().hex
     store = Store(settings.database_url)
     store.upgrade()
     printer = Printer(out)
-    _quiet_logs()
+    quiet_logs()
     sandbox, slack = SandboxServer(activity_seconds=3.0), FakeSlackServer()
     with sandbox, slack:
         slack.fake.listeners.append(printer)
@@ -205,7 +175,10 @@ def run_simulation(settings: Settings, input_stream: TextIO, out: TextIO) -> int
         client = WebClient(token="xoxb-shell", base_url=slack.api_url)
         app_settings = settings.model_copy(update={"slack_signing_secret": secret})
         app = create_app(app_settings, store, SingleAccount(account), client, SYSTEM_CLOCK)
-        with ThreadedServer(create_web_app(app, store)) as web, _poller(store, account, client):
+        with (
+            ThreadedServer(create_web_app(app, store)) as web,
+            poller_thread(store, account, client),
+        ):
             local = LocalSlack(f"{web.url}/slack/events", secret, slack.response_url, team=TEAM)
             session = _Session(store, local, printer, SYSTEM_CLOCK.now())
             out.write(BANNER)
