@@ -29,8 +29,9 @@ class Command:
 
 SOURCES_HELP = (
     "<source> is one of `--contacts <email or id>[, ...]`, `--lists <list>[, ...]`, "
-    "`--tags <tag>[, ...]`, `--all-active`, `--new-subscribers`; `/cctag lists` also takes "
-    "`--engagement <unqualified|low|medium|high>` and `--segment <segment id>`. "
+    "`--tags <tag>[, ...]`, `--all-active`, `--new-subscribers`, `--segment <name or id>`, or "
+    "who did what in a campaign (above); `/cctag lists` also takes "
+    "`--engagement <unqualified|low|medium|high>`. "
     'Quote a name that holds a comma: `"Donor, 2025"`.'
 )
 
