@@ -165,26 +165,43 @@ def with_emails(inp: BulkInput, emails: Sequence[str]) -> BulkInput:
     return replace(inp, source=Source(SourceKind.CONTACTS, merged))
 
 
+# The line kept behind a key for the person who submits the form, or None (another's, gone).
+KeptLines = Callable[[str], str | None]
+KEPT_UNKNOWN = (
+    "The emails from the message are no longer known to me (or were kept for someone else); "
+    "use the shortcut on the message again"
+)
+
+
 def limits_before_files(form: Form) -> dict[str, str]:
-    """The documented limits the typed part breaks (the files are read after the ack); typed
-    contacts may be none when a file names them."""
+    """The documented limits the typed part breaks (the files and kept emails are read after
+    the ack); typed contacts may be none when a file or kept emails name them."""
     problems = check_limits(form.as_input())
-    if form.files and not form.source.values:
+    if (form.files or form.kept) and not form.source.values:
         problems.pop("source", None)
     return problems
 
 
-def form_input(form: Form, client: WebClient) -> BulkInput:
-    """What a submitted form asks for, its attached files read (after the ack)."""
-    inp = form.as_input()
-    if not form.files:
-        return inp
-    return with_emails(inp, FileReader(client).emails(form.files))
+def form_input(form: Form, client: WebClient, kept_lines: KeptLines) -> BulkInput:
+    """What a submitted form asks for, its kept emails and attached files read (after the ack)."""
+    emails = kept_emails(form.kept, kept_lines) if form.kept else []
+    if form.files:
+        emails += FileReader(client).emails(form.files)
+    return with_emails(form.as_input(), emails)
+
+
+def kept_emails(key: str, kept_lines: KeptLines) -> list[str]:
+    """The emails kept behind `key` for this person; Refused (in words) when there are none."""
+    emails = [line for line in (kept_lines(key) or "").split("\n") if is_email(line)]
+    if not emails:
+        raise Refused(KEPT_UNKNOWN)
+    return emails
 
 
 class FileFormConversation(ModalConversation):
-    """A form with files attached: a confirmation carries the file ids, not their emails (a
-    file's thousand emails would not fit in a view's metadata); the yes reads them again."""
+    """A form with files attached or emails kept: a confirmation carries the file ids and the
+    kept emails' key, not their emails (a file's thousand emails would not fit in a view's
+    metadata); the yes reads them again."""
 
     def __init__(
         self,
@@ -200,5 +217,7 @@ class FileFormConversation(ModalConversation):
 
     def ask_to_confirm(self, preview: Message, pending: Pending) -> None:
         planned = Form.of(pending.input, pending.channel or "")
-        carried = replace(planned, source=self._form.source, files=self._form.files)
+        carried = replace(
+            planned, source=self._form.source, files=self._form.files, kept=self._form.kept
+        )
         self._confirm_with(preview, carried.to_metadata())

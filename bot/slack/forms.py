@@ -7,7 +7,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from bot.slack.views import DELETE_FORM, FILE_BLOCK, LISTS_FORM
+from bot.slack.views import DELETE_FORM, FILE_BLOCK, KEPT, LISTS_FORM
 from bot.usecases import BulkInput, DeleteInput, ListsInput, Source, SourceKind, TaggingInput
 from bot.usecases.inputs import Action
 
@@ -41,6 +41,7 @@ class Form:
     source: Source
     exclude: tuple[str, ...] = ()
     files: tuple[str, ...] = ()  # Slack file ids attached; their emails join the contacts
+    kept: str = ""  # the key of emails kept server-side (a shortcut's); they join too
 
     def as_input(self) -> BulkInput:
         if self.form == "delete":
@@ -68,6 +69,8 @@ class Form:
         }
         if self.files:
             data["files"] = self.files
+        if self.kept:
+            data[KEPT] = self.kept
         return json.dumps(data, separators=(",", ":"))
 
 
@@ -82,6 +85,7 @@ def from_metadata(raw: str) -> Form:
         Source(SourceKind(kind), tuple(values)),
         tuple(data["exclude"]),
         tuple(data.get("files") or ()),
+        str(data.get(KEPT) or ""),
     )
 
 
@@ -131,7 +135,21 @@ def read_form(view: dict[str, Any]) -> tuple[Form, dict[str, str]]:
         source = _read_source(view, errors)
     channel = str(meta.get("channel", ""))
     files = _attached(view, source, errors)
-    return Form(kind, action, channel, targets, source, _typed(view, "exclude"), files), errors
+    kept = _kept(meta, source, errors)
+    exclude = _typed(view, "exclude")
+    return Form(kind, action, channel, targets, source, exclude, files, kept), errors
+
+
+def _kept(meta: dict[str, Any], source: Source, errors: dict[str, str]) -> str:
+    """The key of the emails kept for this form; they are enough for “These contacts”."""
+    kept = str(meta.get(KEPT) or "")
+    if kept and source.kind != SourceKind.CONTACTS:
+        errors["source_kind"] = (
+            "The emails from the message are contacts: keep “These contacts” picked"
+        )
+    elif kept:
+        errors.pop(SOURCE_BLOCKS[SourceKind.CONTACTS], None)
+    return kept
 
 
 def _attached(view: dict[str, Any], source: Source, errors: dict[str, str]) -> tuple[str, ...]:

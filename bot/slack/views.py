@@ -45,6 +45,8 @@ CONFIRM_VIEW = "confirm_view"
 CREATE_FORM = "create_form"
 CONNECT_LINK = "connect_link"
 FILE_BLOCK = "source_file"
+# A form's private_metadata key for the emails kept server-side (a shortcut's many emails).
+KEPT = "kept"
 FILE_TYPES = ["csv", "txt"]
 HOME_ACTIONS = ("home_create", "home_add", "home_remove", "home_delete", "home_lists")
 HOME_CONNECT = "home_connect"
@@ -68,6 +70,14 @@ SOURCE_LABELS = {
     SourceKind.NOT_OPENED: "Who did not open a campaign",
     SourceKind.BOUNCED: "Whose email bounced in a campaign",
 }
+
+
+@dataclass(frozen=True)
+class KeptEmails:
+    """Emails kept server-side behind `key` (too many for the contacts field to start with)."""
+
+    key: str
+    count: int
 
 
 @dataclass(frozen=True)
@@ -189,11 +199,14 @@ def _file_block() -> InputBlock:
     )
 
 
-def _source_blocks(kinds: Sequence[SourceKind], contacts: str = "") -> list[Block]:
-    """`contacts`: emails to start the typed contacts with (and that source picked)."""
+def _source_blocks(
+    kinds: Sequence[SourceKind], contacts: str = "", kept: KeptEmails | None = None
+) -> list[Block]:
+    """`contacts`: emails to start the typed contacts with; `kept`: emails included besides
+    them (either picks that source)."""
     ordered = [kind for kind in SOURCE_LABELS if kind in kinds]  # lists first: the usual case
     options = [Option(value=kind.value, text=SOURCE_LABELS[kind]) for kind in ordered]
-    initial = options[ordered.index(SourceKind.CONTACTS)] if contacts else options[0]
+    initial = options[ordered.index(SourceKind.CONTACTS)] if contacts or kept else options[0]
     blocks: list[Block] = [
         InputBlock(
             block_id="source_kind",
@@ -212,6 +225,7 @@ def _source_blocks(kinds: Sequence[SourceKind], contacts: str = "") -> list[Bloc
             element=_multi(TAG_SELECT, "Type to find tags"),
             optional=True,
         ),
+        *([_context(_included(kept))] if kept else []),
         InputBlock(
             block_id="source_contacts",
             label="Contacts (emails or ids, separated by commas)",
@@ -253,6 +267,10 @@ def _source_blocks(kinds: Sequence[SourceKind], contacts: str = "") -> list[Bloc
     return blocks
 
 
+def _included(kept: KeptEmails) -> str:
+    return f"{kept.count:,} emails from the message are included (you may add more below)"
+
+
 def _campaign_blocks() -> list[Block]:
     """Campaign and link pickers (type-ahead over recent campaigns, then the chosen one's links)."""
     return [
@@ -275,8 +293,11 @@ def _campaign_blocks() -> list[Block]:
     ]
 
 
-def tagging_form(action: str, channel_id: str, contacts: str = "") -> dict[str, Any]:
-    """`contacts`: emails the contacts field starts with (a message shortcut's)."""
+def tagging_form(
+    action: str, channel_id: str, contacts: str = "", kept: KeptEmails | None = None
+) -> dict[str, Any]:
+    """`contacts`: emails the contacts field starts with (a message shortcut's); `kept`: a
+    message's emails too many for that field, kept server-side and named in the metadata."""
     verb = "Add tags" if action == "add" else "Remove tags"
     targets = InputBlock(
         block_id="targets",
@@ -286,9 +307,9 @@ def tagging_form(action: str, channel_id: str, contacts: str = "") -> dict[str, 
     return _modal(
         TAGGING_FORM,
         verb,
-        [targets, *_source_blocks(TAGGING_SOURCES, contacts)],
+        [targets, *_source_blocks(TAGGING_SOURCES, contacts, kept)],
         submit=verb,
-        metadata={"channel": channel_id, "action": action},
+        metadata={"channel": channel_id, "action": action, **({KEPT: kept.key} if kept else {})},
     )
 
 

@@ -1,9 +1,10 @@
 """The message shortcut “Tag the emails in this message”: the add-tags form at once, its
-contacts the emails of that message, its activity posted in that message's channel."""
+contacts the emails of that message, its activity posted in that message's channel. Emails
+too many for the contacts field are kept server-side behind a short key the form carries."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from slack_bolt import App
@@ -33,17 +34,18 @@ def message_text(body: dict[str, Any]) -> str:
     return "\n".join(parts)
 
 
-def prefill(emails: Sequence[str]) -> str:
-    """The emails as the contacts field starts with them; Refused when none or too many."""
+def emails_form(
+    channel_id: str, emails: Sequence[str], keep: Callable[[str], str]
+) -> dict[str, Any]:
+    """The add-tags form with the emails: typed in its contacts field when they fit there,
+    else kept (`keep` answers their key) and counted; Refused when there are none."""
     if not emails:
         raise Refused(NO_EMAILS)
     joined = ", ".join(emails)
-    if len(joined) > MAX_PREFILL:
-        raise Refused(
-            f"This message holds {len(emails):,} emails, more than a form can start with; "
-            "put them in a CSV file and attach it in the form of `/cctag add`"
-        )
-    return joined
+    if len(joined) <= MAX_PREFILL:
+        return views.tagging_form("add", channel_id, joined)
+    kept = views.KeptEmails(keep("\n".join(emails)), len(emails))
+    return views.tagging_form("add", channel_id, kept=kept)
 
 
 class ShortcutConversation(HomeConversation):
@@ -56,13 +58,15 @@ class ShortcutConversation(HomeConversation):
         user_id: str,
         channel_id: str,
         emails: Sequence[str],
+        keep: Callable[[str], str],
     ) -> None:
         super().__init__(client, trigger_id, user_id)
         self._channel_id = channel_id
         self._emails = emails
+        self._keep = keep
 
     def open_form(self, command: str) -> None:
-        self._open(views.tagging_form("add", self._channel_id, prefill(self._emails)))
+        self._open(emails_form(self._channel_id, self._emails, self._keep))
 
 
 def register(app: App, deps: Deps) -> None:
@@ -71,9 +75,13 @@ def register(app: App, deps: Deps) -> None:
         trigger = str(body.get("trigger_id") or "")
         channel = str((body.get("channel") or {}).get("id") or incoming.actor.user_id)
         emails = emails_in_text(message_text(body))
-        user = incoming.actor.user_id
-        talk = ShortcutConversation(incoming.client, trigger, user, channel, emails)
-        request = Request(incoming.actor, SHORTCUT_NAME, channel, once=f"shortcut:{trigger}")
+        actor = incoming.actor
+
+        def keep(line: str) -> str:
+            return deps.pipeline.ops.store.save_line(actor.workspace_id, actor.user_id, line)
+
+        talk = ShortcutConversation(incoming.client, trigger, actor.user_id, channel, emails, keep)
+        request = Request(actor, SHORTCUT_NAME, channel, once=f"shortcut:{trigger}")
         deps.pipeline.run(request, talk, "add", _open_add_form)
 
     app.shortcut(CALLBACK_ID)(acked(deps, on_shortcut))

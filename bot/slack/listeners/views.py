@@ -10,7 +10,12 @@ from slack_sdk import WebClient
 from bot.cc.models import LimitError, validate_tag_name
 from bot.slack import views
 from bot.slack.conversation import ModalConversation
-from bot.slack.files import FileFormConversation, form_input, limits_before_files
+from bot.slack.files import (
+    FileFormConversation,
+    KeptLines,
+    form_input,
+    limits_before_files,
+)
 from bot.slack.forms import SAVED_FORM, Form, block_errors, from_metadata, metadata, read_form
 from bot.slack.listeners import Deps, actor_of
 from bot.slack.views import CONFIRM_VIEW, CREATE_FORM, DELETE_FORM, LISTS_FORM, TAGGING_FORM
@@ -60,13 +65,13 @@ def register(app: App, deps: Deps) -> None:
 
         talk = (
             FileFormConversation(client, str(view["id"]), title, "Started", form, keep=keep)
-            if form.files
+            if form.files or form.kept
             else ModalConversation(client, str(view["id"]), title, "Started", keep=keep)
         )
         request = Request(actor, title, form.channel_id, once=f"form:{view['id']}")
 
         def start(turn: Turn) -> None:
-            turn.bulk(form_input(form, client), None, picked=True)
+            turn.bulk(form_input(form, client, kept_lines(actor)), None, picked=True)
 
         deps.later(lambda: pipeline.run(request, talk, form.form, start))
 
@@ -89,9 +94,14 @@ def register(app: App, deps: Deps) -> None:
         request = Request(actor, title, form.channel_id, once=f"confirmed:{view['id']}")
 
         def start(turn: Turn) -> None:
-            turn.bulk(form_input(form, client), None, confirmed=True)
+            turn.bulk(form_input(form, client, kept_lines(actor)), None, confirmed=True)
 
         deps.later(lambda: pipeline.run(request, talk, form.form, start))
+
+    def kept_lines(actor: Actor) -> KeptLines:
+        """Lines kept by this person in this workspace: another's key reads nothing."""
+        store = pipeline.ops.store
+        return lambda key: store.saved_line(actor.workspace_id, actor.user_id, key)
 
     def saved_form(actor: Actor, view: dict[str, Any]) -> Form | None:
         """The form a confirmation stands for: saved server-side behind the key it carries."""
