@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
@@ -14,12 +15,13 @@ from slack_sdk import WebClient
 from bot.cc.client import AccountClient, CCApi
 from bot.cc.ratelimit import SpacingLimiter
 from bot.cc.tokens import StaticTokens
-from bot.clock import SYSTEM_CLOCK
+from bot.clock import SYSTEM_CLOCK, FakeClock
 from bot.devkit.fakeslack.server import FakeSlack, FakeSlackServer, SlackMessage
 from bot.devkit.local_slack import LocalSlack
 from bot.devkit.sandbox.server import SandboxServer
 from bot.devkit.threaded_server import ThreadedServer
-from bot.ports import SingleAccount
+from bot.poller import Poller
+from bot.ports import SingleAccount, SingleSlack
 from bot.settings import Settings
 from bot.slack.app import create_app
 from bot.store import Store, TrackedActivity
@@ -111,13 +113,12 @@ def _block_text(block: dict[str, Any]) -> str:
     return " ".join(found)
 
 
-@pytest.fixture
-def bot(sandbox: SandboxServer, tmp_path: Path) -> Iterator[Bot]:
-    slack = FakeSlackServer()
-    with slack:
-        store = Store(f"sqlite:///{tmp_path}/cctag.db")
-        store.upgrade()
-        api = CCApi(sandbox.base_url, SpacingLimiter(rate_per_second=40.0), max_retries=1)
+@contextmanager
+def bot_over(sandbox: SandboxServer, store: Store, rate_per_second: float) -> Iterator[Bot]:
+    """The real bolt app behind the real web app on a local port, over `sandbox` and `store`,
+    with a strict fake Slack; requests are signed as Slack signs them."""
+    with FakeSlackServer() as slack:
+        api = CCApi(sandbox.base_url, SpacingLimiter(rate_per_second), max_retries=1)
         account = api.for_account(StaticTokens(sandbox.access_token))
         settings = Settings(slack_signing_secret=SECRET, database_url=store.database_url)
         client = WebClient(token="xoxb-test", base_url=slack.api_url)
@@ -126,4 +127,47 @@ def bot(sandbox: SandboxServer, tmp_path: Path) -> Iterator[Bot]:
             local = LocalSlack(f"{web.url}/slack/events", SECRET, slack.response_url)
             yield Bot(sandbox, slack, store, account, web, local)
         api.close()
+
+
+@pytest.fixture
+def bot(sandbox: SandboxServer, tmp_path: Path) -> Iterator[Bot]:
+    store = Store(f"sqlite:///{tmp_path}/cctag.db")
+    store.upgrade()
+    with bot_over(sandbox, store, rate_per_second=40.0) as served:
+        yield served
+    store.close()
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+def big_bot_on(database_url: str, clock: FakeClock, contacts: int) -> Iterator[Bot]:
+    """A bot on either database over a sandbox of `contacts` demo contacts whose activities
+    run on `clock` (20 s each), unthrottled: for jobs of several activities."""
+    with SandboxServer(
+        activity_seconds=20.0, rate_per_second=1000.0, contacts=contacts, clock=clock
+    ) as sandbox:
+        store = Store(database_url)
+        store.upgrade()
+        with bot_over(sandbox, store, rate_per_second=1000.0) as served:
+            yield served
         store.close()
+
+
+@pytest.fixture
+def big_bot(database_url: str, clock: FakeClock) -> Iterator[Bot]:
+    yield from big_bot_on(database_url, clock, contacts=1500)
+
+
+def run_poller(bot: Bot, clock: FakeClock) -> None:
+    """A poller's cycles on `clock` until nothing is in flight."""
+    slack = SingleSlack(WebClient(token="xoxb-test", base_url=bot.slack.api_url))
+    poller = Poller(bot.store, SingleAccount(bot.account), slack, clock, owner="poller-test")
+    for _ in range(200):
+        wait = poller.run_once()
+        if bot.store.in_flight_count() == 0:
+            return
+        clock.advance(max(wait, 0.5))
+    raise AssertionError("still in flight")

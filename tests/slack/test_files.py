@@ -3,32 +3,19 @@ token, its emails joined to the typed ones; each bad file told in the modal, not
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from slack_sdk import WebClient
 
-from bot.cc.client import CCApi
-from bot.cc.ratelimit import SpacingLimiter
-from bot.cc.tokens import StaticTokens
-from bot.clock import SYSTEM_CLOCK, FakeClock
+from bot.clock import FakeClock
 from bot.devkit.fakeslack.server import FakeSlack, FakeSlackServer
-from bot.devkit.local_slack import LocalSlack
-from bot.devkit.sandbox.server import SandboxServer
-from bot.devkit.threaded_server import ThreadedServer
-from bot.poller import Poller
-from bot.ports import SingleAccount, SingleSlack
-from bot.settings import Settings
-from bot.slack.app import create_app
 from bot.slack.files import FileFormConversation, FileReader, SlackFile
 from bot.slack.forms import Form
-from bot.store import Store
 from bot.usecases import Source, SourceKind, TaggingInput
 from bot.usecases.ports import Message, Pending
 from bot.usecases.service import Refused
-from bot.web import create_web_app
-from tests.slack.conftest import SECRET, Bot, text_of, wait_for
+from tests.slack.conftest import Bot, run_poller, text_of, wait_for
 
 TAG = "Webinar 2026"
 
@@ -281,51 +268,11 @@ SKIPPED = 60
 UNKNOWN = 20
 
 
-@pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
-
-
-@pytest.fixture
-def big_bot(database_url: str, clock: FakeClock) -> Iterator[Bot]:
-    """The real web app over HTTP on either database, against a sandbox of 1,500 contacts
-    whose activities run on a FakeClock."""
-    with (
-        SandboxServer(
-            activity_seconds=20.0, rate_per_second=1000.0, contacts=1500, clock=clock
-        ) as sandbox,
-        FakeSlackServer() as slack,
-    ):
-        store = Store(database_url)
-        store.upgrade()
-        api = CCApi(sandbox.base_url, SpacingLimiter(rate_per_second=1000.0), max_retries=1)
-        account = api.for_account(StaticTokens(sandbox.access_token))
-        settings = Settings(slack_signing_secret=SECRET, database_url=store.database_url)
-        client = WebClient(token="xoxb-test", base_url=slack.api_url)
-        app = create_app(settings, store, SingleAccount(account), client, SYSTEM_CLOCK)
-        with ThreadedServer(create_web_app(app, store)) as web:
-            local = LocalSlack(f"{web.url}/slack/events", SECRET, slack.response_url)
-            yield Bot(sandbox, slack, store, account, web, local)
-        api.close()
-        store.close()
-
-
 def _rows(emails: list[str]) -> bytes:
     """A CRM export: a header, several columns, the email in the third, quoted fields."""
     rows = ['"First name","Last name",Email,"Signed up"']
     rows += [f'"Ann","Lee, Jr.",{email},2026-03-0{n % 9 + 1}' for n, email in enumerate(emails)]
     return ("\n".join(rows) + "\n").encode()
-
-
-def _run_poller(bot: Bot, clock: FakeClock) -> None:
-    slack = SingleSlack(WebClient(token="xoxb-test", base_url=bot.slack.api_url))
-    poller = Poller(bot.store, SingleAccount(bot.account), slack, clock, owner="poller-test")
-    for _ in range(200):
-        wait = poller.run_once()
-        if bot.store.in_flight_count() == 0:
-            return
-        clock.advance(max(wait, 0.5))
-    raise AssertionError("still in flight")
 
 
 def test_a_csv_of_400_known_contacts_tags_exactly_them(big_bot: Bot, clock: FakeClock) -> None:
@@ -337,7 +284,7 @@ def test_a_csv_of_400_known_contacts_tags_exactly_them(big_bot: Bot, clock: Fake
     _submit_with_file(bot, view, file_id, [tag])
     assert "add tag “Webinar 2026” to 400 named contacts" in _settled(bot, view["id"], "Started")
     [tracked] = bot.wait_tracked()
-    _run_poller(bot, clock)
+    run_poller(bot, clock)
     assert _tagged(bot, tag[0]) == set(emails)
     [parent] = bot.parents()
     assert parent.ts == tracked.parent_ts
@@ -368,7 +315,7 @@ def test_a_csv_of_1200_emails_previews_then_runs_as_one_job(big_bot: Bot, clock:
     bot.local.submit(bot.view(view["id"]))
     _settled(bot, view["id"], "Started")
     wait_for(lambda: bot.activities() == 3, what="three activities")
-    _run_poller(bot, clock)
+    run_poller(bot, clock)
     [parent] = bot.parents()
     ends = [
         m

@@ -10,25 +10,11 @@ from collections import Counter
 from collections.abc import Iterator
 
 import pytest
-from slack_sdk import WebClient
 
-from bot.cc.client import CCApi
-from bot.cc.ratelimit import SpacingLimiter
-from bot.cc.tokens import StaticTokens
-from bot.clock import SYSTEM_CLOCK, FakeClock
-from bot.devkit.fakeslack.server import FakeSlackServer
-from bot.devkit.local_slack import LocalSlack
-from bot.devkit.sandbox.server import SandboxServer
-from bot.devkit.threaded_server import ThreadedServer
-from bot.poller import Poller
+from bot.clock import FakeClock
 from bot.poller.thread import EVENT_TYPE
-from bot.ports import SingleAccount, SingleSlack
-from bot.settings import Settings
-from bot.slack.app import create_app
-from bot.store import Store
 from bot.store.jobs import JobStore
-from bot.web import create_web_app
-from tests.slack.conftest import SECRET, Bot, text_of, wait_for
+from tests.slack.conftest import Bot, big_bot_on, run_poller, text_of, wait_for
 
 KNOWN = 1196  # contact1..contact1196@example.com exist in the sandbox's demo data
 UNKNOWN = 4
@@ -36,31 +22,8 @@ TAG = "Webinar 2026"
 
 
 @pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
-
-
-@pytest.fixture
 def job_bot(database_url: str, clock: FakeClock) -> Iterator[Bot]:
-    """The real web app over HTTP, on either database; the sandbox runs on a FakeClock."""
-    with (
-        SandboxServer(
-            activity_seconds=20.0, rate_per_second=1000.0, contacts=1300, clock=clock
-        ) as sandbox,
-        FakeSlackServer() as slack,
-    ):
-        store = Store(database_url)
-        store.upgrade()
-        api = CCApi(sandbox.base_url, SpacingLimiter(rate_per_second=1000.0), max_retries=1)
-        account = api.for_account(StaticTokens(sandbox.access_token))
-        settings = Settings(slack_signing_secret=SECRET, database_url=store.database_url)
-        client = WebClient(token="xoxb-test", base_url=slack.api_url)
-        app = create_app(settings, store, SingleAccount(account), client, SYSTEM_CLOCK)
-        with ThreadedServer(create_web_app(app, store)) as web:
-            local = LocalSlack(f"{web.url}/slack/events", SECRET, slack.response_url)
-            yield Bot(sandbox, slack, store, account, web, local)
-        api.close()
-        store.close()
+    yield from big_bot_on(database_url, clock, contacts=1300)
 
 
 def emails() -> list[str]:
@@ -72,22 +35,6 @@ def subscribed_ids(bot: Bot) -> set[str]:
     account = bot.sandbox.state.account()
     wanted = set(emails())
     return {c.contact_id for c in account.contacts.values() if c.email in wanted and c.is_active}
-
-
-def run_poller(bot: Bot, clock: FakeClock) -> None:
-    poller = Poller(
-        bot.store,
-        SingleAccount(bot.account),
-        SingleSlack(WebClient(token="xoxb-test", base_url=bot.slack.api_url)),
-        clock,
-        owner="poller-test",
-    )
-    for _ in range(200):
-        wait = poller.run_once()
-        if bot.store.in_flight_count() == 0:
-            return
-        clock.advance(max(wait, 0.5))
-    raise AssertionError("the job is still in flight")
 
 
 def thread_states(bot: Bot, parent_ts: str) -> Counter[str]:

@@ -12,12 +12,10 @@ from bot.clock import FakeClock
 from bot.slack.files import KEPT_UNKNOWN
 from bot.slack.listeners.shortcuts import CALLBACK_ID
 from tests.slack import test_files
-from tests.slack.conftest import Bot, text_of, wait_for
+from tests.slack.conftest import Bot, run_poller, text_of, wait_for
 
 CHANNEL = "C0777"
 # The CSV tests' sandbox of 1,500 contacts on either database, and its clock.
-big_bot = test_files.big_bot
-clock = test_files.clock
 
 
 def _shortcut(bot: Bot, text: str, **message: Any) -> dict[str, Any]:
@@ -173,7 +171,7 @@ def test_a_message_of_1200_emails_previews_then_runs_as_one_job(
     bot.local.submit(confirm)
     _settled(bot, view["id"], "Started")
     wait_for(lambda: bot.activities() == 3, what="three activities")
-    test_files._run_poller(bot, clock)
+    run_poller(bot, clock)
     [parent] = bot.parents(CHANNEL)
     ends = [
         m
