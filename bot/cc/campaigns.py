@@ -22,13 +22,12 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal, TypeVar
-from urllib.parse import urljoin, urlsplit
 
 import httpx
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
-from bot.cc.client import AccountClient
-from bot.cc.errors import CCError, UnexpectedResponse
+from bot.cc.client import AccountClient, parse_answer
+from bot.cc.errors import CCError
 from bot.cc.models import LimitError, PageLinks
 from bot.clock import SYSTEM_CLOCK, Clock
 
@@ -258,13 +257,13 @@ class Campaigns:
         return self._client._get(path, params)
 
     def _follow(self, href: str) -> str:
-        return resolve_href(self._client._api.base_url, href)
+        return self._client._api.resolve_href(href)
 
     def _pages(self, path: str, params: dict[str, Any], model: type[M]) -> Iterator[M]:
-        page = _parse(model, self._get(path, params))
+        page = parse_answer(model, self._get(path, params))
         yield page
         while (href := _next_href(page)) is not None:
-            page = _parse(model, self._get(self._follow(href)))
+            page = parse_answer(model, self._get(self._follow(href)))
             yield page
 
     # ------------------------------------------------------------ campaigns
@@ -285,7 +284,7 @@ class Campaigns:
         return sorted(found, key=_recency, reverse=True)
 
     def get_campaign(self, campaign_id: str) -> Campaign:
-        return _parse(Campaign, self._get(f"/emails/{campaign_id}"))
+        return parse_answer(Campaign, self._get(f"/emails/{campaign_id}"))
 
     def find_campaign(self, name: str) -> Campaign:
         """The campaign of that name, ignoring case and spacing; a removed one only when no other
@@ -298,7 +297,7 @@ class Campaigns:
     def links(self, campaign_activity_id: str) -> list[CampaignLink]:
         """Every link of the activity, clicked or not."""
         path = f"/reports/email_reports/{campaign_activity_id}/links"
-        return _parse(CampaignLinks, self._get(path, {"no_clicks": "true"})).link_click_counts
+        return parse_answer(CampaignLinks, self._get(path, {"no_clicks": "true"})).link_click_counts
 
     def report_contacts(
         self,
@@ -370,7 +369,7 @@ class Campaigns:
         for tries, wait in enumerate((*self._segment_waits, None), start=1):
             response = self._get(path, params)
             if response.status_code != 202:
-                return _parse(SegmentMembersPage, response)
+                return parse_answer(SegmentMembersPage, response)
             if wait is None:
                 raise SegmentStillComputing(segment, tries, waited)
             if on_waiting is not None:
@@ -407,16 +406,6 @@ def close_names(wanted: str, names: Sequence[str]) -> list[str]:
 # ---------------------------------------------------------------- helpers
 
 
-def resolve_href(base_url: str, href: str) -> str:
-    """A `_links` href ("/v3/...", or "/contacts-service/v3/..." as some of the guide's examples
-    have it) as an absolute URL on the API's own host; never another host, since the request
-    carries the account's token."""
-    resolved = urljoin(base_url.rstrip("/") + "/", href)
-    if urlsplit(resolved).netloc != urlsplit(base_url).netloc:
-        raise UnexpectedResponse(f"Constant Contact linked to another host: {href[:200]}")
-    return resolved
-
-
 def _recency(campaign: CampaignSummary) -> datetime:
     return campaign.updated_at or campaign.created_at or _EPOCH
 
@@ -437,13 +426,3 @@ def _next_href(page: BaseModel) -> str | None:
         return None
     href = links.next.href
     return href or None
-
-
-def _parse(model: type[M], response: httpx.Response) -> M:
-    try:
-        return model.model_validate(response.json())
-    except (ValueError, ValidationError) as exc:
-        raise UnexpectedResponse(
-            f"Constant Contact answered {response.status_code} with an unexpected body: {exc}",
-            status=response.status_code,
-        ) from None

@@ -313,7 +313,8 @@ def _retry_after(response: httpx.Response) -> float | None:
         return None
 
 
-def _parse(model: type[M], response: httpx.Response) -> M:
+def parse_answer(model: type[M], response: httpx.Response) -> M:
+    """The answer as `model`; a body that is not one is UnexpectedResponse, never a crash."""
     try:
         return model.model_validate(response.json())
     except (ValueError, ValidationError) as exc:
@@ -341,10 +342,10 @@ class AccountClient:
         return self._api.request(self._tokens, "GET", path, params=params, retry_unsafe=True)
 
     def _pages(self, path: str, params: dict[str, Any], model: type[_PageT]) -> Iterator[_PageT]:
-        page = _parse(model, self._get(path, params))
+        page = parse_answer(model, self._get(path, params))
         yield page
         while (href := _next_href(page)) is not None:
-            page = _parse(model, self._get(self._api.resolve_href(href)))
+            page = parse_answer(model, self._get(self._api.resolve_href(href)))
             yield page
 
     # ------------------------------------------------------------------ tags
@@ -360,11 +361,11 @@ class AccountClient:
             if existing is not None:
                 return existing
             response = self._send_once_more("POST", "/contact_tags", body, lost)
-        return _parse(Tag, response)
+        return parse_answer(Tag, response)
 
     def get_tag(self, tag_id: str, include_count: bool = False) -> Tag:
         params = {"include_count": "true"} if include_count else None
-        return _parse(Tag, self._get(f"/contact_tags/{tag_id}", params))
+        return parse_answer(Tag, self._get(f"/contact_tags/{tag_id}", params))
 
     def iter_tags(self, include_count: bool = False, page_size: int = 500) -> Iterator[Tag]:
         params: dict[str, Any] = {"limit": _page_size(page_size, MAX_PAGE_LIMIT)}
@@ -386,7 +387,7 @@ class AccountClient:
         response = self._api.request(
             self._tokens, "PUT", f"/contact_tags/{tag_id}", body=body, retry_unsafe=True
         )
-        return _parse(Tag, response)
+        return parse_answer(Tag, response)
 
     def delete_tag(self, tag_id: str) -> Activity:
         """DELETE /contact_tags/{id}: asynchronous, 202 with the activity that deletes it.
@@ -438,7 +439,7 @@ class AccountClient:
                 if found is not None:
                     return self._remember(found)
                 response = self._send_once_more(method, path, body, lost)
-            return self._remember(_parse(Activity, response))
+            return self._remember(parse_answer(Activity, response))
         finally:
             self._api.end_activity_request(ticket)
 
@@ -492,7 +493,7 @@ class AccountClient:
     def get_activity(self, activity_id: str) -> Activity:
         """One activity; an id that is no UUID is refused (LimitError) before any call."""
         checked = inputs.activity_id(activity_id)
-        return _parse(Activity, self._get(f"/activities/{checked}"))
+        return parse_answer(Activity, self._get(f"/activities/{checked}"))
 
     def list_activities(
         self, limit: int = 50, state: ActivityStateFilter | None = None
@@ -501,7 +502,7 @@ class AccountClient:
         params: dict[str, Any] = {"limit": _page_size(limit, MAX_PAGE_LIMIT)}
         if state is not None:
             params["state"] = state
-        return _parse(ActivityPage, self._get("/activities", params)).activities
+        return parse_answer(ActivityPage, self._get("/activities", params)).activities
 
     # ------------------------------------------------------------------ contact lists
     def iter_lists(
@@ -519,7 +520,7 @@ class AccountClient:
     def find_list_by_name(self, name: str) -> ContactList | None:
         """The list with exactly this name (the API's `name` filter), with its member count."""
         params = {"name": inputs.list_name(name), "include_membership_count": "all"}
-        page = _parse(ContactListPage, self._get("/contact_lists", params))
+        page = parse_answer(ContactListPage, self._get("/contact_lists", params))
         return next((found for found in page.lists if found.name == name), None)
 
     # ------------------------------------------------------------------ contacts
@@ -527,7 +528,7 @@ class AccountClient:
         """The contact with this address, never a deleted one: the address is sent lower-cased
         (the API matches it so), and the default status leaves deleted contacts out."""
         params = {"email": email.strip().lower(), "limit": 1}
-        page = _parse(ContactPage, self._get("/contacts", params))
+        page = parse_answer(ContactPage, self._get("/contacts", params))
         return next((c for c in page.contacts if c.deleted_at is None), None)
 
     def count_contacts(
@@ -547,7 +548,7 @@ class AccountClient:
             params["tags"] = ",".join(tag_ids)
         if status:
             params["status"] = status
-        page = _parse(ContactPage, self._get("/contacts", params))
+        page = parse_answer(ContactPage, self._get("/contacts", params))
         return page.contacts_count or 0
 
     def iter_contact_pages(

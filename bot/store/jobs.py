@@ -212,26 +212,6 @@ class JobStore:
         """Every part was tried (those still `planned` failed to start and never will)."""
         self._update_job(job_id, state=LAUNCHED)
 
-    def observe(self, job_id: str, seen: dict[int, PartSeen]) -> Job | None:
-        """Record what Constant Contact said of several parts at once."""
-        now = self._now()
-        with self._store.write() as session:
-            for position, part in seen.items():
-                values = part.model_dump()
-                values["activity_errors"] = json.dumps(part.activity_errors)
-                session.execute(
-                    sa.update(JobActivityRow)
-                    .where(
-                        col(JobActivityRow.job_id) == job_id,
-                        col(JobActivityRow.position) == position,
-                    )
-                    .values(**values, updated_at=now)
-                )
-            session.execute(
-                sa.update(JobRow).where(col(JobRow.id) == job_id).values(updated_at=now)
-            )
-        return self.get(job_id)
-
     def observe_activities(self, job_id: str, seen: dict[str, PartSeen]) -> None:
         """Record what Constant Contact said of several parts, by their activity ids."""
         now = self._now()

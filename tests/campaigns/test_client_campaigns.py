@@ -10,10 +10,11 @@ from bot.cc.campaigns import (
     SegmentStillComputing,
     UnknownCampaign,
     UnknownSegment,
-    resolve_href,
     url_key,
 )
+from bot.cc.client import CCApi
 from bot.cc.errors import UnexpectedResponse
+from bot.cc.ratelimit import SpacingLimiter
 from tests.campaigns.conftest import Reader, Tenant, client_for, new_tenant
 
 
@@ -167,14 +168,13 @@ def test_link_urls_compare_loosely(typed: str, listed: str) -> None:
 
 
 def test_paging_links_stay_on_the_api_host() -> None:
-    base = "https://api.cc.email/v3"
-    assert (
-        resolve_href(base, "/v3/emails?cursor=abc") == "https://api.cc.email/v3/emails?cursor=abc"
-    )
-    assert resolve_href(base, "/contacts-service/v3/accounts/1/contacts?cursor=x") == (
+    api = CCApi("https://api.cc.email/v3", SpacingLimiter(rate_per_second=1.0))
+    assert api.resolve_href("/v3/emails?cursor=abc") == "https://api.cc.email/v3/emails?cursor=abc"
+    assert api.resolve_href("/contacts-service/v3/accounts/1/contacts?cursor=x") == (
         "https://api.cc.email/contacts-service/v3/accounts/1/contacts?cursor=x"
     )
     with pytest.raises(UnexpectedResponse, match="another host"):
-        resolve_href(base, "https://elsewhere.example/v3/emails?cursor=abc")
+        api.resolve_href("https://elsewhere.example/v3/emails?cursor=abc")
     with pytest.raises(UnexpectedResponse, match="another host"):
-        resolve_href(base, "//elsewhere.example/v3/emails")
+        api.resolve_href("//elsewhere.example/v3/emails")
+    api.close()

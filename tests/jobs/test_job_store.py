@@ -65,20 +65,22 @@ def test_parts_start_and_progress_and_the_end_is_claimed_once(
         clock.advance(1)
         store.part_started(job.id, position, f"act-{position}", "initialized")
     assert store.job_of_activity("act-1") == job.id
-    seen = store.observe(
+    store.observe_activities(
         job.id,
         {
-            0: PartSeen(state="completed", items_total_count=500, items_completed_count=500),
-            1: PartSeen(state="processing", items_total_count=500, items_completed_count=250),
-            2: PartSeen(state="failed", activity_errors=["Tag limit reached"]),
+            "act-0": PartSeen(state="completed", items_total_count=500, items_completed_count=500),
+            "act-1": PartSeen(state="processing", items_total_count=500, items_completed_count=250),
+            "act-2": PartSeen(state="failed", activity_errors=["Tag limit reached"]),
         },
     )
+    seen = store.get(job.id)
     assert seen is not None and seen.state == "running" and seen.parent_ts == "1700000000.000100"
     assert seen.parts[2].activity_errors == ["Tag limit reached"]
     assert seen.parts[1].started_at == datetime(2026, 12, 1, 9, 0, 2, tzinfo=UTC)
     assert not job_progress(job.id, seen.parts).done
 
-    final = store.observe(job.id, {1: PartSeen(state="completed", items_total_count=500)})
+    store.observe_activities(job.id, {"act-1": PartSeen(state="completed", items_total_count=500)})
+    final = store.get(job.id)
     assert final is not None and job_progress(job.id, final.parts).done
     assert store.end(job.id) is True
     assert store.end(job.id) is False  # a second poller finds it ended
