@@ -9,7 +9,13 @@ from __future__ import annotations
 
 import uuid
 
-from bot.cc.models import MAX_TAG_NAME, EngagementLevel, LimitError, validate_tag_name
+from bot.cc.models import (
+    MAX_TAG_NAME,
+    EngagementLevel,
+    LimitError,
+    name_within,
+    validate_tag_name,
+)
 
 # The contract's segment ids are int32.
 MAX_SEGMENT_ID = 2**31 - 1
@@ -88,12 +94,4 @@ def tag_name(value: str) -> str:
 
 def list_name(value: str) -> str:
     """A list name to look up: 1 to 255 characters."""
-    stripped = value.strip()
-    if not stripped:
-        raise LimitError("A list name needs at least one character")
-    if len(stripped) > MAX_LIST_NAME:
-        raise LimitError(
-            f"The list name is {len(stripped)} characters, {len(stripped) - MAX_LIST_NAME} over "
-            f"the limit of {MAX_LIST_NAME}"
-        )
-    return stripped
+    return name_within(value, "list", MAX_LIST_NAME)

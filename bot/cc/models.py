@@ -87,16 +87,22 @@ def _check_max(values: list[str] | None, limit: int, what: str) -> None:
         raise _exceeds(what, len(values), limit)
 
 
+def name_within(value: str, what: str, limit: int) -> str:
+    """`value` stripped, refused in words when empty or longer than `limit` characters."""
+    stripped = value.strip()
+    if not stripped:
+        raise LimitError(f"A {what} name needs at least one character")
+    if len(stripped) > limit:
+        raise LimitError(
+            f"The {what} name is {len(stripped)} characters, {len(stripped) - limit} over "
+            f"the limit of {limit}"
+        )
+    return stripped
+
+
 def validate_tag_name(name: str) -> str:
     """Tag names: 1 to 255 characters, no < or >."""
-    stripped = name.strip()
-    if not stripped:
-        raise LimitError("A tag name needs at least one character")
-    if len(stripped) > MAX_TAG_NAME:
-        raise LimitError(
-            f"The tag name is {len(stripped)} characters, {len(stripped) - MAX_TAG_NAME} over "
-            f"the limit of {MAX_TAG_NAME}"
-        )
+    stripped = name_within(name, "tag", MAX_TAG_NAME)
     bad = sorted({c for c in stripped if c in FORBIDDEN_TAG_CHARACTERS})
     if bad:
         raise LimitError(f"A tag name cannot contain {' or '.join(bad)}")

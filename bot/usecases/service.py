@@ -173,6 +173,12 @@ class JobReport:
     progress: JobProgress
 
 
+def tag_exists(name: str) -> str:
+    return (
+        f"A tag named “{name.strip()}” exists already (tag names are unique, whatever their case)"
+    )
+
+
 def quoted(names: Sequence[str]) -> str:
     return ", ".join(f"“{name}”" for name in names)
 
@@ -335,10 +341,7 @@ class Operations:
             try:
                 tag = client.create_tag(name, tag_source)
             except Conflict:
-                raise Refused(
-                    f"A tag named “{name.strip()}” exists already (tag names are unique, "
-                    "whatever their case)"
-                ) from None
+                raise Refused(tag_exists(name)) from None
             self.catalog.forget_tags(actor.workspace_id)
             return tag
 
@@ -355,10 +358,7 @@ class Operations:
             try:
                 renamed = client.rename_tag(tag.tag_id, checked)
             except Conflict:
-                raise Refused(
-                    f"A tag named “{new_name.strip()}” exists already (tag names are unique, "
-                    "whatever their case)"
-                ) from None
+                raise Refused(tag_exists(new_name)) from None
             self.catalog.forget_tags(actor.workspace_id)
             return renamed
 
