@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import signal
 import sys
 import threading
 from collections.abc import Sequence
 from typing import NoReturn
 
-from bot.settings import Settings, SettingsError, load_settings
+from bot.ops import logs
+from bot.settings import Settings, SettingsError, load_settings, secrets_of
 from bot.store.engine import DatabaseUnusable
 
 USAGE_ERROR = 2
@@ -61,7 +63,8 @@ def _parser() -> argparse.ArgumentParser:
     serve = commands.add_parser("serve", help="run the Slack app (HTTP, or Socket Mode)")
     serve.add_argument("--port", type=_port, help="HTTP port (else $PORT, else 3000)")
 
-    commands.add_parser("poll", help="run the activity poller until stopped")
+    poll = commands.add_parser("poll", help="run the activity poller until stopped")
+    poll.add_argument("--metrics-port", type=_port, help="serve GET /metrics on this port")
 
     sandbox = commands.add_parser("sandbox", help="serve the local Constant Contact sandbox")
     sandbox.add_argument("--port", type=_port, default=8765)
@@ -97,10 +100,10 @@ def _serve(settings: Settings, port: int | None) -> int:
     return wiring.serve(settings)
 
 
-def _poll(settings: Settings) -> int:
+def _poll(settings: Settings, metrics_port: int | None) -> int:
     from bot import wiring
 
-    return wiring.poll(settings, _stop_on_signals())
+    return wiring.poll(settings, _stop_on_signals(), metrics_port)
 
 
 def _sandbox(args: argparse.Namespace) -> int:
@@ -140,15 +143,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     # The shell is a conversation: only warnings may interrupt it.
     level = logging.WARNING if args.command == "shell" else logging.INFO
-    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logs.configure(level, os.environ.get("CCTAG_LOG_FORMAT", "text").strip().lower())
     try:
         if args.command == "sandbox":
             return _sandbox(args)
         settings = load_settings()
+        logs.REDACT.add(secrets_of(settings))
         if args.command == "serve":
             return _serve(settings, args.port)
         if args.command == "poll":
-            return _poll(settings)
+            return _poll(settings, args.metrics_port)
         if args.command == "shell":
             return _shell(settings)
         return _db_upgrade(settings)

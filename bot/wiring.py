@@ -7,6 +7,7 @@ import os
 import socket
 import threading
 import uuid
+from concurrent.futures import Executor
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -37,11 +38,13 @@ from bot.connect import (
 )
 from bot.connect.flow import ConnectionInfo
 from bot.crypto import cipher_from
+from bot.ops import logs, metrics, stopping
+from bot.ops.readiness import readyz_route
 from bot.permissions import Permissions, Policy
 from bot.poller import Poller
 from bot.ports import Accounts, SingleAccount, SingleSlack, SlackClients
 from bot.settings import Settings, require
-from bot.slack.app import connect_socket_mode, create_app
+from bot.slack.app import WORKERS, connect_socket_mode, create_app
 from bot.slack.workspaces import HomeData
 from bot.store import Store
 from bot.store.connections import ConnectionRepository
@@ -86,7 +89,8 @@ def build_api(settings: Settings, store: Store, clock: Clock = SYSTEM_CLOCK) -> 
         daily_quota=settings.cctag_daily_quota,
         clock=clock,
     )
-    return CCApi(settings.cc_api_base(), limiter, clock=clock)
+    http = metrics.cc_http_client(settings.cc_api_base())
+    return CCApi(settings.cc_api_base(), limiter, http=http, clock=clock)
 
 
 def single_account_tokens(settings: Settings, store: Store, clock: Clock) -> TokenSource | None:
@@ -114,6 +118,7 @@ def build_slack_client(settings: Settings, token: str | None = None) -> WebClien
         token=token or settings.slack_bot_token,
         base_url=settings.slack_api_base(),
         retry_handlers=[
+            metrics.SlackErrorCounter(),  # first: it sees every answer, and never retries
             RateLimitErrorRetryHandler(max_retry_count=2),
             ConnectionErrorRetryHandler(max_retry_count=2),
         ],
@@ -173,12 +178,27 @@ def build_poller(parts: Parts) -> Poller:
     )
 
 
-def poll(settings: Settings, stop: threading.Event) -> int:
+def poll(settings: Settings, stop: threading.Event, metrics_port: int | None = None) -> int:
     parts = build_parts(settings)
     log.info("poller started")
-    build_poller(parts).run_forever(stop)
+    if metrics_port is None:
+        build_poller(parts).run_forever(stop)
+    else:
+        served = metrics.MetricsServer(
+            metrics_port, state_collector(parts), settings.cctag_metrics_token
+        )
+        with served:
+            log.info("metrics at http://0.0.0.0:%d/metrics", served.port)
+            build_poller(parts).run_forever(stop)
     log.info("poller stopped")
     return 0
+
+
+def state_collector(parts: Parts) -> metrics.StateCollector:
+    key, quota = api_key_name(parts.settings), parts.settings.cctag_daily_quota
+    return metrics.StateCollector(
+        parts.store, parts.clock, lambda: metrics.budget_left(parts.store, key, quota)
+    )
 
 
 def build_home(parts: Parts) -> HomeData:
@@ -201,8 +221,8 @@ def build_home(parts: Parts) -> HomeData:
     )
 
 
-def build_bolt_app(parts: Parts) -> App:
-    return create_app(
+def build_bolt_app(parts: Parts, background: Executor | None = None) -> App:
+    app = create_app(
         parts.settings,
         parts.store,
         parts.accounts,
@@ -212,11 +232,17 @@ def build_bolt_app(parts: Parts) -> App:
         permissions=parts.permissions,
         connect=parts.connect,
         home=build_home(parts),
+        background=background,
     )
+    app.middleware(metrics.stamp_arrival)
+    return app
 
 
 def build_web_app(parts: Parts, bolt_app: App, *, slack_events: bool = True) -> Starlette:
-    routes: list[BaseRoute] = []
+    routes: list[BaseRoute] = [
+        readyz_route(parts.store),
+        metrics.metrics_route(state_collector(parts), parts.settings.cctag_metrics_token),
+    ]
     if parts.slack_oauth is not None:
         routes += slack_install_routes(bolt_app)
     if parts.connect is not None:
@@ -230,7 +256,8 @@ def serve(settings: Settings) -> int:
     if not multi_workspace(settings):
         require(settings, "SLACK_BOT_TOKEN")
     parts = build_parts(settings)
-    bolt_app = build_bolt_app(parts)
+    pool = stopping.DrainingPool(WORKERS, thread_name_prefix="cctag-work")
+    bolt_app = build_bolt_app(parts, background=pool)
     stop = threading.Event()
     if settings.cctag_poll_in_serve:
         threading.Thread(target=build_poller(parts).run_forever, args=(stop,), daemon=True).start()
@@ -241,17 +268,23 @@ def serve(settings: Settings) -> int:
         if settings.slack_app_token
         else None
     )
-    try:
-        web = build_web_app(parts, bolt_app, slack_events=socket is None)
-        uvicorn.run(
-            web,
-            host="0.0.0.0",
-            port=settings.port,
-            log_level="info",
-            log_config=uvicorn_log_config(),
-        )
-    finally:
+
+    def close() -> None:
         stop.set()
         if socket is not None:
             socket.close()
-    return 0
+
+    web = build_web_app(parts, bolt_app, slack_events=socket is None)
+    config = uvicorn.Config(
+        web,
+        host="0.0.0.0",
+        port=settings.port,
+        log_level="info",
+        log_config=logs.uvicorn_config(uvicorn_log_config(), settings.cctag_log_format),
+        timeout_graceful_shutdown=max(int(settings.cctag_stop_seconds), 1),
+    )
+    server = stopping.StoppingServer(config, settings.cctag_stop_seconds)
+    try:
+        return stopping.serve_until_stopped(server, pool, then_close=close)
+    finally:
+        close()

@@ -35,6 +35,8 @@ from bot.cc.client import AccountClient
 from bot.cc.errors import CCError, NotFound
 from bot.cc.models import Activity, ActivityState
 from bot.clock import Clock
+from bot.ops.logs import activity_ids, log_ids
+from bot.ops.metrics import observe_settled
 from bot.poller import messages
 from bot.poller.failures import WORKSPACE_WIDE, Failure, Outcome, classify
 from bot.poller.slack import bounded
@@ -209,6 +211,7 @@ class Poller:
                 self._follow_account(client, polls, listings)
             # One transaction for everything the account's polls ended with.
             self._store.settle(self._owner, [poll.done for poll in polls if poll.settle])
+            observe_settled(((p.tracked, p.settle and p.done.finish) for p in polls), self._clock)
 
     def run_forever(self, stop: threading.Event) -> None:
         """Cycle until `stop` is set; a cycle under way finishes first, so nothing is lost."""
@@ -476,7 +479,8 @@ class Poller:
         will not give its thread up. A lost lease leaves the row to the poller that has it.
         """
         try:
-            work()
+            with log_ids(**activity_ids(poll.tracked)):
+                work()
         except LeaseLost:
             log.warning("lost the lease on %s to another poller", poll.tracked.activity_id)
             poll.done.release = poll.done.finish = False
