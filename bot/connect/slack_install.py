@@ -29,8 +29,8 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from bot.clock import SYSTEM_CLOCK, Clock
-from bot.ops.metrics import SlackErrorCounter
 from bot.crypto import TokenCipher
+from bot.ops.metrics import SlackErrorCounter
 from bot.pages import install_failed_page, installed_page
 from bot.settings import Settings, SettingsError
 from bot.store.installations import InstallationKey, InstallationRepository, StoredInstallation
