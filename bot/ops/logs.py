@@ -137,6 +137,9 @@ def configure(level: int, fmt: str) -> None:
     root.addHandler(handler)
     root.setLevel(level)
     logging.captureWarnings(True)
+    # httpx logs each request's URL, query string included (emails looked up): the metrics
+    # count the requests instead.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
     if fmt == "json":
         sys.excepthook = _log_uncaught
         threading.excepthook = _log_thread_uncaught

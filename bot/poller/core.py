@@ -473,14 +473,17 @@ class Poller:
         self._guarded(poll, give_up)
 
     def _guarded(self, poll: _Poll, work: _Work) -> None:
+        with log_ids(**activity_ids(poll.tracked)):  # on every line logged meanwhile
+            self._run_guarded(poll, work)
+
+    def _run_guarded(self, poll: _Poll, work: _Work) -> None:
         """Run one activity's Slack work; whatever it raises stays with that activity.
 
         Errors that pass defer its work to a later cycle (never a sleep here); errors that
         will not give its thread up. A lost lease leaves the row to the poller that has it.
         """
         try:
-            with log_ids(**activity_ids(poll.tracked)):
-                work()
+            work()
         except LeaseLost:
             log.warning("lost the lease on %s to another poller", poll.tracked.activity_id)
             poll.done.release = poll.done.finish = False
