@@ -56,12 +56,20 @@ def _count(text: str) -> int:
     return value
 
 
+def _workers(text: str) -> int:
+    workers = _count(text)
+    if not 1 <= workers <= 64:
+        raise argparse.ArgumentTypeError(f"{workers} workers: give 1 to 64")
+    return workers
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="cctag", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
 
     serve = commands.add_parser("serve", help="run the Slack app (HTTP, or Socket Mode)")
     serve.add_argument("--port", type=_port, help="HTTP port (else $PORT, else 3000)")
+    serve.add_argument("--workers", type=_workers, default=1, help="processes behind the port")
 
     poll = commands.add_parser("poll", help="run the activity poller until stopped")
     poll.add_argument("--metrics-port", type=_port, help="serve GET /metrics on this port")
@@ -92,12 +100,13 @@ def _stop_on_signals() -> threading.Event:
     return stop
 
 
-def _serve(settings: Settings, port: int | None) -> int:
+def _serve(settings: Settings, port: int | None, workers: int) -> int:
     from bot import wiring
 
     if port is not None:
         settings = settings.model_copy(update={"port": port})
-    return wiring.serve(settings)
+        os.environ["PORT"] = str(port)  # for the workers, which read the environment
+    return wiring.serve(settings, workers)
 
 
 def _poll(settings: Settings, metrics_port: int | None) -> int:
@@ -150,7 +159,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         settings = load_settings()
         logs.REDACT.add(secrets_of(settings))
         if args.command == "serve":
-            return _serve(settings, args.port)
+            return _serve(settings, args.port, args.workers)
         if args.command == "poll":
             return _poll(settings, args.metrics_port)
         if args.command == "shell":

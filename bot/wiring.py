@@ -7,9 +7,11 @@ import os
 import socket
 import threading
 import uuid
+from collections.abc import Callable
 from concurrent.futures import Executor
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
 import uvicorn
 from slack_bolt import App
@@ -250,11 +252,16 @@ def build_web_app(parts: Parts, bolt_app: App, *, slack_events: bool = True) -> 
     return create_web_app(bolt_app, parts.store, extra_routes=routes, slack_events=slack_events)
 
 
-def serve(settings: Settings) -> int:
-    if not settings.slack_app_token:
-        require(settings, "SLACK_SIGNING_SECRET")
-    if not multi_workspace(settings):
-        require(settings, "SLACK_BOT_TOKEN")
+@dataclass
+class Serving:
+    """The web app of `cctag serve`, its work pool, and what closes when it stops."""
+
+    web: Starlette
+    pool: stopping.DrainingPool
+    close: Callable[[], None]
+
+
+def build_serving(settings: Settings) -> Serving:
     parts = build_parts(settings)
     pool = stopping.DrainingPool(WORKERS, thread_name_prefix="cctag-work")
     bolt_app = build_bolt_app(parts, background=pool)
@@ -274,17 +281,42 @@ def serve(settings: Settings) -> int:
         if socket is not None:
             socket.close()
 
-    web = build_web_app(parts, bolt_app, slack_events=socket is None)
-    config = uvicorn.Config(
-        web,
-        host="0.0.0.0",
-        port=settings.port,
-        log_level="info",
-        log_config=logs.uvicorn_config(uvicorn_log_config(), settings.cctag_log_format),
-        timeout_graceful_shutdown=max(int(settings.cctag_stop_seconds), 1),
-    )
+    return Serving(build_web_app(parts, bolt_app, slack_events=socket is None), pool, close)
+
+
+def serve(settings: Settings, workers: int = 1) -> int:
+    if not settings.slack_app_token:
+        require(settings, "SLACK_SIGNING_SECRET")
+    if not multi_workspace(settings):
+        require(settings, "SLACK_BOT_TOKEN")
+    options: dict[str, Any] = {
+        "host": "0.0.0.0",
+        "port": settings.port,
+        "log_level": "info",
+        "log_config": logs.uvicorn_config(uvicorn_log_config(), settings.cctag_log_format),
+    }
+    if workers > 1:
+        return workers_serve(settings, workers, options)
+    serving = build_serving(settings)
+    grace = max(int(settings.cctag_stop_seconds), 1)
+    config = uvicorn.Config(serving.web, timeout_graceful_shutdown=grace, **options)
     server = stopping.StoppingServer(config, settings.cctag_stop_seconds)
     try:
-        return stopping.serve_until_stopped(server, pool, then_close=close)
+        return stopping.serve_until_stopped(server, serving.pool, then_close=serving.close)
     finally:
-        close()
+        serving.close()
+
+
+def workers_serve(settings: Settings, workers: int, options: dict[str, Any]) -> int:
+    """uvicorn's supervisor and `workers` processes behind one port, each building its own
+    parts (bot/ops/workers.py); their metrics add up through PROMETHEUS_MULTIPROC_DIR."""
+    metrics.share_between_processes()
+    grace = stopping.ack_grace(settings.cctag_stop_seconds)
+    uvicorn.run(
+        "bot.ops.workers:web_app",
+        factory=True,
+        workers=workers,
+        timeout_graceful_shutdown=max(int(grace), 1),
+        **options,
+    )
+    return 0

@@ -145,10 +145,15 @@ def configure(level: int, fmt: str) -> None:
         threading.excepthook = _log_thread_uncaught
 
 
+def redact_filter() -> Redact:
+    """The one filter (a function, not a lambda: uvicorn's workers get the config pickled)."""
+    return REDACT
+
+
 def uvicorn_config(base: dict[str, Any], fmt: str) -> dict[str, Any]:
     """uvicorn's logging config, its handlers redacting and, for json, writing JSON."""
     config = dict(base)
-    config["filters"] = {**config.get("filters", {}), "redact": {"()": lambda: REDACT}}
+    config["filters"] = {**config.get("filters", {}), "redact": {"()": redact_filter}}
     # The access lines (method, path without its query, status) hold nothing secret, and
     # uvicorn's text formatter needs their arguments unformatted.
     default = config["handlers"]["default"]

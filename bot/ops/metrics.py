@@ -14,11 +14,13 @@ Hook points: `cc_transport` (an httpx transport around Constant Contact's calls)
 
 from __future__ import annotations
 
+import glob
 import hmac
 import json
 import logging
 import os
 import re
+import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -54,6 +56,7 @@ from bot.store.figures import jobs_in_flight, poller_lag_seconds
 log = logging.getLogger(__name__)
 
 OTHER = "other"
+MULTIPROC_DIR = "PROMETHEUS_MULTIPROC_DIR"
 # Past this many distinct values a label reads "other": a surprise never grows the series.
 MAX_LABEL_VALUES = 200
 UUID = re.compile(
@@ -294,7 +297,7 @@ def exposition(states: Collector | None) -> bytes:
     """The text format: this process's events (every worker's, in multiprocess mode) and the
     database's states."""
     registry = CollectorRegistry()
-    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+    if os.environ.get(MULTIPROC_DIR):
         multiprocess.MultiProcessCollector(registry)
         body = generate_latest(registry)
     else:
@@ -304,6 +307,16 @@ def exposition(states: Collector | None) -> bytes:
         state_registry.register(states)
         body += generate_latest(state_registry)
     return body
+
+
+def share_between_processes() -> None:
+    """Before workers start: their counters go to PROMETHEUS_MULTIPROC_DIR (a fresh folder
+    unless set), emptied of a previous run's files, which would otherwise count again."""
+    folder = os.environ.get(MULTIPROC_DIR) or tempfile.mkdtemp(prefix="cctag-metrics-")
+    os.makedirs(folder, exist_ok=True)
+    for stale in glob.glob(os.path.join(folder, "*.db")):
+        os.remove(stale)
+    os.environ[MULTIPROC_DIR] = folder
 
 
 def authorized(header: str | None, token: str | None) -> bool:

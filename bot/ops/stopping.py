@@ -26,6 +26,7 @@ import uvicorn
 log = logging.getLogger(__name__)
 
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
+ACK_SECONDS = 5.0
 
 
 class DrainingPool(ThreadPoolExecutor):
@@ -104,16 +105,28 @@ def serve_until_stopped(
     pool: DrainingPool,
     then_close: Callable[[], None] = lambda: None,
 ) -> int:
-    """Run `server` until a stop signal; then close what `then_close` closes (Socket Mode,
-    the poller thread), drain `pool`, and answer the exit status (0)."""
+    """Run `server` until a stop signal; then finish (below) in what is left of the time."""
     with signals_kept():
         server.run()
-    then_close()
-    still = pool.drain(server.seconds_left())
+    return finish(pool, then_close, server.seconds_left(), server.stop_seconds)
+
+
+def ack_grace(stop_seconds: float) -> float:
+    """Where the stop's time cannot be split as it goes (a worker under uvicorn's supervisor):
+    the HTTP requests in flight get this much (acks take under 3 s: Slack's own limit), the
+    work pool the rest."""
+    return min(ACK_SECONDS, stop_seconds / 2)
+
+
+def finish(
+    pool: DrainingPool, close: Callable[[], None], seconds: float, stop_seconds: float
+) -> int:
+    """Close what `close` closes (Socket Mode, the poller thread), drain `pool` for up to
+    `seconds`, and answer the exit status (0)."""
+    close()
+    still = pool.drain(seconds)
     if still:
-        log.warning(
-            "stopped with %d request(s) still working after %.0f s", still, server.stop_seconds
-        )
+        log.warning("stopped with %d request(s) still working after %.0f s", still, stop_seconds)
         logging.shutdown()
         os._exit(0)  # the pool's threads would otherwise hold the interpreter's exit
     pool.shutdown(wait=True)

@@ -307,3 +307,33 @@ def test_sigterm_during_a_command_lets_its_launch_finish(world: World) -> None:
     assert tracked.parent_ts == parent.ts
     assert tracked.activity_id in parent.text or tracked.activity_id in json.dumps(parent.blocks)
     assert world.sandbox.state.account().activities
+
+
+def test_several_workers_count_as_one(world: World) -> None:
+    token = SECRETS["CCTAG_METRICS_TOKEN"]
+    port = free_port()
+    web = world.start("serve", "--port", str(port), "--workers", "2")
+    url = f"http://127.0.0.1:{port}"
+    commands = 4
+    try:
+        wait_until(lambda: answers(f"{url}/healthz"), 60, "the workers to answer")
+        secret = SECRETS["SLACK_SIGNING_SECRET"]
+        local = LocalSlack(f"{url}/slack/events", secret, world.slack.response_url)
+        for n in range(commands):
+            assert local.command("tags", channel=CHANNEL, key=f"k{n}").status_code == 200
+        wait_until(lambda: len(world.slack.fake.responses) >= commands, 20, "every answer")
+        # Whichever worker answers the scrape, it adds up every worker's counts.
+        for _ in range(8):
+            scraped = get(f"{url}/metrics", token).text
+            assert total(scraped, "cctag_ack_seconds_count", kind="command") == commands
+            tags_read = total(scraped, "cctag_cc_requests_total", endpoint="/contact_tags")
+            assert tags_read >= commands
+        assert stop(web, seconds=20) == 0
+    finally:
+        if web.poll() is None:
+            web.kill()
+            web.wait(timeout=10)
+        world.show_logs()
+    lines = world.log_lines()
+    assert all(set(json.loads(line)) >= JSON_KEYS for line in lines)
+    assert not [line for line in lines if any(s in line for s in SECRETS.values())]
