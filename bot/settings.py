@@ -64,6 +64,11 @@ class Settings(BaseSettings):
             raise ValueError("must be an SQLAlchemy URL such as sqlite:///cctag.db")
         return value
 
+    @field_validator("cctag_log_format", mode="before")
+    @classmethod
+    def _log_format_in_any_case(cls, value: object) -> object:
+        return value.strip().lower() if isinstance(value, str) else value
+
     def public_url(self) -> str:
         if self.cctag_public_url is not None:
             return str(self.cctag_public_url).rstrip("/")

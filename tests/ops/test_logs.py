@@ -82,6 +82,8 @@ def test_text_stays_the_default_and_another_format_is_refused(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     assert load_settings().cctag_log_format == "text"
+    monkeypatch.setenv("CCTAG_LOG_FORMAT", " JSON ")
+    assert load_settings().cctag_log_format == "json"
     monkeypatch.setenv("CCTAG_LOG_FORMAT", "xml")
     with pytest.raises(Exception, match="CCTAG_LOG_FORMAT"):
         load_settings()
