@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import signal
 import sys
 import threading
 from collections.abc import Sequence
 from typing import NoReturn
 
-from bot.settings import Settings, SettingsError, load_settings
+from bot.ops import logs
+from bot.settings import Settings, SettingsError, load_settings, secrets_of
 from bot.store.engine import DatabaseUnusable
 
 USAGE_ERROR = 2
@@ -54,14 +56,23 @@ def _count(text: str) -> int:
     return value
 
 
+def _workers(text: str) -> int:
+    workers = _count(text)
+    if not 1 <= workers <= 64:
+        raise argparse.ArgumentTypeError(f"{workers} workers: give 1 to 64")
+    return workers
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="cctag", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
 
     serve = commands.add_parser("serve", help="run the Slack app (HTTP, or Socket Mode)")
     serve.add_argument("--port", type=_port, help="HTTP port (else $PORT, else 3000)")
+    serve.add_argument("--workers", type=_workers, default=1, help="processes behind the port")
 
-    commands.add_parser("poll", help="run the activity poller until stopped")
+    poll = commands.add_parser("poll", help="run the activity poller until stopped")
+    poll.add_argument("--metrics-port", type=_port, help="serve GET /metrics on this port")
 
     sandbox = commands.add_parser("sandbox", help="serve the local Constant Contact sandbox")
     sandbox.add_argument("--port", type=_port, default=8765)
@@ -89,18 +100,19 @@ def _stop_on_signals() -> threading.Event:
     return stop
 
 
-def _serve(settings: Settings, port: int | None) -> int:
+def _serve(settings: Settings, port: int | None, workers: int) -> int:
     from bot import wiring
 
     if port is not None:
         settings = settings.model_copy(update={"port": port})
-    return wiring.serve(settings)
+        os.environ["PORT"] = str(port)  # for the workers, which read the environment
+    return wiring.serve(settings, workers)
 
 
-def _poll(settings: Settings) -> int:
+def _poll(settings: Settings, metrics_port: int | None) -> int:
     from bot import wiring
 
-    return wiring.poll(settings, _stop_on_signals())
+    return wiring.poll(settings, _stop_on_signals(), metrics_port)
 
 
 def _sandbox(args: argparse.Namespace) -> int:
@@ -140,15 +152,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     # The shell is a conversation: only warnings may interrupt it.
     level = logging.WARNING if args.command == "shell" else logging.INFO
-    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logs.configure(level, os.environ.get("CCTAG_LOG_FORMAT", "text").strip().lower())
     try:
         if args.command == "sandbox":
             return _sandbox(args)
         settings = load_settings()
+        logs.REDACT.add(secrets_of(settings))
         if args.command == "serve":
-            return _serve(settings, args.port)
+            return _serve(settings, args.port, args.workers)
         if args.command == "poll":
-            return _poll(settings)
+            return _poll(settings, args.metrics_port)
         if args.command == "shell":
             return _shell(settings)
         return _db_upgrade(settings)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from typing import Literal
+from urllib.parse import urlsplit
+
 from pydantic import AnyHttpUrl, Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -49,6 +52,10 @@ class Settings(BaseSettings):
     cctag_admin_usergroup: str | None = None
     # Channels where the bot acts (comma list of ids); everywhere if unset.
     cctag_allowed_channels: str | None = None
+    # Operations (README, "Running in production").
+    cctag_log_format: Literal["text", "json"] = "text"
+    cctag_metrics_token: str | None = None
+    cctag_stop_seconds: float = Field(default=20.0, gt=0, le=3600)
 
     @field_validator("database_url")
     @classmethod
@@ -56,6 +63,11 @@ class Settings(BaseSettings):
         if "://" not in value:
             raise ValueError("must be an SQLAlchemy URL such as sqlite:///cctag.db")
         return value
+
+    @field_validator("cctag_log_format", mode="before")
+    @classmethod
+    def _log_format_in_any_case(cls, value: object) -> object:
+        return value.strip().lower() if isinstance(value, str) else value
 
     def public_url(self) -> str:
         if self.cctag_public_url is not None:
@@ -71,6 +83,23 @@ class Settings(BaseSettings):
     def slack_api_base(self) -> str:
         url = str(self.slack_api_url)
         return url if url.endswith("/") else url + "/"
+
+
+def secrets_of(settings: Settings) -> list[str]:
+    """Every value set that must never be written to a log or a metric."""
+    values = [
+        settings.slack_bot_token,
+        settings.slack_signing_secret,
+        settings.slack_app_token,
+        settings.slack_client_secret,
+        settings.cc_access_token,
+        settings.cc_refresh_token,
+        settings.cc_client_secret,
+        settings.cctag_encryption_key,
+        settings.cctag_metrics_token,
+        urlsplit(settings.database_url).password,
+    ]
+    return [value for value in values if value]
 
 
 def load_settings(**overrides: object) -> Settings:

@@ -7,8 +7,11 @@ import os
 import socket
 import threading
 import uuid
+from collections.abc import Callable
+from concurrent.futures import Executor
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
 import uvicorn
 from slack_bolt import App
@@ -37,11 +40,13 @@ from bot.connect import (
 )
 from bot.connect.flow import ConnectionInfo
 from bot.crypto import cipher_from
+from bot.ops import logs, metrics, stopping
+from bot.ops.readiness import readyz_route
 from bot.permissions import Permissions, Policy
 from bot.poller import Poller
 from bot.ports import Accounts, SingleAccount, SingleSlack, SlackClients
 from bot.settings import Settings, require
-from bot.slack.app import connect_socket_mode, create_app
+from bot.slack.app import WORKERS, connect_socket_mode, create_app
 from bot.slack.workspaces import HomeData
 from bot.store import Store
 from bot.store.connections import ConnectionRepository
@@ -86,7 +91,8 @@ def build_api(settings: Settings, store: Store, clock: Clock = SYSTEM_CLOCK) -> 
         daily_quota=settings.cctag_daily_quota,
         clock=clock,
     )
-    return CCApi(settings.cc_api_base(), limiter, clock=clock)
+    http = metrics.cc_http_client(settings.cc_api_base())
+    return CCApi(settings.cc_api_base(), limiter, http=http, clock=clock)
 
 
 def single_account_tokens(settings: Settings, store: Store, clock: Clock) -> TokenSource | None:
@@ -114,6 +120,7 @@ def build_slack_client(settings: Settings, token: str | None = None) -> WebClien
         token=token or settings.slack_bot_token,
         base_url=settings.slack_api_base(),
         retry_handlers=[
+            metrics.SlackErrorCounter(),  # first: it sees every answer, and never retries
             RateLimitErrorRetryHandler(max_retry_count=2),
             ConnectionErrorRetryHandler(max_retry_count=2),
         ],
@@ -173,12 +180,27 @@ def build_poller(parts: Parts) -> Poller:
     )
 
 
-def poll(settings: Settings, stop: threading.Event) -> int:
+def poll(settings: Settings, stop: threading.Event, metrics_port: int | None = None) -> int:
     parts = build_parts(settings)
     log.info("poller started")
-    build_poller(parts).run_forever(stop)
+    if metrics_port is None:
+        build_poller(parts).run_forever(stop)
+    else:
+        served = metrics.MetricsServer(
+            metrics_port, state_collector(parts), settings.cctag_metrics_token
+        )
+        with served:
+            log.info("metrics at http://0.0.0.0:%d/metrics", served.port)
+            build_poller(parts).run_forever(stop)
     log.info("poller stopped")
     return 0
+
+
+def state_collector(parts: Parts) -> metrics.StateCollector:
+    key, quota = api_key_name(parts.settings), parts.settings.cctag_daily_quota
+    return metrics.StateCollector(
+        parts.store, parts.clock, lambda: metrics.budget_left(parts.store, key, quota)
+    )
 
 
 def build_home(parts: Parts) -> HomeData:
@@ -201,8 +223,8 @@ def build_home(parts: Parts) -> HomeData:
     )
 
 
-def build_bolt_app(parts: Parts) -> App:
-    return create_app(
+def build_bolt_app(parts: Parts, background: Executor | None = None) -> App:
+    app = create_app(
         parts.settings,
         parts.store,
         parts.accounts,
@@ -212,11 +234,17 @@ def build_bolt_app(parts: Parts) -> App:
         permissions=parts.permissions,
         connect=parts.connect,
         home=build_home(parts),
+        background=background,
     )
+    app.middleware(metrics.stamp_arrival)
+    return app
 
 
 def build_web_app(parts: Parts, bolt_app: App, *, slack_events: bool = True) -> Starlette:
-    routes: list[BaseRoute] = []
+    routes: list[BaseRoute] = [
+        readyz_route(parts.store),
+        metrics.metrics_route(state_collector(parts), parts.settings.cctag_metrics_token),
+    ]
     if parts.slack_oauth is not None:
         routes += slack_install_routes(bolt_app)
     if parts.connect is not None:
@@ -224,13 +252,19 @@ def build_web_app(parts: Parts, bolt_app: App, *, slack_events: bool = True) -> 
     return create_web_app(bolt_app, parts.store, extra_routes=routes, slack_events=slack_events)
 
 
-def serve(settings: Settings) -> int:
-    if not settings.slack_app_token:
-        require(settings, "SLACK_SIGNING_SECRET")
-    if not multi_workspace(settings):
-        require(settings, "SLACK_BOT_TOKEN")
+@dataclass
+class Serving:
+    """The web app of `cctag serve`, its work pool, and what closes when it stops."""
+
+    web: Starlette
+    pool: stopping.DrainingPool
+    close: Callable[[], None]
+
+
+def build_serving(settings: Settings) -> Serving:
     parts = build_parts(settings)
-    bolt_app = build_bolt_app(parts)
+    pool = stopping.DrainingPool(WORKERS, thread_name_prefix="cctag-work")
+    bolt_app = build_bolt_app(parts, background=pool)
     stop = threading.Event()
     if settings.cctag_poll_in_serve:
         threading.Thread(target=build_poller(parts).run_forever, args=(stop,), daemon=True).start()
@@ -241,17 +275,48 @@ def serve(settings: Settings) -> int:
         if settings.slack_app_token
         else None
     )
-    try:
-        web = build_web_app(parts, bolt_app, slack_events=socket is None)
-        uvicorn.run(
-            web,
-            host="0.0.0.0",
-            port=settings.port,
-            log_level="info",
-            log_config=uvicorn_log_config(),
-        )
-    finally:
+
+    def close() -> None:
         stop.set()
         if socket is not None:
             socket.close()
+
+    return Serving(build_web_app(parts, bolt_app, slack_events=socket is None), pool, close)
+
+
+def serve(settings: Settings, workers: int = 1) -> int:
+    if not settings.slack_app_token:
+        require(settings, "SLACK_SIGNING_SECRET")
+    if not multi_workspace(settings):
+        require(settings, "SLACK_BOT_TOKEN")
+    options: dict[str, Any] = {
+        "host": "0.0.0.0",
+        "port": settings.port,
+        "log_level": "info",
+        "log_config": logs.uvicorn_config(uvicorn_log_config(), settings.cctag_log_format),
+    }
+    if workers > 1:
+        return workers_serve(settings, workers, options)
+    serving = build_serving(settings)
+    grace = max(int(settings.cctag_stop_seconds), 1)
+    config = uvicorn.Config(serving.web, timeout_graceful_shutdown=grace, **options)
+    server = stopping.StoppingServer(config, settings.cctag_stop_seconds)
+    try:
+        return stopping.serve_until_stopped(server, serving.pool, then_close=serving.close)
+    finally:
+        serving.close()
+
+
+def workers_serve(settings: Settings, workers: int, options: dict[str, Any]) -> int:
+    """uvicorn's supervisor and `workers` processes behind one port, each building its own
+    parts (bot/ops/workers.py); their metrics add up through PROMETHEUS_MULTIPROC_DIR."""
+    metrics.share_between_processes()
+    grace = stopping.ack_grace(settings.cctag_stop_seconds)
+    uvicorn.run(
+        "bot.ops.workers:web_app",
+        factory=True,
+        workers=workers,
+        timeout_graceful_shutdown=max(int(grace), 1),
+        **options,
+    )
     return 0

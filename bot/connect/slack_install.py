@@ -20,6 +20,7 @@ from slack_bolt.adapter.starlette.handler import to_bolt_request, to_starlette_r
 from slack_bolt.oauth.callback_options import CallbackOptions, FailureArgs, SuccessArgs
 from slack_bolt.oauth.oauth_settings import OAuthSettings
 from slack_sdk import WebClient
+from slack_sdk.http_retry import default_retry_handlers
 from slack_sdk.oauth.installation_store import Bot, Installation, InstallationStore
 from slack_sdk.oauth.state_store import OAuthStateStore
 from sqlalchemy import Engine
@@ -29,6 +30,7 @@ from starlette.routing import Route
 
 from bot.clock import SYSTEM_CLOCK, Clock
 from bot.crypto import TokenCipher
+from bot.ops.metrics import SlackErrorCounter
 from bot.pages import install_failed_page, installed_page
 from bot.settings import Settings, SettingsError
 from bot.store.installations import InstallationKey, InstallationRepository, StoredInstallation
@@ -244,7 +246,8 @@ class InstalledSlackClients:
         bot = self._store.find_bot(enterprise_id=None, team_id=workspace_id)
         if bot is None:
             raise NotInstalled(f"cctag is not installed in workspace {workspace_id}")
-        return WebClient(token=bot.bot_token, base_url=self._base_url)
+        handlers = [SlackErrorCounter(), *default_retry_handlers()]
+        return WebClient(token=bot.bot_token, base_url=self._base_url, retry_handlers=handlers)
 
 
 def slack_install_routes(bolt_app: App) -> list[Route]:

@@ -35,6 +35,8 @@ from bot.cc.client import AccountClient
 from bot.cc.errors import CCError, NotFound
 from bot.cc.models import Activity, ActivityState
 from bot.clock import Clock
+from bot.ops.logs import activity_ids, log_ids
+from bot.ops.metrics import observe_settled
 from bot.poller import messages
 from bot.poller.failures import WORKSPACE_WIDE, Failure, Outcome, classify
 from bot.poller.slack import bounded
@@ -209,6 +211,7 @@ class Poller:
                 self._follow_account(client, polls, listings)
             # One transaction for everything the account's polls ended with.
             self._store.settle(self._owner, [poll.done for poll in polls if poll.settle])
+            observe_settled(((p.tracked, p.settle and p.done.finish) for p in polls), self._clock)
 
     def run_forever(self, stop: threading.Event) -> None:
         """Cycle until `stop` is set; a cycle under way finishes first, so nothing is lost."""
@@ -470,6 +473,10 @@ class Poller:
         self._guarded(poll, give_up)
 
     def _guarded(self, poll: _Poll, work: _Work) -> None:
+        with log_ids(**activity_ids(poll.tracked)):  # on every line logged meanwhile
+            self._run_guarded(poll, work)
+
+    def _run_guarded(self, poll: _Poll, work: _Work) -> None:
         """Run one activity's Slack work; whatever it raises stays with that activity.
 
         Errors that pass defer its work to a later cycle (never a sleep here); errors that

@@ -13,10 +13,13 @@ import copy
 
 from slack_sdk import WebClient
 
+from bot.ops.metrics import SlackErrorCounter
+
 
 def bounded(client: WebClient, timeout: float) -> WebClient:
-    """A copy of `client` (its class kept) that never retries and gives up after `timeout` s."""
+    """A copy of `client` (its class kept) that never retries and gives up after `timeout` s;
+    its errors are still counted."""
     copied = copy.copy(client)
-    copied.retry_handlers = []
+    copied.retry_handlers = [h for h in client.retry_handlers if isinstance(h, SlackErrorCounter)]
     copied.timeout = max(1, int(timeout))
     return copied

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 from bot.cc.client import AccountClient
 from bot.cc.models import Activity, ActivityKind, LimitError
 from bot.mrkdwn import shorten_names
+from bot.ops.logs import log_ids
 from bot.permissions import ALL_ACTIVE, DELETE_TAGS
 from bot.store import NewActivity
 from bot.usecases.commands.grammar import ParseError, split_command
@@ -396,7 +397,12 @@ class Pipeline:
     @contextmanager
     def guarded(self, turn: Turn, action: str, detail: str) -> Iterator[None]:
         """Refusals and parse errors become sentences, audited once; anything else is logged,
-        never shown raw."""
+        never shown raw. Every line logged meanwhile names the request's team, user, channel."""
+        actor = turn.actor
+        with log_ids(team=actor.workspace_id, user=actor.user_id, channel=turn.channel):
+            yield from self._told(turn, action, detail)
+
+    def _told(self, turn: Turn, action: str, detail: str) -> Iterator[None]:
         try:
             yield
         except ParseError as exc:

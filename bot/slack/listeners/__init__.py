@@ -12,6 +12,7 @@ from typing import Any
 from slack_bolt import Ack, App, BoltContext, Respond
 from slack_sdk import WebClient
 
+from bot.ops.metrics import observe_ack
 from bot.slack.workspaces import HomeData
 from bot.usecases.inputs import Actor
 from bot.usecases.requests import Pipeline
@@ -61,6 +62,7 @@ def acked(deps: Deps, work: Callable[[Incoming], None]) -> Callable[..., None]:
         ack: Ack, body: dict[str, Any], respond: Respond, client: WebClient, context: BoltContext
     ) -> None:
         ack()
+        observe_ack(context, body)
         incoming = Incoming(body, respond, client, context)
         deps.later(lambda: work(incoming))
 
