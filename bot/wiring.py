@@ -221,7 +221,13 @@ def build_web_app(parts: Parts, bolt_app: App, *, slack_events: bool = True) -> 
         routes += slack_install_routes(bolt_app)
     if parts.connect is not None:
         routes += connect_routes(parts.connect)
-    return create_web_app(bolt_app, parts.store, extra_routes=routes, slack_events=slack_events)
+    return create_web_app(
+        bolt_app,
+        parts.store,
+        extra_routes=routes,
+        slack_events=slack_events,
+        signing_secret=parts.settings.slack_signing_secret,
+    )
 
 
 def serve(settings: Settings) -> int:
