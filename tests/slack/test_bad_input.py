@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from bot.devkit.local_slack import signed_headers
-from tests.slack.conftest import SECRET, Bot
+from tests.slack.conftest import SECRET, Bot, text_of
 
 FORM = "application/x-www-form-urlencoded"
 BODIES: dict[str, str] = {
@@ -83,3 +83,15 @@ def test_a_huge_body_is_refused_without_being_read_as_a_request(bot: Bot) -> Non
     assert _send(bot, huge.encode(), {"Content-Type": FORM, **signed_headers(SECRET, huge)}) == 413
     assert _send(bot, huge.encode(), {"Content-Type": FORM}) in (401, 413)
     assert bot.local.command("help", key="after").status_code == 200
+
+
+def test_invisible_and_direction_changing_names_are_refused_in_words(bot: Bot) -> None:
+    tags_before = len(bot.sandbox.state.account().tags)
+    blank = text_of(bot.command("create \u200b\u3164", "inv1"))
+    assert "A tag name needs at least one visible character" in blank
+    flipped = text_of(bot.command("create VIP\u202egpj.exe", "inv2"))
+    assert "cannot hold control characters" in flipped and "U+202E" in flipped
+    renamed = text_of(bot.command("rename VIP --to VIP\u200b", "inv3"))
+    assert "U+200B" in renamed
+    assert len(bot.sandbox.state.account().tags) == tags_before
+    assert bot.sandbox.state.account().tag_by_name("VIP") is not None
