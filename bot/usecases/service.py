@@ -50,7 +50,7 @@ from bot.usecases.inputs import (
 )
 from bot.usecases.jobs import JobProgress, chunks, job_progress, plan_batches
 from bot.usecases.names import Named, ambiguity, clashing, pick
-from bot.usecases.people import ContactResolver, Resolution, contacts_in, is_uuid
+from bot.usecases.people import ContactResolver, Resolution, Skipped, contacts_in, is_uuid
 
 # Above this many contacts a request counts as broad and asks to confirm.
 BROAD_CONTACTS = 1000
@@ -660,10 +660,17 @@ class _Resolver:
     def _resolve(self, values: Sequence[str]) -> tuple[list[str], Resolution]:
         """Contact ids as named, and the emails resolved through the contact index."""
         named = contacts_in(", ".join(values))
-        resolution = self._people.resolve(
-            self._client, named.emails, account_key=self._client.account_key
-        )
-        return list(named.contact_ids), resolution
+        key = self._client.account_key
+        resolution = self._people.resolve(self._client, named.emails, account_key=key)
+        # An id the account does not hold is refused here, before any message is posted.
+        check = self._people.check_ids(self._client, named.contact_ids, account_key=key)
+        if check.unknown:
+            word = "id" if len(check.unknown) == 1 else "ids"
+            shown = shorten_names(check.unknown, 600)
+            self._unknown.append(f"No contact in this account has the {word} {shown}")
+        resolution.calls += check.calls
+        resolution.skipped += [Skipped(email=i, contact_id=i, reason=r) for i, r in check.skipped]
+        return check.found, resolution
 
     def contacts(self, values: Sequence[str]) -> list[str]:
         """The taggable contacts: ids as given, emails found; unknown and skipped ones are
