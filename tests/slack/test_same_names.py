@@ -104,3 +104,30 @@ def test_two_segments_of_the_same_name_are_refused_and_picked_by_id(bot: Bot) ->
     assert bot.parents() == [] and bot.activities() == 0
     started = text_of(bot.command("add VIP --segment 3", "n9"))
     assert "Started:" in started
+
+
+def test_show_lists_names_each_list_with_its_count_and_look_alikes_with_their_ids(
+    bot: Bot,
+) -> None:
+    give_lowercase_newsletter(bot)
+    shown = text_of(bot.command("show lists", "s1"))
+    account = bot.sandbox.state.account()
+    assert f"*{len(account.lists)} lists*" in shown
+    assert f"*newsletter* (id `{OTHER_LIST}`): 49 contacts" in shown
+    assert f"*Newsletter* (id `{newsletter_id(bot)}`)" in shown
+    donors = next(i for i, x in account.lists.items() if x.name == "Donors")
+    assert f"*Donors*: {len(account.list_members[donors])} contacts" in shown
+
+
+def test_show_segments_and_campaigns_by_name(bot: Bot) -> None:
+    segments = text_of(bot.command("show segments", "s2"))
+    assert "*Engaged readers* (id `1`)" in segments and "*Active donors* (id `2`)" in segments
+    campaigns = text_of(bot.command("show campaigns", "s3"))
+    book = bot.sandbox.state.account().campaigns
+    assert book is not None
+    recent = [c for c in book.campaigns.values() if (datetime.now(UTC) - c.updated_at).days < 365]
+    assert recent and all(f"*{c.name}*" in campaigns for c in recent)
+    assert "most recent first" in campaigns
+    for key, wrong in (("w1", "show"), ("w2", "show tags please")):
+        assert "Say what to show: `/cctag show lists`" in text_of(bot.command(wrong, key))
+    assert "/cctag show lists|segments|campaigns" in text_of(bot.command("help", "s4"))
