@@ -90,18 +90,29 @@ def clashing(items: Iterable[Named]) -> set[str]:
 
 def distinct_labels(pairs: Sequence[tuple[str, str]], width: int) -> list[str]:
     """Labels for (id, name) pairs within `width` characters, told apart: a label that folds
-    like another once cut (or whose names fold alike) ends with a piece of its id."""
+    like another once cut (or whose names fold alike) ends with as much of its id as tells it
+    from the others."""
     cut = [_clip(name, width) for _, name in pairs]
-    counts: dict[str, int] = {}
-    for label in cut:
-        counts[fold(label)] = counts.get(fold(label), 0) + 1
+    groups: dict[str, list[str]] = {}
+    for (ident, _), label in zip(pairs, cut, strict=True):
+        groups.setdefault(fold(label), []).append(ident)
     labels = []
     for (ident, name), label in zip(pairs, cut, strict=True):
-        if counts[fold(label)] > 1:
-            tail = f" · id {ident[:8]}"
+        group = groups[fold(label)]
+        if len(group) > 1:
+            tail = f" · id {ident[: _telling(group)]}"
             label = _clip(name, width - len(tail)) + tail
         labels.append(label)
     return labels
+
+
+def _telling(idents: list[str]) -> int:
+    """How many leading characters of each id tell them apart (at least 8)."""
+    longest = max(len(ident) for ident in idents)
+    size = min(8, longest)
+    while size < longest and len({ident[:size] for ident in idents}) < len(set(idents)):
+        size += 1
+    return size
 
 
 def _clip(text: str, width: int) -> str:

@@ -7,7 +7,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from bot.devkit.sandbox.state import ListRecord, TagRecord
-from tests.slack.conftest import Bot, text_of
+from bot.usecases.names import fold
+from tests.slack.conftest import Bot, text_of, wait_for
 
 OTHER_LIST = "20000000-0000-4000-8000-000000000001"
 OTHER_TAG = "30000000-0000-4000-8000-000000000001"
@@ -131,3 +132,37 @@ def test_show_segments_and_campaigns_by_name(bot: Bot) -> None:
     for key, wrong in (("w1", "show"), ("w2", "show tags please")):
         assert "Say what to show: `/cctag show lists`" in text_of(bot.command(wrong, key))
     assert "/cctag show lists|segments|campaigns" in text_of(bot.command("help", "s4"))
+
+
+def test_a_list_picked_from_the_menu_is_that_list_even_when_another_looks_alike(
+    bot: Bot,
+) -> None:
+    give_lowercase_newsletter(bot)
+    tag = bot.account.find_tag_by_name("VIP")
+    assert tag is not None
+    assert bot.local.command("add", key="open-add").status_code == 200
+    view = wait_for(lambda: list(bot.fake.views.values()), what="a modal")[-1]
+    values = {"targets": [(tag.tag_id, tag.name)], "source_lists": [(OTHER_LIST, "newsletter")]}
+    assert bot.local.submit(view, values).status_code == 200
+    wait_for(lambda: bot.activities() == 1, what="one activity")
+    [activity] = bot.sandbox.state.account().activities.values()
+    assert activity.contact_ids == frozenset(bot.sandbox.state.account().list_members[OTHER_LIST])
+
+
+def test_menu_labels_that_collide_after_slacks_cut_stay_distinguishable(bot: Bot) -> None:
+    account = bot.sandbox.state.account()
+    now = datetime.now(UTC)
+    head = "Newsletter subscribers of the spring and summer campaigns in the north region"
+    with bot.sandbox.state.lock:
+        for index, tail in enumerate((" 2025", " 2026", "")):
+            list_id = f"50000000-0000-4000-8000-00000000000{index}"
+            account.lists[list_id] = ListRecord(list_id, head + tail, "", False, now, now)
+            account.list_members[list_id] = set()
+        account.lists[OTHER_LIST] = ListRecord(OTHER_LIST, "NEWSLETTER", "", False, now, now)
+        account.list_members[OTHER_LIST] = set()
+    options = bot.local.options("list_select", "newsletter").json()["options"]
+    labels = [o["text"]["text"] for o in options]
+    assert all(len(label) <= 75 for label in labels)
+    assert len({fold(label) for label in labels}) == len(labels), labels
+    assert sum("· id 50000000" in label for label in labels) == 3
+    assert any(label.startswith("NEWSLETTER · id 20000000") for label in labels)
