@@ -12,7 +12,14 @@ from collections.abc import Sequence
 from typing import NoReturn
 
 from bot.ops import logs
-from bot.settings import Settings, SettingsError, load_settings, secrets_of
+from bot.settings import (
+    Settings,
+    SettingsError,
+    ensure_port_free,
+    load_settings,
+    refuse_in_memory,
+    secrets_of,
+)
 from bot.store.engine import DatabaseUnusable
 
 USAGE_ERROR = 2
@@ -118,6 +125,7 @@ def _poll(settings: Settings, metrics_port: int | None) -> int:
 def _sandbox(args: argparse.Namespace) -> int:
     from bot.devkit.sandbox.server import serve
 
+    ensure_port_free(args.port, "--port", host="127.0.0.1")
     serve(
         port=args.port,
         access_token=args.access_token,
@@ -137,6 +145,7 @@ def _shell(settings: Settings) -> int:
 def _db_upgrade(settings: Settings) -> int:
     from bot.store import Store
 
+    refuse_in_memory(settings.database_url)
     Store(settings.database_url).upgrade()
     print(f"database schema is up to date ({_redacted(settings.database_url)})")
     return 0

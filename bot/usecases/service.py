@@ -49,7 +49,8 @@ from bot.usecases.inputs import (
     TaggingInput,
 )
 from bot.usecases.jobs import JobProgress, chunks, job_progress, plan_batches
-from bot.usecases.people import ContactResolver, Resolution, contacts_in, is_uuid
+from bot.usecases.names import Named, ambiguity, clashing, pick
+from bot.usecases.people import ContactResolver, Resolution, Skipped, contacts_in, is_uuid
 
 # Above this many contacts a request counts as broad and asks to confirm.
 BROAD_CONTACTS = 1000
@@ -368,13 +369,19 @@ class Operations:
 
     def _tag_named(self, actor: Actor, client: AccountClient, name: str) -> Tag:
         """From the cached catalog, looked up once more before saying it is unknown."""
-        wanted = name.strip().casefold()
-        for fresh in (False, True):
-            tags = self.catalog.tags(actor.workspace_id, client, fresh=fresh)
-            found = next((tag for tag in tags if tag.name.casefold() == wanted), None)
-            if found is not None:
-                return found
-        raise Refused(_unknown("tag", [name.strip()]))
+        tags: dict[str, Tag] = {}
+
+        def load(fresh: bool) -> list[Named]:
+            tags.clear()
+            tags.update(
+                {t.tag_id: t for t in self.catalog.tags(actor.workspace_id, client, fresh=fresh)}
+            )
+            return [Named(t.tag_id, t.name, t.contacts_count) for t in tags.values()]
+
+        ids, refusals = _picked([name], "tag", load)
+        if refusals:
+            raise Refused("; ".join(refusals))
+        return tags[ids[0]]
 
     def tag_counts(self, actor: Actor, client: AccountClient) -> list[Tag]:
         tags = self._refusing(actor, "tags", "", lambda: client.list_tags(include_count=True))
@@ -416,12 +423,16 @@ class Operations:
     def named(self, actor: Actor, client: AccountClient, inp: BulkInput) -> BulkInput:
         """Ids picked from a menu replaced by names (an id no longer known stays, and is then
         reported unknown)."""
-        tags = {t.tag_id: t.name for t in self.catalog.tags(actor.workspace_id, client)}
+        tags = _shown(
+            [Named(t.tag_id, t.name) for t in self.catalog.tags(actor.workspace_id, client)]
+        )
         if isinstance(inp, DeleteInput):
             return DeleteInput(tuple(tags.get(i, i) for i in inp.tag_names))
         lists: dict[str, str] = {}
         if isinstance(inp, ListsInput) or inp.source.kind == SourceKind.LISTS:
-            lists = {x.list_id: x.name for x in self.catalog.lists(actor.workspace_id, client)}
+            lists = _shown(
+                [Named(x.list_id, x.name) for x in self.catalog.lists(actor.workspace_id, client)]
+            )
         source = inp.source
         if source.kind in (SourceKind.TAGS, SourceKind.LISTS):
             names = tags if source.kind == SourceKind.TAGS else lists
@@ -495,12 +506,12 @@ class Operations:
         )
 
     def _plan_delete(self, client: AccountClient, inp: DeleteInput) -> Plan:
-        tags = client.list_tags(include_count=True)
-        by_name = {tag.name.casefold(): tag for tag in tags}
-        unknown = [name for name in inp.tag_names if name.strip().casefold() not in by_name]
-        if unknown:
-            raise Refused(_unknown("tag", unknown))
-        chosen = _unique([by_name[name.strip().casefold()] for name in inp.tag_names])
+        tags = {tag.tag_id: tag for tag in client.list_tags(include_count=True)}
+        named = [Named(t.tag_id, t.name, t.contacts_count) for t in tags.values()]
+        ids, refusals = _picked(inp.tag_names, "tag", lambda _fresh: named)
+        if refusals:
+            raise Refused("; ".join(refusals))
+        chosen = [tags[ident] for ident in ids]
         request = build(TagDeleteRequest, {"tag_ids": [tag.tag_id for tag in chosen]})
         counts = tuple((tag.name, tag.contacts_count) for tag in chosen)
         return Plan(
@@ -581,6 +592,28 @@ def _unknown(what: str, names: Sequence[str]) -> str:
     return f"Unknown {word}: {quoted(names)}"
 
 
+def _shown(items: list[Named]) -> dict[str, str]:
+    """Ids picked from a menu become names, save where a name alone could not say which."""
+    unclear = clashing(items)
+    return {item.ident: item.name for item in items if item.ident not in unclear}
+
+
+def _picked(
+    names: Sequence[str], what: str, load: Callable[[bool], list[Named]]
+) -> tuple[list[str], list[str]]:
+    """Ids of the named things, and a sentence for the unknown names and each ambiguous one."""
+    items = load(False)
+    picks = [pick(name, items) for name in names]
+    if any(chosen.found is None for chosen in picks):
+        items = load(True)  # created a moment ago? look once more
+        picks = [pick(name, items) for name in names]
+    missing = [chosen.wanted for chosen in picks if not chosen.candidates]
+    refusals = [_unknown(what, missing)] if missing else []
+    refusals += [ambiguity(what, chosen) for chosen in picks if chosen.ambiguous]
+    ids = [chosen.found.ident for chosen in picks if chosen.found is not None]
+    return _unique(ids), refusals
+
+
 def _unique(items: list[_T]) -> list[_T]:
     seen: list[_T] = []
     for item in items:
@@ -609,32 +642,35 @@ class _Resolver:
     def lists(self, names: Sequence[str]) -> list[str]:
         return self._by_name(names, "list", self._list_ids)
 
-    def _tag_ids(self, fresh: bool) -> dict[str, str]:
+    def _tag_ids(self, fresh: bool) -> list[Named]:
         tags = self._catalog.tags(self._workspace, self._client, fresh=fresh)
-        return {tag.name.casefold(): tag.tag_id for tag in tags}
+        return [Named(tag.tag_id, tag.name, tag.contacts_count) for tag in tags]
 
-    def _list_ids(self, fresh: bool) -> dict[str, str]:
+    def _list_ids(self, fresh: bool) -> list[Named]:
         lists = self._catalog.lists(self._workspace, self._client, fresh=fresh)
-        return {found.name.casefold(): found.list_id for found in lists}
+        return [Named(found.list_id, found.name) for found in lists]
 
     def _by_name(
-        self, names: Sequence[str], what: str, load: Callable[[bool], dict[str, str]]
+        self, names: Sequence[str], what: str, load: Callable[[bool], list[Named]]
     ) -> list[str]:
-        ids = load(False)
-        if any(name.strip().casefold() not in ids for name in names):
-            ids = load(True)  # created a moment ago? look once more
-        missing = [name for name in names if name.strip().casefold() not in ids]
-        if missing:
-            self._unknown.append(_unknown(what, missing))
-        return _unique([ids[n.strip().casefold()] for n in names if n.strip().casefold() in ids])
+        ids, refusals = _picked(names, what, load)
+        self._unknown.extend(refusals)
+        return ids
 
     def _resolve(self, values: Sequence[str]) -> tuple[list[str], Resolution]:
         """Contact ids as named, and the emails resolved through the contact index."""
         named = contacts_in(", ".join(values))
-        resolution = self._people.resolve(
-            self._client, named.emails, account_key=self._client.account_key
-        )
-        return list(named.contact_ids), resolution
+        key = self._client.account_key
+        resolution = self._people.resolve(self._client, named.emails, account_key=key)
+        # An id the account does not hold is refused here, before any message is posted.
+        check = self._people.check_ids(self._client, named.contact_ids, account_key=key)
+        if check.unknown:
+            word = "id" if len(check.unknown) == 1 else "ids"
+            shown = shorten_names(check.unknown, 600)
+            self._unknown.append(f"No contact in this account has the {word} {shown}")
+        resolution.calls += check.calls
+        resolution.skipped += [Skipped(email=i, contact_id=i, reason=r) for i, r in check.skipped]
+        return check.found, resolution
 
     def contacts(self, values: Sequence[str]) -> list[str]:
         """The taggable contacts: ids as given, emails found; unknown and skipped ones are
