@@ -206,18 +206,21 @@ def test_a_post_to_a_user_answers_the_dm_id_which_later_calls_need(
     assert client.chat_delete(channel="D0PERSON", ts=ts)["ok"]
 
 
-def test_replies_come_15_a_page_with_a_cursor(client: WebClient) -> None:
+def test_replies_come_15_a_page_with_a_cursor(client: WebClient, clock: FakeClock) -> None:
     parent = client.chat_postMessage(channel=CHANNEL, text="parent")["ts"]
     for number in range(39):
+        clock.advance(1)  # Slack's pace: 1 post a second in a channel
         client.chat_postMessage(channel=CHANNEL, thread_ts=parent, text=f"reply {number}")
     pages, cursor = [], None
     while True:
+        clock.advance(60)  # and 1 thread read a minute
         page = client.conversations_replies(channel=CHANNEL, ts=parent, limit=200, cursor=cursor)
         pages.append(len(page["messages"]))
         cursor = (page.get("response_metadata") or {}).get("next_cursor")
         if not page["has_more"]:
             break
     assert pages == [15, 15, 10]
+    clock.advance(60)
     newest = client.conversations_replies(
         channel=CHANNEL, ts=parent, oldest=page["messages"][-3]["ts"]
     )
