@@ -35,6 +35,7 @@ from bot.store import Store
 from bot.usecases import Actor, Catalog, Operations
 from bot.usecases.commands import REGISTRY
 from bot.usecases.commands.grammar import split_command
+from bot.usecases.launch import activities
 from bot.usecases.people import MAX_CSV_BYTES, emails_in_csv
 from bot.usecases.ports import Message, Pending
 from bot.usecases.requests import Pipeline, Request
@@ -192,6 +193,8 @@ class TerminalSlack(WebClient):
             self._next += 1
             ts = f"{int(time.time())}.{self._next:06d}"
         thread = args.get("thread_ts")
+        if thread and thread not in self.messages:
+            return {"ok": False, "error": "thread_not_found"}  # as Slack answers
         self.messages[ts] = _Posted(str(args["channel"]), thread, args.get("metadata"))
         if self._is_progress(ts):
             self.screen.progress(str(args.get("text", "")))
@@ -386,6 +389,8 @@ def run_shell(
     store.upgrade()
     quiet_logs()
     screen = Screen(out)
+    # An earlier session's activities ran in its own sandbox, gone with it: none can be followed.
+    left = store.give_up_in_flight(TEAM, reason="shell_session_ended")
     slack = TerminalSlack(screen)
     started_at = SYSTEM_CLOCK.now()
     with SandboxServer(activity_seconds=3.0, contacts=contacts) as sandbox:
@@ -396,6 +401,9 @@ def run_shell(
         talk = TerminalConversation(screen, slack)
         with poller_thread(store, account, slack), ThreadPoolExecutor(1, "cctag-shell") as work:
             out.write(BANNER)
+            if left:
+                earlier = f"{activities(left)} of an earlier session: no longer followed."
+                screen.line("shell", earlier)
             _loop(Session(pipeline, screen, talk, input_stream, work), out)
             work.shutdown(wait=True)
             deadline = time.monotonic() + DRAIN_SECONDS

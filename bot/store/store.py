@@ -441,6 +441,26 @@ class Store:
             lease_expires_at=None,
         )
 
+    def give_up_in_flight(self, workspace_id: str, reason: str) -> int:
+        """End every activity of the workspace still followed, leased or not (a session whose
+        account is gone with it left them): answers how many."""
+        statement = (
+            update(TrackedActivityRow)
+            .where(
+                col(TrackedActivityRow.workspace_id) == workspace_id,
+                col(TrackedActivityRow.ended_at).is_(None),
+            )
+            .values(
+                ended_at=self._now(),
+                gave_up=True,
+                slack_error=reason,
+                lease_owner=None,
+                lease_expires_at=None,
+            )
+        )
+        with self.write() as session:
+            return int(session.execute(statement).rowcount)  # type: ignore[attr-defined]
+
     def _leased(self, tracked_id: int, owner: str) -> Any:
         return update(TrackedActivityRow).where(
             col(TrackedActivityRow.id) == tracked_id,

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import io
+import logging
 import re
 from pathlib import Path
 
+import pytest
+
 from bot.settings import Settings
-from bot.shell import CLEAR_LINE, run_shell
+from bot.shell import CHANNEL, CLEAR_LINE, TEAM, USER, run_shell
+from bot.store import NewActivity, Store
 
 SESSION = (
     "help\n"
@@ -142,3 +146,37 @@ def test_csv_files_that_give_no_emails_are_refused_in_words(tmp_path: Path) -> N
     assert f"{tmp_path} is a folder, not a CSV file" in printed
     assert "--csv needs the path of a CSV file" in printed
     assert "[#channel]" not in printed and "Traceback" not in printed
+
+
+def test_a_shell_after_one_that_left_an_activity_in_flight_starts_cleanly_and_stays_quiet(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    database = tmp_path / "shell.db"
+    store = Store(f"sqlite:///{database}")
+    store.upgrade()
+    # What a session stopped by Ctrl-C during an activity leaves: a row still followed, whose
+    # activity lived in that session's sandbox and whose messages in its terminal.
+    left = store.track_activity(
+        NewActivity(
+            workspace_id=TEAM,
+            channel_id=CHANNEL,
+            parent_ts="1700000000.000001",
+            requester_id=USER,
+            kind="add_tags",
+            summary="add tag “VIP” to contacts on list “Newsletter”",
+            activity_id="5c1d0a4e-0000-4000-8000-000000000001",
+        )
+    )
+    store.close()
+    caplog.set_level(logging.INFO, logger="bot.poller")
+
+    printed = _run(database, "add VIP --lists Newsletter\nexit\n")
+
+    assert "[shell] 1 activity of an earlier session: no longer followed." in printed
+    assert "[thread] you completed" in printed
+    assert "message_not_found" not in printed and "later" not in printed
+    assert [r for r in caplog.records if r.levelno >= logging.WARNING] == []
+    store = Store(f"sqlite:///{database}")
+    ended = store.get_tracked_by_id(left.id)
+    store.close()
+    assert ended is not None and ended.finished and ended.poll_count == 0
