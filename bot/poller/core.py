@@ -173,6 +173,7 @@ class Poller:
         lease_seconds: float = 30.0,
         max_age: timedelta = timedelta(hours=24),
         min_interval: float | None = None,
+        reads_per_minute: int = 1,
     ) -> None:
         self._store = store
         self._jobs = JobStore(store)
@@ -190,7 +191,7 @@ class Poller:
         self._max_age = max_age
         # Thread reads cut short by Slack's 1-a-minute limit, resumed where they stopped.
         self._readbacks: dict[int, ReadBack] = {}
-        self._pace = Pace(clock)
+        self._pace = Pace(clock, reads_per_minute=reads_per_minute)
         # Slack work failed so many times in a row (by kind), by row id.
         self._tries: dict[int, dict[str, int]] = {}
 
@@ -509,6 +510,7 @@ class Poller:
             poll.done.release = poll.done.finish = False
         except Paced as paced:
             # Not a failure: the call was never made; the thread goes on when Slack allows.
+            log.info("%s for %s: %s", paced.what, poll.tracked.activity_id, paced)
             self._defer(poll, Failure(Outcome.RETRY, "paced", paced.seconds, refused=True))
         except Exception as exc:
             failure = classify(exc)
