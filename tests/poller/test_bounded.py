@@ -13,8 +13,8 @@ import pytest
 from slack_sdk import WebClient
 
 from bot.poller import Poller
-from bot.poller.core import MAX_SLACK_TRIES
-from tests.poller.conftest import ACTIVITY_SECONDS, World
+from bot.poller.core import MAX_RATE_LIMITED, MAX_SLACK_TRIES
+from tests.poller.conftest import ACTIVITY_SECONDS, CHANNEL, World
 
 HOUR = 3600
 
@@ -100,3 +100,22 @@ def test_slack_work_failing_every_time_gives_the_thread_up_after_a_stated_bound(
     gaps = [b.at - a.at for a, b in itertools.pairwise(tries)]
     assert gaps == sorted(gaps) and gaps[-1] >= 60, "backing off, up to the longest interval"
     assert idle_hour(world, poller) == 0
+
+
+def test_a_thread_answered_429_without_end_is_given_up_after_a_stated_bound(
+    world: World,
+) -> None:
+    tracked = world.start()
+    world.fake.rate_limit("chat.postMessage", times=10_000, retry_after=1, channel=CHANNEL)
+    poller = world.poller()
+    for _ in range(2000):
+        world.clock.advance(max(poller.run_once(), 0.5))
+        if world.store.in_flight_count() == 0:
+            break
+
+    done = world.store.get_tracked_by_id(tracked.id)
+    assert done is not None and done.finished and done.slack_error == "ratelimited"
+    refused = [c for c in world.fake.limited if c.args.get("thread_ts")]
+    assert len(refused) == MAX_RATE_LIMITED
+    gaps = [b.at - a.at for a, b in itertools.pairwise(refused)]
+    assert min(gaps) >= 1, "each Retry-After waited out"
