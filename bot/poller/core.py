@@ -560,6 +560,7 @@ class Poller:
         """The thread cannot be written: stop following the activity, audit it, tell by DM."""
         tracked = poll.tracked
         self._tries.pop(tracked.id, None)
+        self._pace.owed.discard(tracked.id)
         log.warning("giving up on the thread of %s: %s", tracked.activity_id, failure.error)
         poll.settle = False
         if not self._store.abandon_thread(
@@ -688,10 +689,10 @@ class Poller:
         elif not self._pace.may_update(tracked.workspace_id):
             self._pace.owed.add(tracked.id)
             return False
-        self._pace.owed.discard(tracked.id)
         if not self._edit(poll, thread, ts, message):
             self._pace.post(tracked.workspace_id, thread.channel)
             poll.posted(post_key(PROGRESS), thread.post(PROGRESS, message))
+        self._pace.owed.discard(tracked.id)
         return True
 
     def _edit(self, poll: _Poll, thread: Thread, ts: str, message: messages.Message) -> bool:
