@@ -49,6 +49,8 @@ class Settings(BaseSettings):
     # How long a poller's claim on an activity outlives the poller if it dies (kill -9).
     cctag_poll_lease_seconds: float = Field(default=30.0, gt=0)
     cctag_activity_max_age_hours: float = Field(default=24.0, gt=0)
+    # conversations.replies a minute: 1 for apps created since 2025-05-29 outside the Marketplace.
+    cctag_slack_reads_per_minute: int = Field(default=1, ge=1, le=100)
     # Who may delete tags and act on all active contacts (comma lists); workspace admins if unset.
     cctag_admin_users: str | None = None
     cctag_admin_usergroup: str | None = None

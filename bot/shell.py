@@ -203,6 +203,8 @@ class TerminalSlack(WebClient):
             self._next += 1
             ts = f"{int(time.time())}.{self._next:06d}"
         thread = args.get("thread_ts")
+        if thread and thread not in self.messages:
+            return {"ok": False, "error": "thread_not_found"}  # as Slack answers
         self.messages[ts] = _Posted(str(args["channel"]), thread, args.get("metadata"))
         if self._is_progress(ts):
             self.screen.progress(str(args.get("text", "")))

@@ -180,6 +180,7 @@ def build_poller(parts: Parts) -> Poller:
         base_interval=parts.settings.cctag_poll_interval,
         lease_seconds=parts.settings.cctag_poll_lease_seconds,
         max_age=timedelta(hours=parts.settings.cctag_activity_max_age_hours),
+        reads_per_minute=parts.settings.cctag_slack_reads_per_minute,
     )
 
 

@@ -15,7 +15,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from bot.devkit.fakeslack import FakeSlackServer, SlackMessage
+from bot.devkit.fakeslack import FakeSlack, FakeSlackServer, SlackMessage
 from bot.devkit.local_slack import LocalSlack
 from bot.devkit.sandbox.server import SandboxServer
 from bot.devkit.threaded_server import free_port
@@ -37,7 +37,10 @@ def wait_until(condition: Callable[[], bool], seconds: float, what: str) -> None
 def world(tmp_path: Path) -> Iterator[tuple[SandboxServer, FakeSlackServer, dict[str, str]]]:
     with (
         SandboxServer(activity_seconds=6.0, rate_per_second=50.0) as sandbox,
-        FakeSlackServer() as slack,
+        # A killed poller can leave a reply half-posted in each of the three threads; reading
+        # them back at 1 a minute (a new app's limit) would take minutes of real time, since
+        # the processes cannot share a fake clock: this app is taken to be a Marketplace one.
+        FakeSlackServer(FakeSlack(replies_per_minute=50)) as slack,
     ):
         env = {k: v for k, v in os.environ.items() if not k.startswith(("CC_", "SLACK_"))}
         env.update(
@@ -50,6 +53,7 @@ def world(tmp_path: Path) -> Iterator[tuple[SandboxServer, FakeSlackServer, dict
             CCTAG_RATE_PER_SECOND="40",
             CCTAG_POLL_INTERVAL="0.5",
             CCTAG_POLL_LEASE_SECONDS="2",
+            CCTAG_SLACK_READS_PER_MINUTE="50",
         )
         yield sandbox, slack, env
 

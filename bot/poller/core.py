@@ -18,6 +18,11 @@ after, and a pending intent found on recovery is first looked up in the thread. 
 leased (SELECT ... FOR UPDATE SKIP LOCKED), a post is sent only with half a lease left at
 least (renewed otherwise), and a dead poller's lease expires, so several pollers never post the
 same reply twice and a killed one loses nothing.
+
+Bounded: an activity whose end is recorded makes no more Constant Contact call (only its Slack
+work is left); a thread's Slack work is tried at most MAX_SLACK_TRIES times in a row, backing
+off, before the thread is given up; a deferred thread holds its lease until it is due again, so
+no other activity of its workspace brings it back early. Slack's pace: bot/poller/pace.py.
 """
 
 from __future__ import annotations
@@ -39,6 +44,7 @@ from bot.ops.logs import activity_ids, log_ids
 from bot.ops.metrics import observe_settled
 from bot.poller import messages
 from bot.poller.failures import WORKSPACE_WIDE, Failure, Outcome, classify
+from bot.poller.pace import Pace, Paced
 from bot.poller.slack import bounded
 from bot.poller.thread import PROGRESS, ReadBack, Thread, post_key
 from bot.ports import Accounts, SlackClients
@@ -68,6 +74,12 @@ JOB_END = "job"
 # A launch that died half-way never marks its job launched: after this, its unstarted parts
 # are taken as never starting, so the job can still end.
 LAUNCH_GRACE = timedelta(minutes=10)
+# Slack work that fails this many times in a row (backing off) gives its thread up: about 8
+# minutes with the default intervals, not a day of polls.
+MAX_SLACK_TRIES = 10
+# Slack's 429s are its pace, not a fault of the thread (several pollers share a channel's):
+# they are waited out, up to this many in a row.
+MAX_RATE_LIMITED = 50
 
 
 def _settled(tracked: TrackedActivity, posts: Posts) -> bool:
@@ -163,6 +175,7 @@ class Poller:
         lease_seconds: float = 30.0,
         max_age: timedelta = timedelta(hours=24),
         min_interval: float | None = None,
+        reads_per_minute: int = 1,
     ) -> None:
         self._store = store
         self._jobs = JobStore(store)
@@ -180,6 +193,9 @@ class Poller:
         self._max_age = max_age
         # Thread reads cut short by Slack's 1-a-minute limit, resumed where they stopped.
         self._readbacks: dict[int, ReadBack] = {}
+        self._pace = Pace(clock, reads_per_minute=reads_per_minute)
+        # Slack work failed so many times in a row (by kind), by row id.
+        self._tries: dict[int, dict[str, int]] = {}
 
     # ------------------------------------------------------------------ cycles
     def run_once(self) -> float:
@@ -250,6 +266,13 @@ class Poller:
     def _follow_account(
         self, client: AccountClient, polls: list[_Poll], listings: _Listings
     ) -> None:
+        # An end already recorded needs only its Slack work: Constant Contact is not asked.
+        for poll in polls:
+            if poll.tracked.state in TERMINAL:
+                self._guarded(poll, partial(self._publish, poll))
+        polls = [poll for poll in polls if poll.tracked.state not in TERMINAL]
+        if not polls:
+            return
         listed = self._listing(client, len(polls), listings)
         if listed is None:
             for poll in polls:
@@ -390,8 +413,10 @@ class Poller:
         if tracked.state != ActivityState.INITIALIZED:
             reply = messages.state_reply(tracked, self._clock.now())
             self._post_once(poll, thread, tracked.state, reply)
-        if progress is not None and progress.ts and (poll.refresh or terminal):
-            thread.edit(progress.ts, messages.progress(tracked))
+        if progress is not None and progress.ts and (self._owes(poll) or terminal):
+            self._edit_progress(
+                poll, thread, progress.ts, messages.progress(tracked), final=terminal
+            )
         if terminal:
             self._close_parent(poll, thread, messages.parent_final(tracked, gave_up=False))
             poll.done.finish = True
@@ -437,9 +462,11 @@ class Poller:
         step = (progress.parts_ended, _job_percent(progress) // PROGRESS_STEP)
         if shown is None or shown.pending:
             self._post_once(poll, thread, PROGRESS, messages.job_progress(tracked, progress))
+            self._job_shown[tracked.job_id] = step
         elif shown.ts and (progress.done or self._job_shown.get(tracked.job_id) != step):
-            thread.edit(shown.ts, messages.job_progress(tracked, progress))
-        self._job_shown[tracked.job_id] = step
+            told = messages.job_progress(tracked, progress)
+            if self._edit_progress(poll, thread, shown.ts, told, final=progress.done):
+                self._job_shown[tracked.job_id] = step
         if progress.done:
             ts = self._post_once(poll, thread, JOB_END, messages.job_end(tracked, progress))
             self._close_parent(poll, thread, messages.job_parent_final(tracked, progress))
@@ -482,35 +509,65 @@ class Poller:
         Errors that pass defer its work to a later cycle (never a sleep here); errors that
         will not give its thread up. A lost lease leaves the row to the poller that has it.
         """
+        tracked_id = poll.tracked.id
         try:
             work()
         except LeaseLost:
             log.warning("lost the lease on %s to another poller", poll.tracked.activity_id)
             poll.done.release = poll.done.finish = False
+        except Paced as paced:
+            # Not a failure: the call was never made; the thread goes on when Slack allows.
+            log.info("%s for %s: %s", paced.what, poll.tracked.activity_id, paced)
+            self._defer(poll, Failure(Outcome.RETRY, "paced", paced.seconds, refused=True))
         except Exception as exc:
             failure = classify(exc)
             if not isinstance(exc, SlackApiError):
                 log.exception("Slack work for %s failed", poll.tracked.activity_id)
-            if failure.outcome is Outcome.GIVE_UP:
+            tries = self._count_try(tracked_id, failure)
+            limited = failure.error == "ratelimited"
+            bound = MAX_RATE_LIMITED if limited else MAX_SLACK_TRIES
+            if failure.outcome is Outcome.GIVE_UP or tries >= bound:
                 self._abandon(poll, failure)
             else:
-                self._defer(poll, failure)
+                self._defer(poll, failure, tries)
+        else:
+            self._tries.pop(tracked_id, None)
 
-    def _defer(self, poll: _Poll, failure: Failure) -> None:
-        """Try this thread again after Slack's Retry-After (or a backoff); let go of the lease."""
-        log.warning("Slack said %s for %s; later", failure.error, poll.tracked.activity_id)
-        if failure.refused and poll.posting is not None:
-            # Slack did nothing: the next cycle posts afresh, without reading the thread back.
-            self._store.withdraw_intent(poll.tracked.id, poll.posting, self._owner)
-            poll.posts.pop(poll.posting, None)
+    def _count_try(self, tracked_id: int, failure: Failure) -> int:
+        """How many times in a row this thread's work failed so (429s are counted apart)."""
+        kind = "ratelimited" if failure.error == "ratelimited" else "failed"
+        counts = self._tries.setdefault(tracked_id, {})
+        counts[kind] = counts.get(kind, 0) + 1
+        return counts[kind]
+
+    def _defer(self, poll: _Poll, failure: Failure, tries: int = 0) -> None:
+        """Try this thread again after Slack's Retry-After (or a growing backoff).
+
+        The lease is held until then, so the thread's companions do not bring it back early.
+        """
+        if tries:
+            log.warning("Slack said %s for %s; later", failure.error, poll.tracked.activity_id)
+        self._withdraw_unsent(poll, failure)
         poll.done.finish = False
-        poll.done.release = True
-        wait = failure.retry_after if failure.retry_after is not None else self._base
+        poll.done.release = poll.done.hold = True
+        backoff = min(self._max, self._base * 2 ** max(tries - 1, 0))
+        wait = failure.retry_after if failure.retry_after is not None else backoff
         poll.done.next_poll_at = self._at(max(wait, self._min))
+
+    def _withdraw_unsent(self, poll: _Poll, failure: Failure) -> None:
+        """Intents of this cycle that certainly were not posted: the next cycle posts afresh,
+        without reading the thread back (1 read a minute). A dead poller's are not ours."""
+        maybe_sent = None if failure.refused else poll.posting
+        for key in [key for key, post in poll.posts.items() if post.pending]:
+            if key not in poll.stale and key != maybe_sent:
+                self._store.withdraw_intent(poll.tracked.id, key, self._owner)
+                poll.posts.pop(key, None)
 
     def _abandon(self, poll: _Poll, failure: Failure) -> None:
         """The thread cannot be written: stop following the activity, audit it, tell by DM."""
         tracked = poll.tracked
+        self._tries.pop(tracked.id, None)
+        self._pace.owed.discard(tracked.id)
         log.warning("giving up on the thread of %s: %s", tracked.activity_id, failure.error)
         poll.settle = False
         if not self._store.abandon_thread(
@@ -548,7 +605,8 @@ class Poller:
     def _thread(self, tracked: TrackedActivity) -> Thread:
         client = self._client(tracked)
         channel = self._conversation(client, tracked)
-        return Thread(client, channel, tracked.parent_ts, tracked.activity_id)
+        read = partial(self._pace.read, tracked.workspace_id)
+        return Thread(client, channel, tracked.parent_ts, tracked.activity_id, before_read=read)
 
     def _conversation(self, client: WebClient, tracked: TrackedActivity) -> str:
         """Where the thread is: an activity started from the App Home names the requester's
@@ -592,10 +650,11 @@ class Poller:
         """
         key = post_key(state)
         post = poll.posts.get(key)
+        if post is not None and not post.pending:
+            return post.ts
+        self._pace.post(poll.tracked.workspace_id, thread.channel)
         if post is None:
             post = poll.posts[key] = self._store.intend_post(poll.tracked.id, key, self._owner)
-        if not post.pending:
-            return post.ts
         self._hold_lease(poll)
         poll.posting = key
         ts = thread.post(state, reply)
@@ -613,9 +672,49 @@ class Poller:
         poll.lease_until = now + timedelta(seconds=self._lease)
 
     def _close_parent(self, poll: _Poll, thread: Thread, final: messages.Message) -> None:
+        """The parent's last edit; a parent deleted or frozen meanwhile keeps what it says."""
         if not (poll.tracked.parent_updated or poll.done.parent_updated):
-            thread.edit_parent(final)
+            self._pace.update(poll.tracked.workspace_id)
+            self._edit(poll, thread, thread.parent_ts, final)
             poll.done.parent_updated = True
+
+    def _owes(self, poll: _Poll) -> bool:
+        return poll.refresh or poll.tracked.id in self._pace.owed
+
+    def _edit_progress(
+        self, poll: _Poll, thread: Thread, ts: str, message: messages.Message, *, final: bool
+    ) -> bool:
+        """Show the progress in its reply: True once shown.
+
+        Edits coalesce under Slack's pace: one that must wait is owed, and a later cycle shows
+        the progress as it is then (an end is never owed: it defers the thread instead). A
+        progress reply that is gone is posted afresh where the thread still takes replies.
+        """
+        tracked = poll.tracked
+        if final:
+            self._pace.update(tracked.workspace_id)
+        elif not self._pace.may_update(tracked.workspace_id):
+            self._pace.owed.add(tracked.id)
+            return False
+        if not self._edit(poll, thread, ts, message):
+            self._pace.post(tracked.workspace_id, thread.channel)
+            poll.posted(post_key(PROGRESS), thread.post(PROGRESS, message))
+        self._pace.owed.discard(tracked.id)
+        return True
+
+    def _edit(self, poll: _Poll, thread: Thread, ts: str, message: messages.Message) -> bool:
+        """Edit message `ts`: False when it is gone or frozen (its edits end there)."""
+        try:
+            thread.edit(ts, message)
+        except SlackApiError as exc:
+            failure = classify(exc)
+            if failure.outcome is not Outcome.GONE:
+                raise
+            log.warning(
+                "message %s of %s: %s; no more edits", ts, poll.tracked.activity_id, failure.error
+            )
+            return False
+        return True
 
     # ------------------------------------------------------------------ timing
     def _interval(self, tracked: TrackedActivity, seen: Observation, changed: bool) -> float:

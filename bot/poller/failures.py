@@ -3,7 +3,9 @@
 Slack answers some errors that pass (`ratelimited` with HTTP 429 and `Retry-After`, 5xx, a
 dropped connection) and some that never will (`not_in_channel`, `is_archived`, a revoked
 token, blocks Slack will not take). Retrying the second kind would poll Constant Contact for
-nothing until the activity is a day old, so the poller gives the thread up instead.
+nothing until the activity is a day old, so the poller gives the thread up instead. A message
+that is gone or can no longer change (`message_not_found` after someone deleted it,
+`cant_update_message`, `edit_window_closed`) only ends that message's edits.
 """
 
 from __future__ import annotations
@@ -29,6 +31,8 @@ PERMANENT = frozenset(
         "thread_not_found",
     }
 )
+# The message is gone or frozen: editing it again can never work, but the thread may go on.
+GONE = frozenset({"message_not_found", "cant_update_message", "edit_window_closed"})
 # The requester cannot be told by DM either: the workspace's token is what Slack refuses.
 WORKSPACE_WIDE = frozenset({"account_inactive", "token_revoked", "invalid_auth", "not_authed"})
 TRANSIENT = frozenset(
@@ -39,6 +43,7 @@ TRANSIENT = frozenset(
 class Outcome(StrEnum):
     RETRY = "retry"
     GIVE_UP = "give_up"
+    GONE = "gone"
 
 
 @dataclass(frozen=True)
@@ -78,4 +83,6 @@ def classify(exc: BaseException) -> Failure:
         return Failure(Outcome.RETRY, error, _retry_after(exc.response.headers))
     if error in PERMANENT:
         return Failure(Outcome.GIVE_UP, error, refused=True)
+    if error in GONE:
+        return Failure(Outcome.GONE, error, refused=True)
     return Failure(Outcome.RETRY, error, refused=True)

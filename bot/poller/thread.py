@@ -10,6 +10,7 @@ include_all_metadata) and, if the reply is there, records its ts instead of post
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -48,11 +49,20 @@ class ReadBack:
 class Thread:
     """One activity's thread in one channel."""
 
-    def __init__(self, client: WebClient, channel: str, parent_ts: str, activity_id: str) -> None:
+    def __init__(
+        self,
+        client: WebClient,
+        channel: str,
+        parent_ts: str,
+        activity_id: str,
+        *,
+        before_read: Callable[[], None] = lambda: None,
+    ) -> None:
         self._client = client
         self.channel = channel
         self.parent_ts = parent_ts
         self.activity_id = activity_id
+        self._before_read = before_read  # raises when the page must wait (Slack's 1 a minute)
 
     def post(self, state: str, message: Message) -> str:
         response = self._client.chat_postMessage(
@@ -83,6 +93,7 @@ class Thread:
         and where to go on from, so the next try does not start over.
         """
         while True:
+            self._before_read()
             response = self._client.conversations_replies(
                 channel=self.channel,
                 ts=self.parent_ts,

@@ -92,7 +92,8 @@ class Settlement(BaseModel):
 
     `posted` (key → ts) confirms intents and `skipped` settles out-of-date ones, whoever holds the
     lease; the rest needs the lease: the parent marked updated, then either `finish`, or the
-    lease let go (`release`, with `next_poll_at` if set).
+    lease let go (`release`, with `next_poll_at` if set), or kept until `next_poll_at` (`hold`:
+    a deferred thread is claimed by no one, with its workspace's others or alone, before then).
     """
 
     tracked_id: int
@@ -101,6 +102,7 @@ class Settlement(BaseModel):
     parent_updated: bool = False
     release: bool = True
     next_poll_at: datetime | None = None
+    hold: bool = False
     finish: bool = False
     gave_up: bool = False
 

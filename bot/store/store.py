@@ -362,6 +362,8 @@ class Store:
                     values |= {"lease_owner": None, "lease_expires_at": None}
                     if done.next_poll_at is not None and not done.finish:
                         values["next_poll_at"] = done.next_poll_at
+                        if done.hold:  # ours until then: no claim takes it early
+                            values |= {"lease_owner": owner, "lease_expires_at": done.next_poll_at}
                 if values:
                     session.execute(self._leased(done.tracked_id, owner).values(**values))
 

@@ -63,6 +63,14 @@ CALLS_PER_SECOND = 4
 OOPS = "Something went wrong on our side; nothing was started. Try again in a moment."
 
 
+def started_anyway(started: list[str]) -> Message:
+    """What went wrong came after a start: the person is told it started, never to run it again."""
+    return Message(
+        f"Started: {', '.join(started)}; its progress follows in the channel thread. "
+        "Something went wrong on our side after it started, so do not run it again."
+    )
+
+
 @dataclass(frozen=True)
 class Request:
     """`text` is the line after /cctag; `channel` where the activity's parent goes (a channel,
@@ -174,6 +182,7 @@ class Turn:
         self.actor = request.actor
         self.channel = request.channel
         self.conversation = conversation
+        self.started: list[str] = []  # what this turn started (for the words if it then fails)
 
     def permit(self, action: str) -> None:
         self.pipeline.permit(self.actor, self.channel, action)
@@ -223,6 +232,7 @@ class Turn:
             launched = JobLauncher(self.ops, self.actor, self.conversation).launch(
                 account, plan, channel
             )
+            self.started.append(f"job `{launched.job.id}`")
             self.say(
                 job_started(plan, launched)
                 if confirmed
@@ -297,6 +307,7 @@ class Turn:
             self.conversation.update_parent(channel, ref, parent_failed(user, plan.summary, why))
             raise
         self._track(channel, ref, plan, activity)
+        self.started.append(f"activity `{activity.activity_id}`")
         shown = parent_message(user, plan.summary, activity.state, activity.activity_id)
         self.conversation.update_parent(channel, ref, shown)
         return activity
@@ -419,14 +430,26 @@ class Pipeline:
             message = f"{exc}. See `/cctag help`."
             turn.audit(action, detail, f"refused: {exc}")
             self._tell(turn.conversation, message)
-        except Refused as exc:
-            if not exc.audited:
-                turn.audit(action, detail, f"refused: {exc.message}")
-            self._tell(turn.conversation, exc.message)
         except Exception as exc:
-            log.exception("failed: %s %s", action, detail)
-            turn.audit(action, detail, f"refused: error: {exc!r}")
-            self._tell(turn.conversation, OOPS)
+            if turn.started:
+                log.exception("failed after starting %s: %s %s", turn.started, action, detail)
+                turn.audit(action, detail, f"started {', '.join(turn.started)}; then: {exc!r}")
+                self._tell_started(turn)
+            elif isinstance(exc, Refused):
+                if not exc.audited:
+                    turn.audit(action, detail, f"refused: {exc.message}")
+                self._tell(turn.conversation, exc.message)
+            else:
+                log.exception("failed: %s %s", action, detail)
+                turn.audit(action, detail, f"refused: error: {exc!r}")
+                self._tell(turn.conversation, OOPS)
+
+    @staticmethod
+    def _tell_started(turn: Turn) -> None:
+        try:
+            turn.conversation.say(started_anyway(turn.started))
+        except Exception:
+            log.exception("could not tell the user %s started", turn.started)
 
     @staticmethod
     def _tell(conversation: Conversation, message: str) -> None:

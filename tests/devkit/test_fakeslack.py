@@ -206,18 +206,21 @@ def test_a_post_to_a_user_answers_the_dm_id_which_later_calls_need(
     assert client.chat_delete(channel="D0PERSON", ts=ts)["ok"]
 
 
-def test_replies_come_15_a_page_with_a_cursor(client: WebClient) -> None:
+def test_replies_come_15_a_page_with_a_cursor(client: WebClient, clock: FakeClock) -> None:
     parent = client.chat_postMessage(channel=CHANNEL, text="parent")["ts"]
     for number in range(39):
+        clock.advance(1)  # Slack's pace: 1 post a second in a channel
         client.chat_postMessage(channel=CHANNEL, thread_ts=parent, text=f"reply {number}")
     pages, cursor = [], None
     while True:
+        clock.advance(60)  # and 1 thread read a minute
         page = client.conversations_replies(channel=CHANNEL, ts=parent, limit=200, cursor=cursor)
         pages.append(len(page["messages"]))
         cursor = (page.get("response_metadata") or {}).get("next_cursor")
         if not page["has_more"]:
             break
     assert pages == [15, 15, 10]
+    clock.advance(60)
     newest = client.conversations_replies(
         channel=CHANNEL, ts=parent, oldest=page["messages"][-3]["ts"]
     )
@@ -324,3 +327,59 @@ def test_local_slack_refuses_an_options_answer_slack_would_not_show(
         count["options"] = 101
         with pytest.raises(SlackRefusal):
             local.options("tag_select", "o")
+
+
+def test_posts_in_a_channel_keep_slacks_pace_on_the_fakes_clock(
+    client: WebClient, server: FakeSlackServer, clock: FakeClock
+) -> None:
+    for number in range(4):  # a short burst is allowed
+        client.chat_postMessage(channel=CHANNEL, text=f"burst {number}")
+    limited = refused(lambda: client.chat_postMessage(channel=CHANNEL, text="one too many"))
+    assert limited.response.status_code == 429 and limited.response["error"] == "ratelimited"
+    assert limited.response.headers["retry-after"] == "1"
+    assert client.chat_postMessage(channel="C0OTHER", text="another channel")["ok"]
+    clock.advance(1)
+    assert client.chat_postMessage(channel=CHANNEL, text="a second later")["ok"]
+    assert len(server.fake.channel_messages(CHANNEL)) == 5 and len(server.fake.limited) == 1
+
+
+def test_edits_are_50_a_minute_per_workspace(
+    client: WebClient, server: FakeSlackServer, clock: FakeClock
+) -> None:
+    ts = []
+    for number in range(50):
+        clock.advance(1)
+        ts.append(client.chat_postMessage(channel=f"C0E{number:02d}", text="x")["ts"])
+    clock.advance(60)
+    for number, at in enumerate(ts):
+        assert client.chat_update(channel=f"C0E{number:02d}", ts=at, text="edited")["ok"]
+    clock.advance(30)
+    limited = refused(lambda: client.chat_update(channel="C0E00", ts=ts[0], text="51st"))
+    assert limited.response.status_code == 429
+    assert limited.response.headers["retry-after"] == "30"
+    clock.advance(30)
+    assert client.chat_update(channel="C0E00", ts=ts[0], text="a minute on")["ok"]
+
+
+def test_thread_reads_are_1_a_minute_by_default(
+    client: WebClient, server: FakeSlackServer, clock: FakeClock
+) -> None:
+    parent = client.chat_postMessage(channel=CHANNEL, text="parent")["ts"]
+    assert client.conversations_replies(channel=CHANNEL, ts=parent)["ok"]
+    assert (
+        refused(
+            lambda: client.conversations_replies(channel=CHANNEL, ts=parent)
+        ).response.status_code
+        == 429
+    )
+    clock.advance(60)
+    assert client.conversations_replies(channel=CHANNEL, ts=parent)["ok"]
+
+
+def test_a_test_may_relax_slacks_rate_limits_and_say_why(
+    client: WebClient, server: FakeSlackServer
+) -> None:
+    server.fake.relax("rate_limits")  # this test checks that relaxing works, nothing else
+    for number in range(20):
+        client.chat_postMessage(channel=CHANNEL, text=f"{number}")
+    assert server.fake.limited == []

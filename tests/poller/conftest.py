@@ -113,6 +113,7 @@ class World:
     store: Store
     accounts: Accounts
     owners: Iterator[int] = field(default_factory=lambda: itertools.count(1))
+    parent_at: dict[str, float] = field(default_factory=dict)
 
     @property
     def fake(self) -> FakeSlack:
@@ -147,6 +148,10 @@ class World:
     ) -> TrackedActivity:
         """Start a tagging activity in the workspace's account and track it, as the app does."""
         self.accounts.client_for(workspace_id)
+        # Parents come at Slack's pace too: 1 a second in a channel.
+        since = self.clock.monotonic() - self.parent_at.get(channel, -1.0)
+        self.clock.advance(max(0.0, 1.0 - since))
+        self.parent_at[channel] = self.clock.monotonic()
         state = self.sandbox.state
         if outcome:
             self.sandbox.faults.end_next_activity(outcome, errors)

@@ -93,7 +93,7 @@ def test_two_pollers_racing_post_nothing_twice(world: World) -> None:
         except BaseException as exc:  # surfaced in the main thread below
             failures.append(exc)
 
-    for _ in range(60):
+    for _ in range(200):  # 60 replies in one channel take a minute at Slack's pace
         threads = [threading.Thread(target=cycle, args=(p,)) for p in pollers]
         for thread in threads:
             thread.start()

@@ -52,3 +52,11 @@ def test_server_errors_and_dropped_connections_pass_and_may_have_landed() -> Non
     dropped = classify(ConnectionResetError())
     assert dropped.outcome is Outcome.RETRY and not dropped.refused
     assert classify(slack_error(429, "ratelimited", {"Retry-After": "soon"})).retry_after is None
+
+
+@pytest.mark.parametrize(
+    "error", ["message_not_found", "cant_update_message", "edit_window_closed"]
+)
+def test_a_message_gone_or_frozen_ends_its_edits_not_its_thread(error: str) -> None:
+    failure = classify(slack_error(200, error))
+    assert failure.outcome is Outcome.GONE and failure.refused

@@ -186,3 +186,17 @@ def test_a_tag_gone_meanwhile_is_reported_in_the_modal(bot: Bot) -> None:
     failed = _settled(bot, view["id"], "Unknown tag")
     assert "“no-such-id”" in text_of(failed) and "Nothing was changed" in text_of(failed)
     assert bot.activities() == 0
+
+
+def test_a_failed_update_after_the_start_still_says_it_started_with_its_id(bot: Bot) -> None:
+    view = _open(bot, "add")
+    values = {"targets": [_tag(bot, "VIP")], "source_lists": [_list(bot, "Newsletter")]}
+    bot.fake.fail("views.update", "internal_error")  # the "Started" view is refused once
+    assert bot.local.submit(view, values).json()["response_action"] == "update"
+
+    [tracked] = bot.wait_tracked()
+    told = _settled(bot, view["id"], "Started")
+    shown = text_of(told)
+    assert tracked.activity_id in shown and "do not run it again" in shown
+    assert "nothing was started" not in shown.lower() and "Nothing was changed" not in shown
+    assert len(bot.fake.calls_to("views.update")) == 2

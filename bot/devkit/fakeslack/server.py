@@ -4,7 +4,9 @@ It is strict: it refuses what real Slack refuses, with Slack's error codes, from
 Every `blocks`, `view` and response_url post is checked with slack_sdk's Block Kit models plus
 what they miss (`limits.py`); trigger ids are issued here and work once within 3 seconds; a
 `U…` id posted to answers the DM's `D…` id, which later calls need; `conversations.replies`
-gives at most 15 messages a page. Tests switch faults on per method or channel (errors, 429 with
+gives at most 15 messages a page. Slack's rate limits hold by default, on the fake's clock
+(`pace.py`: posts per channel, edits and thread reads per workspace), answered with 429 and
+Retry-After as Slack does. Tests switch faults on per method or channel (errors, 429 with
 Retry-After). A test whose code under test breaks a rule on purpose can `relax()` that rule.
 Point a `slack_sdk.WebClient(base_url=server.api_url)` at it.
 """
@@ -32,6 +34,7 @@ from bot.devkit.fakeslack.limits import (
     check_message_text,
     check_view,
 )
+from bot.devkit.fakeslack.pace import REPLIES_PER_MINUTE, SlackPace
 from bot.devkit.threaded_server import ThreadedServer
 
 TRIGGER_SECONDS = 3.0
@@ -39,7 +42,7 @@ RESPONSE_URL_POSTS = 5
 RESPONSE_URL_SECONDS = 30 * 60
 REPLIES_PAGE = 15
 # Rules a test may relax (see `relax`), each named after what it checks.
-RULES = ("dm_channel", "trigger_ids", "limits")
+RULES = ("dm_channel", "trigger_ids", "limits", "rate_limits")
 CHANNEL_METHODS = {
     "chat.postMessage",
     "chat.postEphemeral",
@@ -58,6 +61,7 @@ class SlackCall:
     method: str
     args: dict[str, Any]
     token: str | None
+    at: float = 0.0  # the fake's clock (monotonic) when the call came
 
 
 @dataclass
@@ -145,14 +149,16 @@ class FakeSlack:
         valid_tokens: set[str] | None = None,
         *,
         clock: Clock = SYSTEM_CLOCK,
-        replies_per_minute: int | None = None,
+        replies_per_minute: int | None = REPLIES_PER_MINUTE,
     ) -> None:
         self._lock = threading.RLock()
         self.clock = clock
         self._last_us = 0
         self._view_ids = itertools.count(1)
         self.valid_tokens = valid_tokens  # None: any token is accepted
-        self.replies_per_minute = replies_per_minute  # the 2025 limit for new apps is 1
+        # Slack's rate limits; replies_per_minute None: thread reads are not limited.
+        self.pace = SlackPace(replies_per_minute=replies_per_minute)
+        self.limited: list[SlackCall] = []  # the calls answered 429 (by a test's fault or a limit)
         self.relaxed: set[str] = set()
         self.calls: list[SlackCall] = []
         self.messages: list[SlackMessage] = []
@@ -165,7 +171,6 @@ class FakeSlack:
         self.channel_faults: dict[str, str] = {}
         self._triggers: dict[str, float] = {}
         self._response_urls: dict[str, _ResponseUrl] = {}
-        self._replies_at: list[float] = []
         self.responses: list[tuple[str, dict[str, Any]]] = []
         self.listeners: list[Callable[[str, SlackMessage | dict[str, Any]], None]] = []
         self.team = "T0001"
@@ -300,10 +305,11 @@ class FakeSlack:
         self, method: str, args: dict[str, Any], token: str | None
     ) -> tuple[int, dict[str, Any], dict[str, str]]:
         with self._lock:
-            self.calls.append(SlackCall(method, args, token))
+            self.calls.append(SlackCall(method, args, token, self.clock.monotonic()))
             channel = str(args.get("channel") or "") or None
-            limited = self._take_rate_limit(method, channel)
+            limited = self._take_rate_limit(method, channel, token)
             if limited is not None:
+                self.limited.append(self.calls[-1])
                 return 429, {"ok": False, "error": "ratelimited"}, {"Retry-After": str(limited)}
             failure = self._take_failure(method, channel)
             if failure is not None:
@@ -326,22 +332,15 @@ class FakeSlack:
                     body["response_metadata"] = {"messages": [f"[ERROR] {refusal.detail}"]}
                 return 200, body, {}
 
-    def _take_rate_limit(self, method: str, channel: str | None) -> int | None:
+    def _take_rate_limit(self, method: str, channel: str | None, token: str | None) -> int | None:
         for limit in self._rate_limits.get(method, []):
             if limit.times > 0 and limit.channel in (None, channel):
                 limit.times -= 1
                 return limit.retry_after
-        if method == "conversations.replies" and self.replies_per_minute is not None:
-            return self._replies_budget()
-        return None
-
-    def _replies_budget(self) -> int | None:
-        now = self.clock.monotonic()
-        self._replies_at = [at for at in self._replies_at if now - at < 60.0]
-        if self.replies_per_minute is not None and len(self._replies_at) >= self.replies_per_minute:
-            return max(1, int(60.0 - (now - self._replies_at[0]) + 0.999))
-        self._replies_at.append(now)
-        return None
+        if "rate_limits" in self.relaxed:
+            return None
+        # One workspace per bot token: its limits are the workspace's.
+        return self.pace.retry_after(method, token or "", channel, self.clock.monotonic())
 
     def _take_failure(self, method: str, channel: str | None) -> str | None:
         pending = self._failures.get(method) or []
