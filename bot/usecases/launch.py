@@ -17,9 +17,11 @@ from bot.cc.models import Activity
 from bot.store import NewActivity
 from bot.store.jobs import Job, JobStore, NewJob
 from bot.usecases.inputs import Actor
+from bot.usecases.outcomes import Refused
 from bot.usecases.parent import job_parent, parent_failed, shortened
+from bot.usecases.plans import Plan
 from bot.usecases.ports import Conversation, Message
-from bot.usecases.service import Operations, Plan, Refused
+from bot.usecases.service import Operations
 
 OUR_SIDE = "something went wrong on our side"
 

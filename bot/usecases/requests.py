@@ -12,20 +12,24 @@ from collections import Counter
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from bot.cc.client import AccountClient
 from bot.cc.models import Activity, ActivityKind, LimitError
 from bot.mrkdwn import shorten_names
-from bot.permissions import ALL_ACTIVE, DELETE_TAGS
 from bot.store import NewActivity
-from bot.usecases.commands.grammar import ParseError, split_command
+from bot.usecases.bodies import action_name, check_limits
+from bot.usecases.grammar import ParseError, parse_bulk_line, split_command
 from bot.usecases.inputs import Actor, BulkInput, DeleteInput, SourceKind
 from bot.usecases.launch import JobLauncher, activities, job_started
+from bot.usecases.outcomes import People, Refused, plural
 from bot.usecases.parent import parent_failed, parent_message, shortened
 from bot.usecases.people import contacts_in
+from bot.usecases.plans import Plan
 from bot.usecases.ports import (
+    ALL_ACTIVE,
     CONNECT_NOT_SET_UP,
+    DELETE_TAGS,
     NOT_CONNECTED,
     Accounts,
     Connections,
@@ -35,18 +39,7 @@ from bot.usecases.ports import (
     Permits,
     TellsProgress,
 )
-from bot.usecases.service import (
-    Operations,
-    People,
-    Plan,
-    Refused,
-    action_name,
-    check_limits,
-    plural,
-)
-
-if TYPE_CHECKING:
-    from bot.usecases.commands import Command
+from bot.usecases.service import Operations
 
 log = logging.getLogger(__name__)
 # A confirmation carries the line it confirms (as JSON, in a button's 2,000 characters); a
@@ -71,6 +64,17 @@ class Request:
     text: str
     channel: str | None = None
     once: str | None = None
+
+
+class Runnable(Protocol):
+    """What the pipeline needs of a command (bot/usecases/commands: `Command`), named here so
+    the pipeline does not import the commands that build on it."""
+
+    @property
+    def permission(self) -> str | None: ...
+
+    @property
+    def run(self) -> Callable[[Turn, str], None]: ...
 
 
 def required_action(inp: BulkInput) -> str:
@@ -253,8 +257,6 @@ class Turn:
 
     def bulk_line(self, line: str, *, confirmed: bool = False) -> None:
         """A one-line bulk command, or a saved one (`saved <id>`, see `_short`)."""
-        from bot.usecases.commands.bulk import parse_bulk_line
-
         head = split_command(line)
         if head.name == SAVED:
             found = self.ops.store.saved_line(
@@ -311,7 +313,7 @@ class Pipeline:
         self,
         operations: Operations,
         accounts: Accounts,
-        commands: Mapping[str, Command],
+        commands: Mapping[str, Runnable],
         *,
         permits: Permits | None = None,
         connections: Connections | None = None,
