@@ -18,6 +18,7 @@ from bot.cc.client import AccountClient
 from bot.cc.models import LimitError
 from bot.mrkdwn import shorten_names
 from bot.usecases.bodies import action_name, check_limits
+from bot.usecases.catalog import Catalog
 from bot.usecases.grammar import ParseError, split_command
 from bot.usecases.inputs import Actor, BulkInput, DeleteInput, SourceKind
 from bot.usecases.launch import Launched, Launcher, activities, launched_message
@@ -39,6 +40,7 @@ from bot.usecases.ports import (
     TellsProgress,
 )
 from bot.usecases.service import Operations
+from bot.usecases.sources import CampaignMenus
 
 log = logging.getLogger(__name__)
 # A confirmation carries the line it confirms (as JSON, in a button's 2,000 characters); a
@@ -287,6 +289,28 @@ class Pipeline:
         self.permits = permits
         self.connections = connections
 
+    # ------------------------------------------------------------ its face to front ends
+    @property
+    def catalog(self) -> Catalog:
+        """Tags and lists, cached (the menus' type-ahead)."""
+        return self.ops.catalog
+
+    @property
+    def menus(self) -> CampaignMenus:
+        """Recent campaigns and their links (the menus' type-ahead)."""
+        return self.ops.sources.menus
+
+    def audit(self, actor: Actor, action: str, detail: str, outcome: str) -> None:
+        self.ops.audit(actor, action, detail, outcome)
+
+    def keep(self, actor: Actor, text: str) -> str:
+        """Keep `text` for this person server-side; answers its short key."""
+        return self.ops.store.save_line(actor.workspace_id, actor.user_id, text)
+
+    def kept(self, actor: Actor, key: str) -> str | None:
+        """What this person kept under `key` (another's key reads nothing)."""
+        return self.ops.store.saved_line(actor.workspace_id, actor.user_id, key)
+
     # ------------------------------------------------------------ the steps
     def claim(self, key: str | None) -> bool:
         """True the first time `key` is seen (None: nothing to dedupe)."""
@@ -334,10 +358,20 @@ class Pipeline:
             turn.permit(command.permission)
         command.run(turn, rest)
 
-    def confirmed(self, request: Request, pending: Pending, conversation: Conversation) -> None:
-        """A yes to a confirmation: planned again (names may have changed), then launched."""
+    def confirmed(
+        self,
+        request: Request,
+        pending: Pending,
+        conversation: Conversation,
+        *,
+        starting: Message | None = None,
+    ) -> None:
+        """A yes to a confirmation, from any front end: planned again through the registry
+        (names may have changed), then launched. `starting` is said first, once claimed."""
         if not self.claim(request.once):
             return  # a double click, or already cancelled
+        if starting is not None:
+            conversation.say(starting)
         turn = Turn(self, request, conversation)
         with self.guarded(turn, "confirm", pending.line or request.text):
             if pending.line is not None:
