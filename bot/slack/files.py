@@ -19,12 +19,13 @@ from slack_sdk.errors import SlackApiError
 
 from bot.cc.models import LimitError
 from bot.mrkdwn import escape
-from bot.slack.conversation import ModalConversation
+from bot.slack.conversation import ModalConversation, form_of
 from bot.slack.forms import Form
 from bot.usecases import BulkInput, DeleteInput, Source, SourceKind
+from bot.usecases.bodies import check_limits
+from bot.usecases.outcomes import Refused
 from bot.usecases.people import MAX_CSV_BYTES, emails_in_csv, is_email
 from bot.usecases.ports import Message, Pending
-from bot.usecases.service import Refused, check_limits
 
 READABLE_TYPES = ("csv", "text", "txt")
 READABLE_SUFFIXES = (".csv", ".txt")
@@ -216,7 +217,7 @@ class FileFormConversation(ModalConversation):
         self._form = form
 
     def ask_to_confirm(self, preview: Message, pending: Pending) -> None:
-        planned = Form.of(pending.input, pending.channel or "")
+        planned = form_of(pending)
         carried = replace(
             planned, source=self._form.source, files=self._form.files, kept=self._form.kept
         )

@@ -35,11 +35,11 @@ class Message:
 
 @dataclass(frozen=True)
 class Pending:
-    """A planned request waiting for a yes: the line to run again (None for a form), its input,
-    and where it was asked."""
+    """A planned request waiting for a yes: the line to run again through the registry (None
+    for a form), the form's input (None for a line), and where it was asked."""
 
     line: str | None
-    input: BulkInput
+    input: BulkInput | None
     channel: str | None
 
 
@@ -84,6 +84,16 @@ class Accounts(Protocol):
     def client_for(self, workspace_id: str) -> AccountClient | None:
         """The workspace's connected Constant Contact account, or None if not connected."""
         ...
+
+
+# The actions `Permits` decides on. Every command's name is an action too (allowed channels);
+# these are the privileged ones, for the configured admins only.
+DELETE_TAGS = "delete_tags"
+ALL_ACTIVE = "all_active"
+CONNECT = "connect"
+DISCONNECT = "disconnect"
+SET_POLICY = "set_policy"
+PRIVILEGED_ACTIONS = frozenset({DELETE_TAGS, ALL_ACTIVE, CONNECT, DISCONNECT, SET_POLICY})
 
 
 @dataclass(frozen=True)

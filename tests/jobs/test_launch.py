@@ -21,8 +21,7 @@ from bot.store import Store
 from bot.store.jobs import LAUNCHED, PLANNED, JobStore
 from bot.usecases import Actor, Catalog, Operations
 from bot.usecases.commands import REGISTRY
-from bot.usecases.commands.bulk import parse_bulk_line
-from bot.usecases.commands.grammar import split_command
+from bot.usecases.grammar import parse_bulk_line, split_command
 from bot.usecases.ports import Message
 from bot.usecases.requests import MAX_CARRIED_LINE, Pipeline, Request, Turn
 from tests.usecases.test_requests import Recorded
@@ -178,14 +177,14 @@ def test_a_long_broad_line_is_confirmed_through_a_saved_line(world: World) -> No
 
     def confirm(turn: Turn) -> None:
         assert pending.line is not None
-        turn.bulk_line(pending.line, confirmed=True)
+        turn.confirm_line(pending.line)
 
     world.pipeline(world.client()).run(Request(ACTOR, "", "C1", "yes"), yes, "confirm", confirm)
     assert yes.refused == [] and yes.said[0].startswith("Started job")
     other = Recorded()
     stranger = Request(Actor("T1", "U2"), "", "C1", "yes-2")
     world.pipeline(world.client()).run(
-        stranger, other, "confirm", lambda turn: turn.bulk_line(pending.line or "", confirmed=True)
+        stranger, other, "confirm", lambda turn: turn.confirm_line(pending.line or "")
     )
     assert other.refused == ["This request is no longer known; type it again"]
 

@@ -13,9 +13,9 @@ from slack_sdk import WebClient
 from bot.slack import views
 from bot.slack.conversation import HomeConversation
 from bot.slack.listeners import Deps, Incoming, acked
+from bot.usecases.outcomes import Refused
 from bot.usecases.people import emails_in_text
 from bot.usecases.requests import Request, Turn
-from bot.usecases.service import Refused
 
 CALLBACK_ID = "tag_emails_in_message"
 SHORTCUT_NAME = "Tag the emails in this message"
@@ -78,7 +78,7 @@ def register(app: App, deps: Deps) -> None:
         actor = incoming.actor
 
         def keep(line: str) -> str:
-            return deps.pipeline.ops.store.save_line(actor.workspace_id, actor.user_id, line)
+            return deps.pipeline.keep(actor, line)
 
         talk = ShortcutConversation(incoming.client, trigger, actor.user_id, channel, emails, keep)
         request = Request(actor, SHORTCUT_NAME, channel, once=f"shortcut:{trigger}")

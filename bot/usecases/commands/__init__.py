@@ -61,9 +61,16 @@ HELP = Command("help", (), _help)
 
 
 def _families() -> list[Iterable[Command]]:
-    from bot.usecases.commands import bulk, connect, show, tags
+    from bot.usecases.commands import bulk, connect, merge, show, tags
 
-    return [(HELP,), tags.COMMANDS, show.COMMANDS, bulk.COMMANDS, connect.COMMANDS]
+    return [
+        (HELP,),
+        tags.COMMANDS,
+        show.COMMANDS,
+        bulk.COMMANDS,
+        merge.COMMANDS,
+        connect.COMMANDS,
+    ]
 
 
 REGISTRY: dict[str, Command] = _registry(_families())

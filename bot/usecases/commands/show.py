@@ -13,8 +13,8 @@ from bot.cc.client import AccountClient
 from bot.cc.errors import CCError
 from bot.usecases.commands import Command
 from bot.usecases.names import Named, clashing, fold
+from bot.usecases.outcomes import Refused, cc_message, plural
 from bot.usecases.ports import Message
-from bot.usecases.service import Refused, cc_message, plural
 
 if TYPE_CHECKING:
     from bot.usecases.requests import Turn
