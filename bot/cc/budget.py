@@ -1,0 +1,432 @@
+"""Who a call is for, and the fair-share policy of the API key's budget.
+
+Every caller of one API key shares 4 requests a second and 10,000 a day. The policy here is
+pure (a `BudgetState` in, a `Decision` out) so the same code decides inside one process
+(`FairLimiter`, in memory) and across processes (bot/store/ratelimit.py, a row per key):
+
+- A person waiting (`Priority.PERSON`: type-ahead, previews, single calls, confirmations)
+  reserves the next slot, in arrival order among people. Background callers never reserve a
+  slot ahead: they take a slot only when it is free *now*, so a person waits behind at most
+  the one background slot already taken.
+- Background callers (`FOLLOW` before `BACKGROUND`) register as waiters; a free slot goes to
+  the best waiter by (priority, its workspace's virtual time, arrival). A workspace's virtual
+  time grows by one per call, and a workspace that starts waiting again is lifted to the
+  least virtual time of those waiting, so it brings no credit from its idle time: the rate
+  is shared equally among the workspaces that want calls, an idle one's share goes to them.
+- The day: people may spend the whole quota; background work may not touch the part of the
+  reserve (`reserve`, 0.2) people have not spent yet. A workspace wanting background calls
+  gets an equal share of what the workspaces wanting calls in the last minute have used plus
+  what is left (an idle workspace's unused share goes to the others); past it, it waits.
+
+The caller is carried by a context variable (`calling(...)`), set by the request pipeline
+(people) and by the poller and the launcher (background), so no call site passes it along.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import uuid
+from collections.abc import Iterator
+from contextlib import AbstractContextManager, contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from enum import IntEnum
+from typing import Protocol
+
+from bot.cc.errors import QuotaExhausted
+from bot.clock import SYSTEM_CLOCK, Clock
+
+
+class Priority(IntEnum):
+    """Lower goes first."""
+
+    PERSON = 0  # a person waiting: type-ahead, previews, single calls, confirmations
+    FOLLOW = 1  # following activities to their end
+    BACKGROUND = 2  # starting job parts, contact index syncs, rules
+
+
+@dataclass(frozen=True)
+class Caller:
+    workspace: str
+    priority: Priority
+
+
+NOBODY = ""  # a call made outside any workspace (a token refresh, the CLI)
+_CALLER: ContextVar[Caller] = ContextVar("cctag_caller", default=Caller(NOBODY, Priority.PERSON))
+
+
+@contextmanager
+def calling(workspace: str, priority: Priority) -> Iterator[None]:
+    """Every Constant Contact call made inside is counted for `workspace` at `priority`."""
+    token = _CALLER.set(Caller(workspace, priority))
+    try:
+        yield
+    finally:
+        _CALLER.reset(token)
+
+
+@contextmanager
+def in_background(priority: Priority = Priority.BACKGROUND) -> Iterator[None]:
+    """The current workspace's calls inside become background work (job parts, index syncs)."""
+    with calling(current_caller().workspace, priority):
+        yield
+
+
+def current_caller() -> Caller:
+    return _CALLER.get()
+
+
+# ------------------------------------------------------------------------------ the state
+# A waiter not seen for this long is gone (its process stopped).
+STALE_WAITER_SECONDS = 2.0
+# A workspace that asked for a call within this long wants calls, for the day's shares.
+WANTING_SECONDS = 60.0
+# A workspace over its day's share while others want calls tries again after this long.
+SHARE_RETRY_SECONDS = 60.0
+
+
+@dataclass
+class Share:
+    """One workspace's use of the key today."""
+
+    workspace: str
+    calls: int = 0  # every priority
+    background: int = 0  # FOLLOW and BACKGROUND
+    vtime: float = 0.0  # calls counted for the rate's fair share
+    wanted_at: float = 0.0  # seconds since the epoch: last background call asked for
+
+
+@dataclass
+class Waiter:
+    id: str
+    workspace: str
+    priority: int
+    since: float
+    seen: float
+
+
+@dataclass
+class BudgetState:
+    day: str
+    next_slot: float = 0.0
+    calls: int = 0
+    person_calls: int = 0
+    shares: dict[str, Share] = field(default_factory=dict)
+    waiters: dict[str, Waiter] = field(default_factory=dict)
+
+    def share(self, workspace: str) -> Share:
+        if workspace not in self.shares:
+            self.shares[workspace] = Share(workspace)
+        return self.shares[workspace]
+
+
+@dataclass(frozen=True)
+class Limits:
+    rate_per_second: float = 4.0
+    daily_quota: int = 10_000
+    reserve: float = 0.2  # of the day, kept for people waiting
+    headroom: float = 0.10  # slots a little wider than 1/rate (see bot/store/ratelimit.py)
+
+    @property
+    def spacing(self) -> float:
+        return 1.0 / (self.rate_per_second * (1.0 - self.headroom))
+
+    @property
+    def reserved(self) -> int:
+        return math.ceil(self.daily_quota * self.reserve)
+
+
+@dataclass(frozen=True)
+class Granted:
+    wait: float  # seconds until the slot
+
+
+@dataclass(frozen=True)
+class Later:
+    until: float  # seconds since the epoch: ask again then
+
+
+@dataclass(frozen=True)
+class Spent:
+    retry_at: float  # seconds since the epoch: worth asking again then
+    whose: str  # "key": the key's day; "share": the workspace's share while others want calls
+
+
+Decision = Granted | Later | Spent
+
+
+def next_reset(moment: datetime) -> datetime:
+    """The next 00:00 UTC after `moment`."""
+    day = moment.astimezone(UTC).date() + timedelta(days=1)
+    return datetime(day.year, day.month, day.day, tzinfo=UTC)
+
+
+class BudgetSpent(QuotaExhausted):
+    """No call was made: the key's day (or this workspace's share of it) is spent.
+
+    `retry_at` is when asking again may succeed (00:00 UTC for the key's day; sooner for a
+    share, which grows when the others stop wanting calls); `reset_at` is 00:00 UTC."""
+
+    def __init__(self, whose: str, retry_at: datetime, reset_at: datetime) -> None:
+        what = (
+            "this workspace's share of today's Constant Contact calls is spent while other "
+            "workspaces want calls"
+            if whose == "share"
+            else "today's Constant Contact calls are spent"
+        )
+        super().__init__(f"{what}; they reset at {reset_at:%H:%M} UTC", error_key=whose)
+        self.whose = whose
+        self.retry_at = retry_at
+        self.reset_at = reset_at
+
+
+# ------------------------------------------------------------------------------ the policy
+def roll_day(state: BudgetState, today: str) -> None:
+    if state.day == today:
+        return
+    state.day, state.calls, state.person_calls = today, 0, 0
+    for share in state.shares.values():
+        share.calls, share.background = 0, 0
+
+
+def background_left(state: BudgetState, limits: Limits) -> int:
+    """What background work may still spend today: the reserve people have not used is kept."""
+    kept = max(limits.reserved - state.person_calls, 0)
+    return max(limits.daily_quota - state.calls - kept, 0)
+
+
+def wanting(state: BudgetState, now: float) -> list[str]:
+    """The workspaces that asked for background calls within the last minute."""
+    return sorted(
+        s.workspace for s in state.shares.values() if now - s.wanted_at <= WANTING_SECONDS
+    )
+
+
+def day_share(state: BudgetState, limits: Limits, workspace: str, now: float) -> int:
+    """The workspace's share of today's background calls, among those that want calls now:
+    what they used plus what is left, in equal parts (at least what it used already)."""
+    names = set(wanting(state, now)) | {workspace}
+    used = sum(state.share(name).background for name in names)
+    return math.floor((used + background_left(state, limits)) / len(names))
+
+
+def decide(
+    state: BudgetState,
+    limits: Limits,
+    caller: Caller,
+    waiter_id: str,
+    now: float,
+    today: str,
+    reset_at: float,
+) -> Decision:
+    """One try for one call; the state is changed in place (the slot taken, the call counted,
+    the waiter registered or removed)."""
+    roll_day(state, today)
+    _forget_stale(state, now)
+    if state.calls >= limits.daily_quota:
+        state.waiters.pop(waiter_id, None)
+        return Spent(reset_at, "key")
+    if caller.priority == Priority.PERSON:
+        slot = max(now, state.next_slot)
+        _count(state, limits, caller, slot)
+        return Granted(slot - now)
+    share = state.share(caller.workspace)
+    share.wanted_at = now
+    if background_left(state, limits) <= 0:
+        state.waiters.pop(waiter_id, None)
+        return Spent(reset_at, "key")
+    if share.background >= day_share(state, limits, caller.workspace, now):
+        state.waiters.pop(waiter_id, None)
+        return Spent(min(now + SHARE_RETRY_SECONDS, reset_at), "share")
+    _wait_in_line(state, caller, waiter_id, now)
+    if state.next_slot > now:
+        return Later(state.next_slot)
+    if _best_waiter(state) != waiter_id:
+        return Later(now + limits.spacing / 2)
+    del state.waiters[waiter_id]
+    floor = _least_vtime(state, exclude=None)
+    share.vtime = max(share.vtime, floor if floor is not None else share.vtime) + 1
+    _count(state, limits, caller, now)
+    return Granted(0.0)
+
+
+def _count(state: BudgetState, limits: Limits, caller: Caller, slot: float) -> None:
+    state.next_slot = slot + limits.spacing
+    state.calls += 1
+    share = state.share(caller.workspace)
+    share.calls += 1
+    if caller.priority == Priority.PERSON:
+        state.person_calls += 1
+    else:
+        share.background += 1
+
+
+def _forget_stale(state: BudgetState, now: float) -> None:
+    for waiter_id in [w.id for w in state.waiters.values() if now - w.seen > STALE_WAITER_SECONDS]:
+        del state.waiters[waiter_id]
+
+
+def _least_vtime(state: BudgetState, exclude: str | None) -> float | None:
+    times = [
+        state.share(w.workspace).vtime for w in state.waiters.values() if w.workspace != exclude
+    ]
+    return min(times) if times else None
+
+
+def _wait_in_line(state: BudgetState, caller: Caller, waiter_id: str, now: float) -> None:
+    waiter = state.waiters.get(waiter_id)
+    if waiter is not None:
+        waiter.seen = now
+        return
+    if not any(w.workspace == caller.workspace for w in state.waiters.values()):
+        # Back from idle: no credit for the time nobody here wanted calls.
+        floor = _least_vtime(state, exclude=caller.workspace)
+        share = state.share(caller.workspace)
+        if floor is not None:
+            share.vtime = max(share.vtime, floor)
+    state.waiters[waiter_id] = Waiter(waiter_id, caller.workspace, caller.priority, now, now)
+
+
+def _best_waiter(state: BudgetState) -> str:
+    best = min(
+        state.waiters.values(),
+        key=lambda w: (w.priority, state.share(w.workspace).vtime, w.since, w.id),
+    )
+    return best.id
+
+
+# ------------------------------------------------------------------------------ limiters
+class StateHolder(Protocol):
+    """Where the key's BudgetState lives: `open()` yields it locked, and keeps what was changed."""
+
+    def open(self) -> AbstractContextManager[BudgetState]: ...
+
+
+# Bounds the tries of one call: a background caller asks again at most twice a slot.
+MAX_TRIES = 100_000
+
+
+@dataclass(frozen=True)
+class BudgetView:
+    """What `/cctag budget` and the App Home show (read-only)."""
+
+    workspace_calls: int
+    workspace_share: int  # the workspace's share of today's background calls
+    key_calls: int
+    key_left: int
+    people_kept: int  # of what is left, kept for people waiting
+    reset_at: datetime
+
+
+class SharedBudget:
+    """bot.cc.ports.RateLimiter over any StateHolder: the loop around `decide`."""
+
+    def __init__(self, holder: StateHolder, limits: Limits, clock: Clock = SYSTEM_CLOCK) -> None:
+        self._holder = holder
+        self.limits = limits
+        self._clock = clock
+
+    @property
+    def calls_left_today(self) -> int:
+        """What is left of today's quota across every caller (read-only: takes no slot)."""
+        state = self._peek()
+        return max(self.limits.daily_quota - state.calls, 0)
+
+    def view(self, workspace: str) -> BudgetView:
+        state = self._peek()
+        moment = self._clock.now()
+        share = state.shares.get(workspace, Share(workspace))
+        return BudgetView(
+            workspace_calls=share.calls,
+            workspace_share=day_share(state, self.limits, workspace, moment.timestamp()),
+            key_calls=state.calls,
+            key_left=max(self.limits.daily_quota - state.calls, 0),
+            people_kept=max(self.limits.reserved - state.person_calls, 0),
+            reset_at=next_reset(moment),
+        )
+
+    def acquire(self) -> None:
+        """Wait for this caller's slot; BudgetSpent (no call made) when the day is spent."""
+        caller = current_caller()
+        waiter_id = uuid.uuid4().hex
+        try:
+            for _ in range(MAX_TRIES):
+                decision = self._try(caller, waiter_id)
+                if isinstance(decision, Granted):
+                    if decision.wait > 0:
+                        self._clock.sleep(decision.wait)
+                    return
+                if isinstance(decision, Spent):
+                    raise self._spent(decision)
+                self._clock.sleep(max(decision.until - self._clock.now().timestamp(), 0.001))
+        except BaseException:
+            self._leave(waiter_id)
+            raise
+        raise BudgetSpent("key", next_reset(self._clock.now()), next_reset(self._clock.now()))
+
+    def hold_off(self, seconds: float) -> None:
+        """After a 429 throttled, keep every caller of this key back for `seconds`."""
+        now = self._clock.now().timestamp()
+        with self._holder.open() as state:
+            state.next_slot = max(state.next_slot, now + seconds)
+
+    def spent_today(self) -> None:
+        """Constant Contact said the day is spent (429 quota_exceeded): count it so."""
+        today = self._clock.now().date().isoformat()
+        with self._holder.open() as state:
+            roll_day(state, today)
+            state.calls = max(state.calls, self.limits.daily_quota)
+
+    def _try(self, caller: Caller, waiter_id: str) -> Decision:
+        moment = self._clock.now()
+        with self._holder.open() as state:
+            return decide(
+                state,
+                self.limits,
+                caller,
+                waiter_id,
+                moment.timestamp(),
+                moment.date().isoformat(),
+                next_reset(moment).timestamp(),
+            )
+
+    def _leave(self, waiter_id: str) -> None:
+        with self._holder.open() as state:
+            state.waiters.pop(waiter_id, None)
+
+    def _peek(self) -> BudgetState:
+        with self._holder.open() as state:
+            roll_day(state, self._clock.now().date().isoformat())
+            return state
+
+    def _spent(self, decision: Spent) -> BudgetSpent:
+        moment = self._clock.now()
+        retry = datetime.fromtimestamp(decision.retry_at, UTC)
+        return BudgetSpent(decision.whose, retry, next_reset(moment))
+
+
+class MemoryState:
+    """A StateHolder for one process."""
+
+    def __init__(self, today: str) -> None:
+        self._state = BudgetState(day=today)
+        self._lock = threading.Lock()
+
+    @contextmanager
+    def open(self) -> Iterator[BudgetState]:
+        with self._lock:
+            yield self._state
+
+
+def fair_limiter(
+    rate_per_second: float = 4.0,
+    daily_quota: int = 10_000,
+    reserve: float = 0.2,
+    clock: Clock = SYSTEM_CLOCK,
+    headroom: float = 0.10,
+) -> SharedBudget:
+    """The fair budget inside one process (the shell, the stand-in stack, tests)."""
+    limits = Limits(rate_per_second, daily_quota, reserve, headroom)
+    return SharedBudget(MemoryState(clock.now().date().isoformat()), limits, clock)
