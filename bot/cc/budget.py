@@ -54,7 +54,8 @@ class Caller:
 
 
 NOBODY = ""  # a call made outside any workspace (a token refresh, the CLI)
-_CALLER: ContextVar[Caller] = ContextVar("cctag_caller", default=Caller(NOBODY, Priority.PERSON))
+# Unset: a call made outside any request counts as a person's (nothing background forgets it).
+_CALLER: ContextVar[Caller | None] = ContextVar("cctag_caller", default=None)
 
 
 @contextmanager
@@ -75,7 +76,7 @@ def in_background(priority: Priority = Priority.BACKGROUND) -> Iterator[None]:
 
 
 def current_caller() -> Caller:
-    return _CALLER.get()
+    return _CALLER.get() or Caller(NOBODY, Priority.PERSON)
 
 
 # ------------------------------------------------------------------------------ the state

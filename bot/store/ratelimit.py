@@ -18,6 +18,7 @@ from __future__ import annotations
 import copy
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import cast
 
 from sqlalchemy import delete
 from sqlmodel import Session, col, select
@@ -39,8 +40,8 @@ class DatabaseState:
     @contextmanager
     def open(self) -> Iterator[BudgetState]:
         with self._store.rate_budget_row(self._api_key) as row:
-            session = Session.object_session(row)
-            assert session is not None  # the row is the open transaction's
+            # The row's session is the Store's open write transaction (a sqlmodel Session).
+            session = cast(Session, Session.object_session(row))
             state = BudgetState(row.day, row.next_slot, row.calls, row.person_calls)
             state.shares = self._shares(session)
             state.waiters = self._waiters(session)
@@ -60,9 +61,7 @@ class DatabaseState:
 
     def _waiters(self, session: Session) -> dict[str, Waiter]:
         rows = session.exec(select(RateWaiterRow).where(RateWaiterRow.key_hash == self._digest))
-        return {
-            r.id: Waiter(r.id, r.workspace_id, r.priority, r.since, r.seen) for r in rows
-        }
+        return {r.id: Waiter(r.id, r.workspace_id, r.priority, r.since, r.seen) for r in rows}
 
     def _save_shares(
         self, session: Session, before: dict[str, Share], after: dict[str, Share]

@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 
+from bot.cc.budget import in_background
 from bot.cc.client import AccountClient
 from bot.cc.models import Activity
 from bot.store import NewActivity
@@ -91,6 +92,18 @@ class JobLauncher:
         self, account: AccountClient, plan: Plan, job: Job, channel: str, ref: str
     ) -> tuple[list[Activity], int | None, str | None]:
         started: list[Activity] = []
+        with in_background():  # a job's parts are background work in the key's budget
+            return self._start_each(account, plan, job, channel, ref, started)
+
+    def _start_each(
+        self,
+        account: AccountClient,
+        plan: Plan,
+        job: Job,
+        channel: str,
+        ref: str,
+        started: list[Activity],
+    ) -> tuple[list[Activity], int | None, str | None]:
         for position, request in enumerate(plan.parts):
             part = dataclasses.replace(plan, request=request, requests=())
             try:

@@ -14,6 +14,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from bot.cc.budget import Priority, calling
 from bot.cc.client import AccountClient
 from bot.cc.models import Activity, ActivityKind, LimitError
 from bot.mrkdwn import shorten_names
@@ -71,6 +72,13 @@ class Request:
     text: str
     channel: str | None = None
     once: str | None = None
+
+
+@contextmanager
+def person_waiting(actor: Actor) -> Iterator[None]:
+    """Calls made inside go first in the API key's budget (bot/cc/budget.py): a person waits."""
+    with calling(actor.workspace_id, Priority.PERSON):
+        yield
 
 
 def required_action(inp: BulkInput) -> str:
@@ -396,9 +404,10 @@ class Pipeline:
     @contextmanager
     def guarded(self, turn: Turn, action: str, detail: str) -> Iterator[None]:
         """Refusals and parse errors become sentences, audited once; anything else is logged,
-        never shown raw."""
+        never shown raw. Every Constant Contact call inside is a person's, waiting."""
         try:
-            yield
+            with person_waiting(turn.actor):
+                yield
         except ParseError as exc:
             message = f"{exc}. See `/cctag help`."
             turn.audit(action, detail, f"refused: {exc}")

@@ -13,6 +13,7 @@ from typing import Any, TypeVar
 from pydantic import BaseModel
 
 from bot.cc import inputs
+from bot.cc.budget import BudgetSpent
 from bot.cc.client import MAX_LISTS_PER_CONTACT_QUERY, MAX_TAGS_PER_CONTACT_QUERY, AccountClient
 from bot.cc.errors import CCError, Conflict, NotFound, QuotaExhausted, RateLimited
 from bot.cc.models import (
@@ -188,9 +189,26 @@ def plural(count: int, word: str) -> str:
 
 
 def cc_message(exc: CCError) -> str:
+    if isinstance(exc, BudgetSpent):
+        return budget_spent_sentence(exc)
     if isinstance(exc, (RateLimited, QuotaExhausted)):
         return f"Constant Contact is busy right now ({exc.message}); try again shortly"
     return f"Constant Contact refused: {exc.message}"
+
+
+def budget_spent_sentence(exc: BudgetSpent) -> str:
+    """A person told, in words, that the day is spent and when it comes back."""
+    if exc.whose == "share":
+        what = (
+            "This workspace has used its share of today's Constant Contact calls while other "
+            "workspaces want calls too"
+        )
+    else:
+        what = "Today's Constant Contact calls for this app are all spent"
+    return (
+        f"{what}; nothing was changed. The budget resets at "
+        f"{exc.reset_at:%H:%M} UTC ({exc.reset_at:%A}); try again then."
+    )
 
 
 # ---------------------------------------------------------------- limits, without any call

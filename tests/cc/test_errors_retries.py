@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 import httpx
 import pytest
 
+from bot.cc.budget import BudgetSpent, next_reset
 from bot.cc.client import AccountClient, CCApi
 from bot.cc.errors import (
     AuthError,
@@ -29,7 +30,6 @@ from bot.cc.errors import (
     UnsupportedMediaType,
     error_for,
 )
-from bot.cc.budget import BudgetSpent, next_reset
 from bot.cc.ratelimit import SpacingLimiter, TokenBucketLimiter
 from bot.cc.tokens import StaticTokens
 from bot.clock import FakeClock
