@@ -21,8 +21,7 @@ from bot.store import Store
 from bot.store.jobs import LAUNCHED, PLANNED, JobStore
 from bot.usecases import Actor, Catalog, Operations
 from bot.usecases.commands import REGISTRY
-from bot.usecases.commands.bulk import parse_bulk_line
-from bot.usecases.commands.grammar import split_command
+from bot.usecases.grammar import parse_bulk_line, split_command
 from bot.usecases.ports import Message
 from bot.usecases.requests import MAX_CARRIED_LINE, Pipeline, Request, Turn
 from tests.usecases.test_requests import Recorded
@@ -129,7 +128,8 @@ def test_a_part_that_cannot_start_is_named_and_the_job_ends_saying_so(world: Wor
         assert job.state == LAUNCHED
         assert job.parts[0].activity_id and job.parts[1].state == PLANNED
         said = talk.said[0]
-        assert "Part 2 of 2 did not start" in said and "calls for this app are all spent" in said and "00:00 UTC" in said
+        assert "Part 2 of 2 did not start" in said
+        assert "calls for this app are all spent" in said and "00:00 UTC" in said
         [(ref, drawn)] = talk.parents.items()
         assert drawn[-1].endswith("*1 of 2 started*")
 

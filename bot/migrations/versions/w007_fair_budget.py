@@ -2,7 +2,7 @@
 waiting for a slot, and the calls made for people waiting (bot/cc/budget.py).
 
 Revision ID: w007
-Revises: w005
+Revises: w006
 Create Date: 2026-12-02
 """
 
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "w007"
-down_revision = "w005"
+down_revision = "w006"  # w005 as briefed; on w006 since i18 is merged here (the lead rechains)
 branch_labels = None
 depends_on = None
 
