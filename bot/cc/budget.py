@@ -24,6 +24,7 @@ The caller is carried by a context variable (`calling(...)`), set by the request
 
 from __future__ import annotations
 
+import copy
 import math
 import threading
 import uuid
@@ -311,14 +312,27 @@ MAX_TRIES = 100_000
 
 @dataclass(frozen=True)
 class BudgetView:
-    """What `/cctag budget` and the App Home show (read-only)."""
+    """What `/cctag budget`, the App Home and the metrics show (read-only)."""
 
-    workspace_calls: int
-    workspace_share: int  # the workspace's share of today's background calls
+    workspace_calls: int  # every priority, today
+    workspace_background: int  # of which background work (following, job parts, syncs)
+    workspace_share: int  # its share of today's background calls, among those wanting calls
+    workspaces_wanting: int  # workspaces sharing the day now (this one included)
     key_calls: int
     key_left: int
-    people_kept: int  # of what is left, kept for people waiting
+    people_kept: int  # of what the key has left, kept for people waiting
     reset_at: datetime
+
+    @property
+    def workspace_left(self) -> int:
+        """Background calls this workspace may still make today, as things stand."""
+        left_in_share = max(self.workspace_share - self.workspace_background, 0)
+        return min(left_in_share, max(self.key_left - self.people_kept, 0))
+
+
+def read_budget(limiter: object, workspace: str) -> BudgetView | None:
+    """The budget as `workspace` sees it, when the limiter is a fair one (read-only, no call)."""
+    return limiter.view(workspace) if isinstance(limiter, SharedBudget) else None
 
 
 class SharedBudget:
@@ -339,9 +353,12 @@ class SharedBudget:
         state = self._peek()
         moment = self._clock.now()
         share = state.shares.get(workspace, Share(workspace))
+        now = moment.timestamp()
         return BudgetView(
             workspace_calls=share.calls,
-            workspace_share=day_share(state, self.limits, workspace, moment.timestamp()),
+            workspace_background=share.background,
+            workspace_share=day_share(state, self.limits, workspace, now),
+            workspaces_wanting=len(set(wanting(state, now)) | {workspace}),
             key_calls=state.calls,
             key_left=max(self.limits.daily_quota - state.calls, 0),
             people_kept=max(self.limits.reserved - state.person_calls, 0),
@@ -400,7 +417,7 @@ class SharedBudget:
     def _peek(self) -> BudgetState:
         with self._holder.open() as state:
             roll_day(state, self._clock.now().date().isoformat())
-            return state
+            return copy.deepcopy(state)
 
     def _spent(self, decision: Spent) -> BudgetSpent:
         moment = self._clock.now()

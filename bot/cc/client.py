@@ -36,7 +36,7 @@ import httpx
 from pydantic import BaseModel, ValidationError
 
 from bot.cc import inputs
-from bot.cc.budget import BudgetSpent, next_reset
+from bot.cc.budget import BudgetSpent, BudgetView, next_reset, read_budget
 from bot.cc.errors import (
     AmbiguousActivity,
     AuthError,
@@ -348,6 +348,10 @@ class AccountClient:
     def account_key(self) -> str | None:
         """Which account this is (None: the one configured account); pollers group by it."""
         return self._account_key
+
+    def budget(self, workspace: str) -> BudgetView | None:
+        """The API key's budget as `workspace` sees it (read-only: no call, no slot)."""
+        return read_budget(self._api.limiter, workspace)
 
     # ------------------------------------------------------------------ plumbing
     def _get(self, path: str, params: dict[str, Any] | None = None) -> httpx.Response:

@@ -134,8 +134,19 @@ def cost_line(plan: Plan) -> str:
     if plan.people is not None:
         text += f" (finding the contacts took {plural(spent, 'call')})"
     if plan.calls_left is not None:
-        text += f"; {plan.calls_left:,} of today's API calls are left"
+        text += f"; {plan.calls_left:,} of today's API calls are left for this workspace"
+        if calls_needed(plan) > plan.calls_left:
+            text += (
+                f". It cannot finish today: it needs about {calls_needed(plan):,} calls "
+                "(starting and following each activity), and what is left waits for the "
+                "budget to reset at 00:00 UTC"
+            )
     return text + "."
+
+
+def calls_needed(plan: Plan) -> int:
+    """The background calls a plan spends at least: one to start each step, one to read it."""
+    return 2 * len(plan.steps)
 
 
 def _emails_named(inp: BulkInput) -> int:
