@@ -83,6 +83,9 @@ def current_caller() -> Caller:
 # ------------------------------------------------------------------------------ the state
 # A waiter not seen for this long is gone (its process stopped).
 STALE_WAITER_SECONDS = 2.0
+# A workspace that asked for no background call for this long is idle: it comes back level with
+# those waiting, without credit (one thread's gap between two calls is not idleness).
+IDLE_SECONDS = 2.0
 # A workspace that asked for a call within this long wants calls, for the day's shares.
 WANTING_SECONDS = 60.0
 # A workspace over its day's share while others want calls tries again after this long.
@@ -235,6 +238,8 @@ def decide(
         _count(state, limits, caller, slot)
         return Granted(slot - now)
     share = state.share(caller.workspace)
+    if now - share.wanted_at > IDLE_SECONDS:
+        _lift(state, caller.workspace)
     share.wanted_at = now
     if background_left(state, limits) <= 0:
         state.waiters.pop(waiter_id, None)
@@ -248,8 +253,7 @@ def decide(
     if _best_waiter(state) != waiter_id:
         return Later(now + limits.spacing / 2)
     del state.waiters[waiter_id]
-    floor = _least_vtime(state, exclude=None)
-    share.vtime = max(share.vtime, floor if floor is not None else share.vtime) + 1
+    share.vtime += 1
     _count(state, limits, caller, now)
     return Granted(0.0)
 
@@ -270,11 +274,19 @@ def _forget_stale(state: BudgetState, now: float) -> None:
         del state.waiters[waiter_id]
 
 
-def _least_vtime(state: BudgetState, exclude: str | None) -> float | None:
+def _least_vtime(state: BudgetState, exclude: str) -> float | None:
     times = [
         state.share(w.workspace).vtime for w in state.waiters.values() if w.workspace != exclude
     ]
     return min(times) if times else None
+
+
+def _lift(state: BudgetState, workspace: str) -> None:
+    """Back from idle: no credit for the time nobody here wanted calls."""
+    floor = _least_vtime(state, exclude=workspace)
+    share = state.share(workspace)
+    if floor is not None:
+        share.vtime = max(share.vtime, floor)
 
 
 def _wait_in_line(state: BudgetState, caller: Caller, waiter_id: str, now: float) -> None:
@@ -282,12 +294,6 @@ def _wait_in_line(state: BudgetState, caller: Caller, waiter_id: str, now: float
     if waiter is not None:
         waiter.seen = now
         return
-    if not any(w.workspace == caller.workspace for w in state.waiters.values()):
-        # Back from idle: no credit for the time nobody here wanted calls.
-        floor = _least_vtime(state, exclude=caller.workspace)
-        share = state.share(caller.workspace)
-        if floor is not None:
-            share.vtime = max(share.vtime, floor)
     state.waiters[waiter_id] = Waiter(waiter_id, caller.workspace, caller.priority, now, now)
 
 
