@@ -4,12 +4,14 @@ Every caller of one API key shares 4 requests a second and 10,000 a day. The pol
 pure (a `BudgetState` in, a `Decision` out) so the same code decides inside one process
 (`FairLimiter`, in memory) and across processes (bot/store/ratelimit.py, a row per key):
 
-- A person waiting (`Priority.PERSON`: type-ahead, previews, single calls, confirmations)
-  reserves the next slot, in arrival order among people. Background callers never reserve a
-  slot ahead: they take a slot only when it is free *now*, so a person waits behind at most
-  the one background slot already taken.
-- Background callers (`FOLLOW` before `BACKGROUND`) register as waiters; a free slot goes to
-  the best waiter by (priority, its workspace's virtual time, arrival). A workspace's virtual
+- Nobody reserves a slot ahead: every caller waits in line (a waiter row) and takes a slot only
+  when it is free *now*, so slots are spaced from the moment they are really taken (a thread
+  waking late for a slot reserved ahead would bunch the next ones inside one of the API's
+  seconds). A free slot goes to the best waiter by (priority, its workspace's virtual time,
+  arrival): a person waiting (`PERSON`: type-ahead, previews, single calls, confirmations)
+  before following activities (`FOLLOW`) before starting job parts, index syncs and rules
+  (`BACKGROUND`); people among themselves in arrival order. So a person waits behind at most
+  the one background slot already taken. A workspace's virtual
   time grows by one per call, and a workspace that starts waiting again is lifted to the
   least virtual time of those waiting, so it brings no credit from its idle time: the rate
   is shared equally among the workspaces that want calls, an idle one's share goes to them.
@@ -233,29 +235,33 @@ def decide(
     if state.calls >= limits.daily_quota:
         state.waiters.pop(waiter_id, None)
         return Spent(reset_at, "key")
-    if caller.priority == Priority.PERSON:
-        slot = max(now, state.next_slot)
-        _count(state, limits, caller, slot)
-        return Granted(slot - now)
-    share = state.share(caller.workspace)
-    if now - share.wanted_at > IDLE_SECONDS:
-        _lift(state, caller.workspace)
-    share.wanted_at = now
-    if background_left(state, limits) <= 0:
-        state.waiters.pop(waiter_id, None)
-        return Spent(reset_at, "key")
-    if share.background >= day_share(state, limits, caller.workspace, now):
-        state.waiters.pop(waiter_id, None)
-        return Spent(min(now + SHARE_RETRY_SECONDS, reset_at), "share")
+    if caller.priority != Priority.PERSON:
+        spent = _background_spent(state, limits, caller.workspace, now, reset_at)
+        if spent is not None:
+            state.waiters.pop(waiter_id, None)
+            return spent
     _wait_in_line(state, caller, waiter_id, now)
     if state.next_slot > now:
         return Later(state.next_slot)
     if _best_waiter(state) != waiter_id:
         return Later(now + limits.spacing / 2)
     del state.waiters[waiter_id]
-    share.vtime += 1
     _count(state, limits, caller, now)
     return Granted(0.0)
+
+
+def _background_spent(
+    state: BudgetState, limits: Limits, workspace: str, now: float, reset_at: float
+) -> Spent | None:
+    share = state.share(workspace)
+    if now - share.wanted_at > IDLE_SECONDS:
+        _lift(state, workspace)
+    share.wanted_at = now
+    if background_left(state, limits) <= 0:
+        return Spent(reset_at, "key")
+    if share.background >= day_share(state, limits, workspace, now):
+        return Spent(min(now + SHARE_RETRY_SECONDS, reset_at), "share")
+    return None
 
 
 def _count(state: BudgetState, limits: Limits, caller: Caller, slot: float) -> None:
@@ -267,6 +273,7 @@ def _count(state: BudgetState, limits: Limits, caller: Caller, slot: float) -> N
         state.person_calls += 1
     else:
         share.background += 1
+        share.vtime += 1
 
 
 def _forget_stale(state: BudgetState, now: float) -> None:
@@ -276,7 +283,9 @@ def _forget_stale(state: BudgetState, now: float) -> None:
 
 def _least_vtime(state: BudgetState, exclude: str) -> float | None:
     times = [
-        state.share(w.workspace).vtime for w in state.waiters.values() if w.workspace != exclude
+        state.share(w.workspace).vtime
+        for w in state.waiters.values()
+        if w.workspace != exclude and w.priority != Priority.PERSON
     ]
     return min(times) if times else None
 
@@ -298,11 +307,13 @@ def _wait_in_line(state: BudgetState, caller: Caller, waiter_id: str, now: float
 
 
 def _best_waiter(state: BudgetState) -> str:
-    best = min(
-        state.waiters.values(),
-        key=lambda w: (w.priority, state.share(w.workspace).vtime, w.since, w.id),
-    )
-    return best.id
+    """People in arrival order; background work by its workspace's virtual time."""
+
+    def order(w: Waiter) -> tuple[int, float, float, str]:
+        vtime = state.share(w.workspace).vtime if w.priority != Priority.PERSON else 0.0
+        return (w.priority, vtime, w.since, w.id)
+
+    return min(state.waiters.values(), key=order).id
 
 
 # ------------------------------------------------------------------------------ limiters
@@ -404,8 +415,8 @@ class SharedBudget:
             state.calls = max(state.calls, self.limits.daily_quota)
 
     def _try(self, caller: Caller, waiter_id: str) -> Decision:
-        moment = self._clock.now()
         with self._holder.open() as state:
+            moment = self._clock.now()  # once the lock is had: the slot is now, not before
             return decide(
                 state,
                 self.limits,

@@ -70,9 +70,12 @@ def test_a_person_waits_behind_at_most_one_background_slot() -> None:
     assert isinstance(ask(state, "T0", BACKGROUND, "bg0", START), Granted)
     for n in range(1, 6):
         assert isinstance(ask(state, f"T{n % 2}", BACKGROUND, f"bg{n}", START), Later)
-    person = ask(state, "T9", PERSON, "p", START)
-    assert isinstance(person, Granted) and person.wait == pytest.approx(LIMITS.spacing)
-    # The background callers never reserved ahead: the person's slot was the next one.
+    # Nobody reserved ahead: the person's slot is the next one, before the five waiting.
+    assert ask(state, "T9", PERSON, "p", START) == Later(START + LIMITS.spacing)
+    slot = START + LIMITS.spacing
+    for n in range(1, 6):
+        assert isinstance(ask(state, f"T{n % 2}", BACKGROUND, f"bg{n}", slot), Later)
+    assert ask(state, "T9", PERSON, "p", slot) == Granted(0.0)
     assert state.next_slot == pytest.approx(START + 2 * LIMITS.spacing)
 
 
