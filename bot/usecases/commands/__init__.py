@@ -61,9 +61,16 @@ HELP = Command("help", (), _help)
 
 
 def _families() -> list[Iterable[Command]]:
-    from bot.usecases.commands import budget, bulk, connect, tags
+    from bot.usecases.commands import budget, bulk, connect, merge, tags
 
-    return [(HELP,), tags.COMMANDS, bulk.COMMANDS, connect.COMMANDS, budget.COMMANDS]
+    return [
+        (HELP,),
+        tags.COMMANDS,
+        bulk.COMMANDS,
+        merge.COMMANDS,
+        connect.COMMANDS,
+        budget.COMMANDS,
+    ]
 
 
 REGISTRY: dict[str, Command] = _registry(_families())
