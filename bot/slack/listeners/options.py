@@ -11,6 +11,8 @@ from bot.slack import views
 from bot.slack.listeners import Deps, actor_of
 from bot.slack.views import CAMPAIGN_SELECT, LINK_SELECT, LIST_SELECT, TAG_SELECT
 from bot.usecases.catalog import matching
+from bot.usecases.inputs import Actor
+from bot.usecases.requests import person_waiting
 
 log = logging.getLogger(__name__)
 
@@ -21,17 +23,21 @@ def register(app: App, deps: Deps) -> None:
     def pairs(body: dict[str, Any], context: BoltContext, what: str) -> list[tuple[str, str]]:
         actor = actor_of(context, body)
         try:
-            account = pipeline.account(actor)
-            catalog = pipeline.ops.catalog
-            within = catalog.menu_deadline
-            if what == "tags":
-                tags = catalog.tags(actor.workspace_id, account, within=within)
-                return [(t.tag_id, t.name) for t in tags]
-            lists = catalog.lists(actor.workspace_id, account, within=within)
-            return [(x.list_id, x.name) for x in lists]
+            with person_waiting(actor):  # type-ahead: a person waits, first in the key's budget
+                return _catalog_pairs(actor, what)
         except Exception as exc:  # a menu shows nothing rather than an error
             log.warning("options for %s failed: %r", what, exc)
             return []
+
+    def _catalog_pairs(actor: Actor, what: str) -> list[tuple[str, str]]:
+        account = pipeline.account(actor)
+        catalog = pipeline.ops.catalog
+        within = catalog.menu_deadline
+        if what == "tags":
+            tags = catalog.tags(actor.workspace_id, account, within=within)
+            return [(t.tag_id, t.name) for t in tags]
+        lists = catalog.lists(actor.workspace_id, account, within=within)
+        return [(x.list_id, x.name) for x in lists]
 
     def answer(ack: Ack, body: dict[str, Any], context: BoltContext, what: str) -> None:
         typed = str(body.get("value") or "")
@@ -58,12 +64,13 @@ def register(app: App, deps: Deps) -> None:
         actor = actor_of(context, body)
         menus = pipeline.ops.sources.menus
         try:
-            account = pipeline.account(actor)
-            if campaign:
-                name = menus.text_of(campaign)
-                texts = menus.links(actor.workspace_id, account, name) if name else []
-            else:
-                texts = menus.campaigns(actor.workspace_id, account)
+            with person_waiting(actor):
+                account = pipeline.account(actor)
+                if campaign:
+                    name = menus.text_of(campaign)
+                    texts = menus.links(actor.workspace_id, account, name) if name else []
+                else:
+                    texts = menus.campaigns(actor.workspace_id, account)
         except Exception as exc:  # a menu shows nothing rather than an error
             log.warning("options for %s failed: %r", campaign or "campaigns", exc)
             return []
