@@ -11,7 +11,7 @@ from bot.slack import views
 from bot.slack.listeners import Deps, actor_of
 from bot.slack.views import CAMPAIGN_SELECT, LINK_SELECT, LIST_SELECT, TAG_SELECT
 from bot.usecases.catalog import matching
-from bot.usecases.inputs import Actor
+from bot.usecases.names import distinct_labels
 from bot.usecases.requests import person_waiting
 
 log = logging.getLogger(__name__)
@@ -24,25 +24,24 @@ def register(app: App, deps: Deps) -> None:
         actor = actor_of(context, body)
         try:
             with person_waiting(actor):  # type-ahead: a person waits, first in the key's budget
-                return _catalog_pairs(actor, what)
+                account = pipeline.account(actor)
+                catalog = pipeline.catalog
+                within = catalog.menu_deadline
+                if what == "tags":
+                    tags = catalog.tags(actor.workspace_id, account, within=within)
+                    return [(t.tag_id, t.name) for t in tags]
+                lists = catalog.lists(actor.workspace_id, account, within=within)
+                return [(x.list_id, x.name) for x in lists]
         except Exception as exc:  # a menu shows nothing rather than an error
             log.warning("options for %s failed: %r", what, exc)
             return []
 
-    def _catalog_pairs(actor: Actor, what: str) -> list[tuple[str, str]]:
-        account = pipeline.account(actor)
-        catalog = pipeline.ops.catalog
-        within = catalog.menu_deadline
-        if what == "tags":
-            tags = catalog.tags(actor.workspace_id, account, within=within)
-            return [(t.tag_id, t.name) for t in tags]
-        lists = catalog.lists(actor.workspace_id, account, within=within)
-        return [(x.list_id, x.name) for x in lists]
-
     def answer(ack: Ack, body: dict[str, Any], context: BoltContext, what: str) -> None:
         typed = str(body.get("value") or "")
         found = matching(pairs(body, context, what), typed)
-        ack(options=[views.option(value, text) for value, text in found])
+        labels = distinct_labels(found, views.MAX_OPTION_TEXT)
+        values = [value for value, _ in found]
+        ack(options=[views.option(v, label) for v, label in zip(values, labels, strict=True)])
 
     def on_tags(ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
         answer(ack, body, context, "tags")
@@ -62,7 +61,7 @@ def register(app: App, deps: Deps) -> None:
     ) -> list[dict[str, Any]]:
         """Recent campaigns, or the links of `campaign` (a picked option's value)."""
         actor = actor_of(context, body)
-        menus = pipeline.ops.sources.menus
+        menus = pipeline.menus
         try:
             with person_waiting(actor):
                 account = pipeline.account(actor)
