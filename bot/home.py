@@ -6,7 +6,7 @@ Built with slack_sdk's Block Kit models; `home_view(...)` answers the dict for v
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Protocol
 
 from slack_sdk.models.blocks import (
@@ -21,8 +21,10 @@ from slack_sdk.models.blocks import (
 )
 from slack_sdk.models.views import View
 
+from bot.cc.budget import BudgetView
 from bot.connect.flow import ConnectionInfo
 from bot.mrkdwn import escape, fit
+from bot.usecases.commands.budget import budget_lines
 from bot.usecases.parent import shortened
 
 MAX_ACTIVITIES = 10
@@ -77,7 +79,12 @@ def _connection_blocks(info: ConnectionInfo | None) -> list[Block]:
     return [SectionBlock(text=MarkdownTextObject(text=text), accessory=reconnect)]
 
 
-def _budget_block(calls_today: int, daily_quota: int) -> Block:
+def _budget_block(
+    calls_today: int, daily_quota: int, budget: BudgetView | None, now: datetime | None
+) -> Block:
+    if budget is not None:
+        lines = ["*Constant Contact calls today*", *budget_lines(budget, now or datetime.now(UTC))]
+        return SectionBlock(text=MarkdownTextObject(text="\n".join(lines)))
     left = max(daily_quota - calls_today, 0)
     percent = round(100 * calls_today / daily_quota) if daily_quota else 0
     text = (
@@ -129,13 +136,18 @@ def home_view(
     calls_today: int,
     daily_quota: int,
     recent_activities: Sequence[ActivityLine],
+    *,
+    budget: BudgetView | None = None,
+    now: datetime | None = None,
 ) -> dict[str, object]:
+    """`budget`: the workspace's view of the shared budget (the same lines as `/cctag budget`);
+    without it, only the key's count."""
     blocks: list[Block] = [
         HeaderBlock(text="cctag: Constant Contact tags"),
         *_connection_blocks(connection_info),
         *_action_buttons(connection_info is not None),
         DividerBlock(),
-        _budget_block(calls_today, daily_quota),
+        _budget_block(calls_today, daily_quota, budget, now),
         DividerBlock(),
         *_activity_blocks(recent_activities),
     ]

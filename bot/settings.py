@@ -44,6 +44,8 @@ class Settings(BaseSettings):
     port: int = Field(default=3000, ge=1, le=65535)
     cctag_rate_per_second: float = Field(default=4.0, gt=0)
     cctag_daily_quota: int = Field(default=10_000, gt=0)
+    # The part of the day's quota kept for people waiting (bot/cc/budget.py).
+    cctag_interactive_reserve: float = Field(default=0.2, ge=0, lt=1)
     cctag_poll_interval: float = Field(default=5.0, gt=0)
     cctag_poll_in_serve: bool = False
     # How long a poller's claim on an activity outlives the poller if it dies (kill -9).

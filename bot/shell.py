@@ -23,9 +23,9 @@ from typing import Any, TextIO
 from slack_sdk import WebClient
 from slack_sdk.web import SlackResponse
 
+from bot.cc.budget import fair_limiter
 from bot.cc.client import AccountClient, CCApi
 from bot.cc.models import LimitError
-from bot.cc.ratelimit import SpacingLimiter
 from bot.cc.tokens import StaticTokens
 from bot.clock import SYSTEM_CLOCK
 from bot.devkit.sandbox.server import SandboxServer
@@ -438,7 +438,7 @@ def _session(database_url: str, input_stream: TextIO, out: TextIO, contacts: int
     slack = TerminalSlack(screen)
     started_at = SYSTEM_CLOCK.now()
     with SandboxServer(activity_seconds=3.0, contacts=contacts) as sandbox:
-        api = CCApi(sandbox.base_url, SpacingLimiter(rate_per_second=4.0))
+        api = CCApi(sandbox.base_url, fair_limiter(rate_per_second=4.0, headroom=0.05))
         account = api.for_account(StaticTokens(sandbox.access_token))
         operations = Operations(store, Catalog(clock=SYSTEM_CLOCK))
         pipeline = Pipeline(operations, SingleAccount(account), REGISTRY)

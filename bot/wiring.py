@@ -27,6 +27,7 @@ from starlette.applications import Starlette
 from starlette.routing import BaseRoute
 
 from bot.access_log import uvicorn_log_config
+from bot.cc.budget import read_budget
 from bot.cc.client import CCApi
 from bot.cc.oauth import OAuthClient
 from bot.cc.ports import TokenSource
@@ -93,6 +94,7 @@ def build_api(settings: Settings, store: Store, clock: Clock = SYSTEM_CLOCK) -> 
         rate_per_second=settings.cctag_rate_per_second,
         daily_quota=settings.cctag_daily_quota,
         clock=clock,
+        reserve=settings.cctag_interactive_reserve,
     )
     http = metrics.cc_http_client(settings.cc_api_base())
     return CCApi(settings.cc_api_base(), limiter, http=http, clock=clock)
@@ -226,6 +228,7 @@ def build_home(parts: Parts) -> HomeData:
         calls_today=lambda: parts.store.calls_today(api_key_name(settings)),
         daily_quota=settings.cctag_daily_quota,
         recent_activities=lambda workspace_id: parts.store.recent_activities(workspace_id),
+        budget=lambda workspace_id: read_budget(parts.api.limiter, workspace_id),
     )
 
 

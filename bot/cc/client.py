@@ -9,7 +9,9 @@ Retry policy:
   its method, a bounded number of times;
 - 429 `throttled` holds every caller of the key back (Retry-After, else exponential backoff) and
   is retried, even for POSTs: a throttled request was not processed;
-- 429 `quota_exceeded` and the 1,000-queued-activities 429 are raised at once;
+- 429 `quota_exceeded` marks the key's day spent in the limiter and raises BudgetSpent, as
+  when our own count runs out (a person is told when it resets, background work waits);
+- the 1,000-queued-activities 429 is raised at once;
 - GET and PUT retry 5xx, read timeouts and broken connections with backoff, a bounded number
   of times;
 - a request that starts an activity (the five POSTs, and DELETE of a tag, whose 202 carries an
@@ -37,6 +39,7 @@ import httpx
 from pydantic import BaseModel, ValidationError
 
 from bot.cc import inputs
+from bot.cc.budget import BudgetSpent, BudgetView, next_reset, read_budget
 from bot.cc.errors import (
     AmbiguousActivity,
     AuthError,
@@ -230,6 +233,8 @@ class CCApi:
                     refreshed = True
                     continue
                 error = error_for(response.status_code, response.text, _retry_after(response))
+                if isinstance(error, RateLimited) and error.is_daily_quota:
+                    raise self._day_spent() from error
                 if isinstance(error, ServerError) and not retry_unsafe:
                     raise _AnswerLost(error)
             if attempt >= self._max_retries or not _transient(error):
@@ -261,6 +266,13 @@ class CCApi:
             raise _AnswerLost(
                 TransportError(f"Connection to Constant Contact failed: {exc}")
             ) from None
+
+    def _day_spent(self) -> BudgetSpent:
+        """Constant Contact's own 429 quota_exceeded: the key's day is spent whatever we
+        counted; told and handled like our own count running out (bot/cc/budget.py)."""
+        self.limiter.spent_today()
+        reset = next_reset(self.clock.now())
+        return BudgetSpent("key", reset, reset)
 
     def _wait_before_retry(self, error: CCError, attempt: int) -> None:
         if isinstance(error, RateLimited):
@@ -341,6 +353,10 @@ class AccountClient:
     def account_key(self) -> str | None:
         """Which account this is (None: the one configured account); pollers group by it."""
         return self._account_key
+
+    def budget(self, workspace: str) -> BudgetView | None:
+        """The API key's budget as `workspace` sees it (read-only: no call, no slot)."""
+        return read_budget(self._api.limiter, workspace)
 
     # ------------------------------------------------------------------ plumbing
     def _get(self, path: str, params: dict[str, Any] | None = None) -> httpx.Response:

@@ -32,3 +32,7 @@ class RateLimiter(Protocol):
     def hold_off(self, seconds: float) -> None:
         """After a 429, keep every caller of this key back for `seconds`."""
         ...
+
+    def spent_today(self) -> None:
+        """Constant Contact answered 429 quota_exceeded: count the key's day as spent."""
+        ...

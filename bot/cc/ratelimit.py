@@ -8,7 +8,7 @@ from __future__ import annotations
 import threading
 from datetime import date
 
-from bot.cc.errors import QuotaExhausted
+from bot.cc.budget import BudgetSpent, next_reset
 from bot.clock import SYSTEM_CLOCK, Clock
 
 
@@ -54,14 +54,12 @@ class TokenBucketLimiter:
         return max(self._quota - self.calls_today, 0)
 
     def acquire(self) -> None:
-        """Take the next token (waiting for it); QuotaExhausted once the UTC day is spent."""
+        """Take the next token (waiting for it); BudgetSpent once the UTC day is spent."""
         with self._lock:
             self._roll_day()
             if self._calls_today >= self._quota:
-                raise QuotaExhausted(
-                    f"The day's {self._quota} Constant Contact requests are spent; "
-                    "the budget resets at 00:00 UTC"
-                )
+                reset = next_reset(self._clock.now())
+                raise BudgetSpent("key", reset, reset)
             self._calls_today += 1
             now = self._clock.monotonic()
             empty_at = max(self._empty_at, now)
@@ -76,6 +74,12 @@ class TokenBucketLimiter:
         with self._lock:
             resume_at = self._clock.monotonic() + seconds
             self._empty_at = max(self._empty_at, resume_at + self._tolerance)
+
+    def spent_today(self) -> None:
+        """Constant Contact said the day is spent (429 quota_exceeded)."""
+        with self._lock:
+            self._roll_day()
+            self._calls_today = max(self._calls_today, self._quota)
 
     def _roll_day(self) -> None:
         today = self._clock.now().date()  # clock.now() is UTC

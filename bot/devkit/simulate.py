@@ -15,8 +15,8 @@ from typing import Any, TextIO
 
 from slack_sdk import WebClient
 
+from bot.cc.budget import fair_limiter
 from bot.cc.client import CCApi
-from bot.cc.ratelimit import SpacingLimiter
 from bot.cc.tokens import StaticTokens
 from bot.clock import SYSTEM_CLOCK
 from bot.devkit.fakeslack.server import FakeSlackServer, SlackMessage
@@ -170,7 +170,7 @@ def run_simulation(settings: Settings, input_stream: TextIO, out: TextIO) -> int
     sandbox, slack = SandboxServer(activity_seconds=3.0), FakeSlackServer()
     with sandbox, slack:
         slack.fake.listeners.append(printer)
-        api = CCApi(sandbox.base_url, SpacingLimiter(rate_per_second=4.0))
+        api = CCApi(sandbox.base_url, fair_limiter(rate_per_second=4.0, headroom=0.05))
         account = api.for_account(StaticTokens(sandbox.access_token))
         client = WebClient(token="xoxb-shell", base_url=slack.api_url)
         app_settings = settings.model_copy(update={"slack_signing_secret": secret})

@@ -36,6 +36,7 @@ from functools import partial
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
+from bot.cc.budget import BudgetSpent, Priority, calling, in_background
 from bot.cc.client import AccountClient
 from bot.cc.errors import CCError, NotFound
 from bot.cc.models import Activity, ActivityState
@@ -68,7 +69,7 @@ TERMINAL = {state.value for state in ActivityState if state.is_terminal}
 
 Posts = dict[str, SlackPost]
 # An account's listing this cycle, by its account key (None: the single configured account).
-_Listings = dict[str | None, dict[str, Activity] | None]
+_Listings = dict[str | None, "dict[str, Activity] | BudgetSpent | None"]
 _Group = tuple[AccountClient | None, list[TrackedActivity]]
 PROGRESS_STEP = 10  # percent: the progress reply is edited when it crosses a step (Slack's rate)
 # A job's end is posted through its carrier row under this state (key `state:job`).
@@ -227,7 +228,8 @@ class Poller:
                 for poll in polls:
                     self._unreachable(poll)
             else:
-                self._follow_account(client, polls, listings)
+                with calling(claimed[0].workspace_id, Priority.FOLLOW):
+                    self._follow_account(client, polls, listings)
             # One transaction for everything the account's polls ended with.
             self._store.settle(self._owner, [poll.done for poll in polls if poll.settle])
             observe_settled(((p.tracked, p.settle and p.done.finish) for p in polls), self._clock)
@@ -249,10 +251,11 @@ class Poller:
         for job_id in self._jobs.to_settle(IN_FLIGHT_WINDOW):
             job = self._jobs.get(job_id)
             client = self._accounts.client_for(job.workspace_id) if job is not None else None
-            if client is None:
+            if job is None or client is None:
                 continue  # not connected now: its lease lapses and a later cycle tries again
             try:
-                settled = settle(self._store, client, job_id)
+                with calling(job.workspace_id, Priority.BACKGROUND):
+                    settled = settle(self._store, client, job_id)
             except Exception:
                 log.exception("settling plan %s failed; a later cycle tries again", job_id)
                 continue
@@ -305,6 +308,10 @@ class Poller:
         if not polls:
             return
         listed = self._listing(client, len(polls), listings)
+        if isinstance(listed, BudgetSpent):
+            for poll in polls:
+                self._wait_for_budget(poll, listed)
+            return
         if listed is None:
             for poll in polls:
                 self._unreachable(poll)
@@ -320,14 +327,17 @@ class Poller:
 
     def _listing(
         self, client: AccountClient, rows: int, listings: _Listings
-    ) -> dict[str, Activity] | None:
-        """The account's recent activities, listed once a cycle (None: it cannot be asked now)."""
+    ) -> dict[str, Activity] | BudgetSpent | None:
+        """The account's recent activities, listed once a cycle (None: it cannot be asked now;
+        BudgetSpent: not before the budget comes back)."""
         if client.account_key in listings:
             return listings[client.account_key]
         limit = min(MAX_LIST_LIMIT, max(MIN_LIST_LIMIT, 2 * rows + MIN_LIST_LIMIT))
-        listed: dict[str, Activity] | None = None
+        listed: dict[str, Activity] | BudgetSpent | None = None
         try:
             listed = {a.activity_id: a for a in client.list_activities(limit=limit)}
+        except BudgetSpent as spent:
+            listed = spent
         except CCError as exc:
             log.warning("listing activities failed (%s); keeping state and backing off", exc)
         listings[client.account_key] = listed
@@ -336,6 +346,8 @@ class Poller:
     def _fetch_one(self, client: AccountClient, poll: _Poll) -> Activity | None:
         try:
             return client.get_activity(poll.tracked.activity_id)
+        except BudgetSpent as spent:
+            self._wait_for_budget(poll, spent)
         except NotFound:
             log.warning("activity %s is gone from Constant Contact", poll.tracked.activity_id)
             self._lose(poll)
@@ -364,6 +376,21 @@ class Poller:
             )
 
         self._guarded(poll, lose)
+
+    def _wait_for_budget(self, poll: _Poll, spent: BudgetSpent) -> None:
+        """The day (or the workspace's share of it) is spent: come back when it may not be,
+        and say so in the thread once a day (a job's parts through its carrier only)."""
+        tracked = poll.tracked
+        poll.done.next_poll_at = max(spent.retry_at, self._at(self._min))
+        if tracked.job_id is not None and not tracked.job_carrier:
+            return
+
+        def say() -> None:
+            thread = self._thread(tracked)
+            state = f"{messages.WAITING}:{spent.reset_at.date().isoformat()}"
+            self._post_once(poll, thread, state, messages.waiting_for_budget(tracked, spent))
+
+        self._guarded(poll, say)
 
     def _unreachable(self, poll: _Poll) -> None:
         """Constant Contact (or the account) cannot be asked now: keep state, ask later."""
@@ -478,7 +505,8 @@ class Poller:
         if job is None or not any(part.state == WAITING for part in job.parts):
             return
         try:
-            start_ready(self._store, client, job_id, launch_over=self._launch_over(job))
+            with in_background():  # starting a job's step is background work
+                start_ready(self._store, client, job_id, launch_over=self._launch_over(job))
         except Exception:
             log.exception("starting the waiting steps of job %s failed; next cycle", job_id)
 

@@ -13,6 +13,7 @@ from typing import Any
 
 from slack_sdk.models.blocks import ContextBlock, MarkdownTextObject, SectionBlock
 
+from bot.cc.budget import BudgetSpent
 from bot.mrkdwn import MAX_SECTION, escape, fit, safe
 from bot.store import TrackedActivity
 from bot.usecases.jobs import JobProgress
@@ -23,6 +24,7 @@ MAX_ERROR_LENGTH = 300
 MAX_SUMMARY = 1000  # a summary names every tag and list: a thread reply shows its start
 GIVEN_UP = "given_up"
 LOST = "lost"  # Constant Contact answers 404 for the activity
+WAITING = "waiting"  # for the API key's budget: `waiting:<the day it resets>`
 COMPLETED = "completed"
 
 NEXT_STEPS = {
@@ -170,6 +172,21 @@ def _last_seen(tracked: TrackedActivity) -> str:
     shown = f"{tracked.percent_done}%" if tracked.percent_done is not None else ""
     detail = ", ".join(part for part in (shown, items) if part)
     return f"*{escape(tracked.state)}*" + (f" ({detail})" if detail else "")
+
+
+def waiting_for_budget(tracked: TrackedActivity, spent: BudgetSpent) -> Message:
+    """Following waits for the API key's budget; it goes on by itself."""
+    what = (
+        "this workspace's share of today's Constant Contact calls is used up while other "
+        "workspaces want calls"
+        if spent.whose == "share"
+        else "today's Constant Contact calls are all spent"
+    )
+    text = (
+        f":hourglass: Waiting: {what}. Following this goes on by itself, at the latest after "
+        f"{spent.reset_at:%H:%M} UTC when the budget resets; nothing needs doing."
+    )
+    return _message(text, context=_summary(tracked))
 
 
 def lost(tracked: TrackedActivity) -> Message:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from bot.cc.budget import BudgetView
 from bot.connect.flow import ConnectionInfo
 from bot.home import ActivityLine, home_view
 
@@ -21,6 +22,7 @@ class HomeData:
     calls_today: Callable[[], int]
     daily_quota: int
     recent_activities: Callable[[str], Sequence[ActivityLine]]
+    budget: Callable[[str], BudgetView | None] = lambda workspace_id: None
 
     def view(self, workspace_id: str) -> dict[str, object]:
         return home_view(
@@ -28,4 +30,5 @@ class HomeData:
             self.calls_today(),
             self.daily_quota,
             self.recent_activities(workspace_id),
+            budget=self.budget(workspace_id),
         )

@@ -125,6 +125,7 @@ class RateBudgetRow(SQLModel, table=True):
     next_slot: float = Field(default=0.0)  # seconds since the epoch, UTC
     day: str = Field(max_length=10)  # YYYY-MM-DD, UTC
     calls: int = Field(default=0)
+    person_calls: int = Field(default=0)  # of `calls`, made for a person waiting
 
 
 class SavedLineRow(SQLModel, table=True):
@@ -152,3 +153,29 @@ class NamedLockRow(SQLModel, table=True):
 # Registers the contact index's and the jobs' tables in the same metadata (own modules).
 from bot.store import contact_index as _contact_index  # noqa: E402, F401
 from bot.store import jobs as _jobs  # noqa: E402, F401
+
+
+class RateShareRow(SQLModel, table=True):
+    """One workspace's use of an API key today (bot/cc/budget.py: Share)."""
+
+    __tablename__ = "rate_share"
+
+    key_hash: str = Field(primary_key=True, max_length=64)
+    workspace_id: str = Field(primary_key=True, max_length=64)
+    calls: int = Field(default=0)
+    background: int = Field(default=0)
+    vtime: float = Field(default=0.0)
+    wanted_at: float = Field(default=0.0)  # seconds since the epoch
+
+
+class RateWaiterRow(SQLModel, table=True):
+    """A background call waiting for a free slot of an API key (bot/cc/budget.py: Waiter)."""
+
+    __tablename__ = "rate_waiter"
+
+    id: str = Field(primary_key=True, max_length=32)
+    key_hash: str = Field(max_length=64, index=True)
+    workspace_id: str = Field(max_length=64)
+    priority: int
+    since: float
+    seen: float

@@ -21,6 +21,7 @@ from datetime import timedelta
 
 from pydantic import BaseModel
 
+from bot.cc.budget import in_background
 from bot.cc.client import AccountClient
 from bot.cc.errors import AmbiguousActivity, StartInDoubt
 from bot.cc.models import (
@@ -197,7 +198,8 @@ class Launcher:
             if step.after is not None:
                 continue  # the poller starts it once the step it waits for completed
             summary = part_summary(plan.summary, position, len(plan.steps))
-            outcome = self._start_step(account, job, position, step, summary)
+            with in_background():  # a job's parts are background work in the key's budget
+                outcome = self._start_step(account, job, position, step, summary)
             if isinstance(outcome, Activity):
                 carrier = not started and not doubts
                 self._track(

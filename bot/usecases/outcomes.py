@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TypeVar
 
+from bot.cc.budget import BudgetSpent
 from bot.cc.errors import CCError, QuotaExhausted, RateLimited
 
 _T = TypeVar("_T")
@@ -63,6 +64,23 @@ def unique(items: list[_T]) -> list[_T]:
 
 
 def cc_message(exc: CCError) -> str:
+    if isinstance(exc, BudgetSpent):
+        return budget_spent_sentence(exc)
     if isinstance(exc, (RateLimited, QuotaExhausted)):
         return f"Constant Contact is busy right now ({exc.message}); try again shortly"
     return f"Constant Contact refused: {exc.message}"
+
+
+def budget_spent_sentence(exc: BudgetSpent) -> str:
+    """A person told, in words, that the day is spent and when it comes back."""
+    if exc.whose == "share":
+        what = (
+            "This workspace has used its share of today's Constant Contact calls while other "
+            "workspaces want calls too"
+        )
+    else:
+        what = "Today's Constant Contact calls for this app are all spent"
+    return (
+        f"{what}; nothing was changed. The budget resets at "
+        f"{exc.reset_at:%H:%M} UTC ({exc.reset_at:%A}); try again then."
+    )

@@ -28,6 +28,7 @@ from enum import StrEnum
 
 from pydantic import BaseModel, Field
 
+from bot.cc.budget import in_background
 from bot.cc.client import AccountClient
 from bot.cc.models import MAX_PAGE_LIMIT, Contact, ContactPage, LimitError
 from bot.clock import SYSTEM_CLOCK, Clock
@@ -416,9 +417,10 @@ class ContactResolver:
             if len(missing) < sync_cost(first.contacts_count or 0):
                 return self._first_page_then_lookups(client, first, wanted, missing)
         calls = 1
-        for page in pages:
-            calls += 1
-            self._index.upsert(key, _indexed(page), started)
+        with in_background():  # the rest of a full sync is background work in the key's budget
+            for page in pages:
+                calls += 1
+                self._index.upsert(key, _indexed(page), started)
         self._index.finish_full_sync(key, started, started - WATERMARK_OVERLAP)
         resolution = self._answer(key, wanted, ResolveMethod.SYNC, calls)
         resolution.fresh_as_of = started

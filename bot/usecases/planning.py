@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from bot.cc.budget import current_caller
 from bot.cc.client import AccountClient
 from bot.cc.models import ActivityKind, TagDeleteRequest, build
 from bot.usecases.bodies import activity_kind, looked_up, refuse_limits, split
@@ -104,7 +105,11 @@ def deleting_warning(contacts: int | None) -> str:
 
 
 def calls_left_today(client: AccountClient) -> int | None:
-    """What is left of the API key's calls today, when its limiter can say (read-only)."""
+    """What the asking workspace may still spend today in the background, where the budget is
+    shared fairly (bot/cc/budget.py), else what is left of the key's day (read-only)."""
+    view = client.budget(current_caller().workspace)
+    if view is not None:
+        return view.workspace_left
     limiter = getattr(getattr(client, "_api", None), "limiter", None)
     left = getattr(limiter, "calls_left_today", None)
     return left if isinstance(left, int) else None

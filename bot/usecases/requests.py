@@ -14,6 +14,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Protocol
 
+from bot.cc.budget import Priority, calling
 from bot.cc.client import AccountClient
 from bot.cc.errors import CCError
 from bot.cc.models import LimitError
@@ -77,6 +78,13 @@ class Request:
     once: str | None = None
 
 
+@contextmanager
+def person_waiting(actor: Actor) -> Iterator[None]:
+    """Calls made inside go first in the API key's budget (bot/cc/budget.py): a person waits."""
+    with calling(actor.workspace_id, Priority.PERSON):
+        yield
+
+
 class Runnable(Protocol):
     """What the pipeline needs of a command (bot/usecases/commands: `Command`), named here so
     the pipeline does not import the commands that build on it."""
@@ -138,8 +146,19 @@ def cost_line(plan: Plan) -> str:
     if plan.people is not None:
         text += f" (finding the contacts took {plural(spent, 'call')})"
     if plan.calls_left is not None:
-        text += f"; {plan.calls_left:,} of today's API calls are left"
+        text += f"; {plan.calls_left:,} of today's API calls are left for this workspace"
+        if calls_needed(plan) > plan.calls_left:
+            text += (
+                f". It cannot finish today: it needs about {calls_needed(plan):,} calls "
+                "(starting and following each activity), and what is left waits for the "
+                "budget to reset at 00:00 UTC"
+            )
     return text + "."
+
+
+def calls_needed(plan: Plan) -> int:
+    """The background calls a plan spends at least: one to start each step, one to read it."""
+    return 2 * len(plan.steps)
 
 
 def _emails_named(inp: BulkInput) -> int:
@@ -429,14 +448,16 @@ class Pipeline:
     @contextmanager
     def guarded(self, turn: Turn, action: str, detail: str) -> Iterator[None]:
         """Refusals and parse errors become sentences, audited once; anything else is logged,
-        never shown raw. Every line logged meanwhile names the request's team, user, channel."""
+        never shown raw. Every line logged meanwhile names the request's team, user, channel;
+        every Constant Contact call inside is a person's, waiting."""
         actor = turn.actor
         with log_ids(team=actor.workspace_id, user=actor.user_id, channel=turn.channel):
             yield from self._told(turn, action, detail)
 
     def _told(self, turn: Turn, action: str, detail: str) -> Iterator[None]:
         try:
-            yield
+            with person_waiting(turn.actor):
+                yield
         except ParseError as exc:
             message = f"{exc}. See `/cctag help`."
             turn.audit(action, detail, f"refused: {exc}")

@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 import httpx
 import pytest
 
+from bot.cc.budget import BudgetSpent, next_reset
 from bot.cc.client import AccountClient, CCApi
 from bot.cc.errors import (
     AuthError,
@@ -27,6 +28,7 @@ from bot.cc.errors import (
     TransportError,
     Unauthorized,
     UnsupportedMediaType,
+    error_for,
 )
 from bot.cc.ratelimit import SpacingLimiter, TokenBucketLimiter
 from bot.cc.tokens import StaticTokens
@@ -202,19 +204,31 @@ def quota_sb() -> Iterator[SandboxServer]:
         yield server
 
 
-def test_quota_exceeded_is_raised_at_once(quota_sb: SandboxServer) -> None:
+def test_quota_exceeded_spends_the_day_at_once(quota_sb: SandboxServer) -> None:
     tenant = new_tenant(quota_sb, contacts=10)
     rig = make_rig(tenant)
     traffic = Traffic(quota_sb)
     rig.cc.list_tags()
     rig.cc.list_lists()
-    with pytest.raises(RateLimited) as caught:
+    with pytest.raises(BudgetSpent, match="reset at 00:00 UTC") as caught:
         rig.cc.delete_tags([tag_id(tenant.account, "VIP")])
-    assert caught.value.is_daily_quota and caught.value.error_key == "quota_exceeded"
-    assert caught.value.message == "Limit Exceeded"
+    answer = caught.value.__cause__
+    assert isinstance(answer, RateLimited) and answer.is_daily_quota
+    assert answer.error_key == "quota_exceeded" and answer.message == "Limit Exceeded"
+    assert caught.value.reset_at == next_reset(rig.clock.now())
     assert traffic.count() == 3  # not sent again, not reconciled
     assert rig.hold_offs == [] and rig.backoffs == []
     assert tenant.account.activities == {}
+    with pytest.raises(BudgetSpent):  # the day counts as spent here too: no call is made
+        rig.cc.list_tags()
+    assert traffic.count() == 3
+
+
+def test_throttled_is_told_apart_from_quota_exceeded_and_retried() -> None:
+    throttled = error_for(429, '[{"error_key": "throttled", "error_message": "Too Many"}]')
+    spent = error_for(429, '[{"error_key": "quota_exceeded", "error_message": "Limit"}]')
+    assert isinstance(throttled, RateLimited) and not throttled.is_daily_quota
+    assert isinstance(spent, RateLimited) and spent.is_daily_quota
 
 
 def test_too_many_queued_activities_is_raised_at_once(quota_sb: SandboxServer) -> None:

@@ -76,8 +76,8 @@ def test_daily_quota_raises_before_the_call_and_resets_at_midnight_utc() -> None
         limiter.acquire()
     with pytest.raises(QuotaExhausted) as caught:
         limiter.acquire()
-    assert "3 Constant Contact requests are spent" in caught.value.message
-    assert "00:00 UTC" in caught.value.message
+    assert "today's Constant Contact calls are spent" in caught.value.message
+    assert "reset at 00:00 UTC" in caught.value.message
     assert limiter.calls_today == 3  # the refused one did not count
 
     clock.advance(59.0)  # 23:59:59.x: still the same UTC day

@@ -35,6 +35,9 @@ class Unlimited:
     def hold_off(self, seconds: float) -> None:
         return None
 
+    def spent_today(self) -> None:
+        return None
+
 
 @dataclass
 class Harness:

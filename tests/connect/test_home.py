@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 
 from slack_sdk import WebClient
 
+from bot.cc.budget import BudgetView
 from bot.connect import ConnectionInfo
 from bot.devkit.fakeslack.server import FakeSlackServer
 from bot.home import home_view
@@ -78,3 +79,22 @@ def test_a_workspace_not_connected_is_offered_to_connect_only() -> None:
     assert "not connected" in published
     assert "No activities yet." in published
     assert action_ids(view) == {"home_connect"}
+
+
+def test_the_home_shows_the_workspaces_share_of_the_budget() -> None:
+    budget = BudgetView(
+        workspace_calls=120,
+        workspace_background=100,
+        workspace_share=4_000,
+        workspaces_wanting=2,
+        key_calls=2_500,
+        key_left=7_500,
+        people_kept=1_900,
+        reset_at=datetime(2026, 3, 2, tzinfo=UTC),
+    )
+    view = home_view(None, 2_500, 10_000, [], budget=budget, now=WHEN)
+    published = publish(view)
+    assert "This workspace: *120 calls* today (100 of them background work)" in published
+    assert "*4,000* (shared with 1 other workspace wanting calls); *3,900* left" in published
+    assert "*7,500* of its 10,000 calls left, 1,900 of them kept for people" in published
+    assert "resets at *00:00 UTC*, in 12 h 00 min" in published

@@ -128,7 +128,8 @@ def test_a_part_that_cannot_start_is_named_and_the_job_ends_saying_so(world: Wor
         assert job.state == LAUNCHED
         assert job.parts[0].activity_id and job.parts[1].state == PLANNED
         said = talk.said[0]
-        assert "Part 2 of 2 did not start" in said and "requests are spent" in said
+        assert "Part 2 of 2 did not start" in said
+        assert "calls for this app are all spent" in said and "00:00 UTC" in said
         [(ref, drawn)] = talk.parents.items()
         assert drawn[-1].endswith("*1 of 2 started*")
 

@@ -12,8 +12,8 @@ from typing import Any, TypeVar
 import pytest
 from slack_sdk import WebClient
 
+from bot.cc.budget import fair_limiter
 from bot.cc.client import AccountClient, CCApi
-from bot.cc.ratelimit import SpacingLimiter
 from bot.cc.tokens import StaticTokens
 from bot.clock import SYSTEM_CLOCK, FakeClock
 from bot.devkit.fakeslack.server import FakeSlack, FakeSlackServer, SlackMessage
@@ -118,7 +118,7 @@ def bot_over(sandbox: SandboxServer, store: Store, rate_per_second: float) -> It
     """The real bolt app behind the real web app on a local port, over `sandbox` and `store`,
     with a strict fake Slack; requests are signed as Slack signs them."""
     with FakeSlackServer() as slack:
-        api = CCApi(sandbox.base_url, SpacingLimiter(rate_per_second), max_retries=1)
+        api = CCApi(sandbox.base_url, fair_limiter(rate_per_second, headroom=0.05), max_retries=1)
         account = api.for_account(StaticTokens(sandbox.access_token))
         settings = Settings(slack_signing_secret=SECRET, database_url=store.database_url)
         client = WebClient(token="xoxb-test", base_url=slack.api_url)

@@ -209,3 +209,13 @@ def test_csv_files_that_give_no_emails_are_refused_in_words(tmp_path: Path) -> N
     assert f"{tmp_path} is a folder, not a CSV file" in printed
     assert "--csv needs the path of a CSV file" in printed
     assert "[#channel]" not in printed and "Traceback" not in printed
+
+
+def test_budget_in_the_shell_shows_the_workspaces_calls_and_the_keys(tmp_path: Path) -> None:
+    printed = _run(tmp_path / "budget.db", "tags\nbudget\nbudget now\nexit\n")
+    shown = printed.split("Constant Contact calls today")[1]
+    assert "This workspace: 1 call today (0 of them background work)." in shown
+    assert "The API key, for every workspace: 9,999 of its 10,000 calls left" in shown
+    # 2,000 kept for people, less the one call a person made
+    assert "1,999 of them kept for people waiting" in shown and "UTC, in" in shown
+    assert "! /cctag budget takes nothing after it" in printed

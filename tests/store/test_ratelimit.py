@@ -6,6 +6,7 @@ from datetime import datetime, timedelta
 
 import pytest
 
+from bot.cc.budget import BudgetSpent, Priority, calling, next_reset
 from bot.cc.errors import QuotaExhausted
 from bot.clock import FakeClock
 from bot.store import Store
@@ -108,3 +109,34 @@ def test_what_is_left_of_the_day_is_read_without_taking_a_slot(
     clock.advance(24 * 3600)
     assert one.calls_left_today == 5
     store.close()
+
+
+def test_priorities_and_shares_are_kept_in_the_database_for_every_process(
+    database_url: str, clock: FakeClock
+) -> None:
+    one, two, _ = _limiters(database_url, clock, rate_per_second=4.0, headroom=0.0)
+    with calling("T1", Priority.BACKGROUND):
+        one.acquire()  # a job part in the worker
+    start = clock.now()
+    with calling("T2", Priority.PERSON):
+        two.acquire()  # a person in the web process: behind that one slot only
+    assert clock.now() - start <= timedelta(seconds=0.25)
+    with calling("T2", Priority.FOLLOW):
+        two.acquire()
+    seen_by_one, seen_by_two = one.view("T2"), two.view("T1")
+    assert (seen_by_one.workspace_calls, seen_by_one.workspace_background) == (2, 1)
+    assert (seen_by_two.workspace_calls, seen_by_two.workspace_background) == (1, 1)
+    assert seen_by_one.key_calls == 3 and seen_by_one.workspaces_wanting == 2
+
+
+def test_quota_exceeded_in_one_process_spends_the_day_for_the_others(
+    database_url: str, clock: FakeClock
+) -> None:
+    one, two, _ = _limiters(database_url, clock)
+    one.spent_today()  # Constant Contact answered 429 quota_exceeded there
+    with calling("T1", Priority.BACKGROUND), pytest.raises(BudgetSpent) as caught:
+        two.acquire()
+    assert caught.value.whose == "key"
+    assert caught.value.reset_at == next_reset(clock.now())
+    with pytest.raises(BudgetSpent):
+        two.acquire()  # people too: the key has nothing left

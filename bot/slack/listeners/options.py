@@ -12,6 +12,7 @@ from bot.slack.listeners import Deps, actor_of
 from bot.slack.views import CAMPAIGN_SELECT, LINK_SELECT, LIST_SELECT, TAG_SELECT
 from bot.usecases.catalog import matching
 from bot.usecases.names import distinct_labels
+from bot.usecases.requests import person_waiting
 
 log = logging.getLogger(__name__)
 
@@ -22,14 +23,15 @@ def register(app: App, deps: Deps) -> None:
     def pairs(body: dict[str, Any], context: BoltContext, what: str) -> list[tuple[str, str]]:
         actor = actor_of(context, body)
         try:
-            account = pipeline.account(actor)
-            catalog = pipeline.catalog
-            within = catalog.menu_deadline
-            if what == "tags":
-                tags = catalog.tags(actor.workspace_id, account, within=within)
-                return [(t.tag_id, t.name) for t in tags]
-            lists = catalog.lists(actor.workspace_id, account, within=within)
-            return [(x.list_id, x.name) for x in lists]
+            with person_waiting(actor):  # type-ahead: a person waits, first in the key's budget
+                account = pipeline.account(actor)
+                catalog = pipeline.catalog
+                within = catalog.menu_deadline
+                if what == "tags":
+                    tags = catalog.tags(actor.workspace_id, account, within=within)
+                    return [(t.tag_id, t.name) for t in tags]
+                lists = catalog.lists(actor.workspace_id, account, within=within)
+                return [(x.list_id, x.name) for x in lists]
         except Exception as exc:  # a menu shows nothing rather than an error
             log.warning("options for %s failed: %r", what, exc)
             return []
@@ -61,12 +63,13 @@ def register(app: App, deps: Deps) -> None:
         actor = actor_of(context, body)
         menus = pipeline.menus
         try:
-            account = pipeline.account(actor)
-            if campaign:
-                name = menus.text_of(campaign)
-                texts = menus.links(actor.workspace_id, account, name) if name else []
-            else:
-                texts = menus.campaigns(actor.workspace_id, account)
+            with person_waiting(actor):
+                account = pipeline.account(actor)
+                if campaign:
+                    name = menus.text_of(campaign)
+                    texts = menus.links(actor.workspace_id, account, name) if name else []
+                else:
+                    texts = menus.campaigns(actor.workspace_id, account)
         except Exception as exc:  # a menu shows nothing rather than an error
             log.warning("options for %s failed: %r", campaign or "campaigns", exc)
             return []
