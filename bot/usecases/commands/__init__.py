@@ -61,9 +61,16 @@ HELP = Command("help", (), _help)
 
 
 def _families() -> list[Iterable[Command]]:
-    from bot.usecases.commands import bulk, connect, merge, tags
+    from bot.usecases.commands import approvals, bulk, connect, merge, tags
 
-    return [(HELP,), tags.COMMANDS, bulk.COMMANDS, merge.COMMANDS, connect.COMMANDS]
+    return [
+        (HELP,),
+        tags.COMMANDS,
+        bulk.COMMANDS,
+        merge.COMMANDS,
+        approvals.COMMANDS,
+        connect.COMMANDS,
+    ]
 
 
 REGISTRY: dict[str, Command] = _registry(_families())
