@@ -49,6 +49,11 @@ class Settings(BaseSettings):
     cctag_admin_usergroup: str | None = None
     # Channels where the bot acts (comma list of ids); everywhere if unset.
     cctag_allowed_channels: str | None = None
+    # Approvals: where requests for an approver go (a channel id; unset: a DM to each admin),
+    # the size of a change that needs one, and how long a request waits.
+    cctag_approvers_channel: str | None = None
+    cctag_approval_over: int = Field(default=5000, ge=0)
+    cctag_approval_hours: float = Field(default=24.0, gt=0)
 
     @field_validator("database_url")
     @classmethod
