@@ -312,7 +312,8 @@ class Approvals:
         """After the approved plan's run: started (APPROVED), stale or failed; said to all."""
         self._requests.decide(approval.id, state, approval.decided_by, reason=why, was=APPROVING)
         done = self._fresh(approval.id)
-        self._audit(approver, done, state + (f": {why}" if why else ""))
+        ran = "started" if state == APPROVED else state
+        self._audit(approver, done, ran + (f": {why}" if why else ""))
         self._show(done)
         self._tell_requester(done)
 
