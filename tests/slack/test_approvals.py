@@ -334,14 +334,19 @@ def test_without_a_channel_each_admin_gets_a_dm_and_every_copy_is_updated(by_dm:
         assert _buttons(shown.blocks) == [] and "Approved* by <@UZLAST>" in _shown(shown)
 
 
+def _home(world: World, user: str) -> dict[str, Any]:
+    wait_for(lambda: f"HOME-{user}" in world.fake.views, what="the home")
+    return world.fake.views[f"HOME-{user}"]
+
+
 def test_the_home_shows_an_approver_what_waits_and_a_requester_their_own(world: World) -> None:
     world.ask("delete Volunteer", "d1")
     [request] = ApprovalStore(world.bot.store).pending("T0001")
     world.bot.local.home_opened(user="UADMIN")
-    admin_home = text_of(wait_for(lambda: world.fake.views.get("HOME-UADMIN"), what="home"))
+    admin_home = text_of(_home(world, "UADMIN"))
     assert "Waiting for your approval" in admin_home and request.id in admin_home
     world.bot.local.home_opened(user="UPLAIN")
-    own = text_of(wait_for(lambda: world.fake.views.get("HOME-UPLAIN"), what="home"))
+    own = text_of(_home(world, "UPLAIN"))
     assert "Your requests waiting" in own and request.id in own
     assert "Waiting for your approval" not in own
 
