@@ -363,3 +363,36 @@ def test_approve_and_deny_as_lines(world: World) -> None:
         "no approval request"
         in text_of(world.bot.command("approve 0badcafe", "n4", user="UADMIN")).lower()
     )
+
+
+# ------------------------------------------------------------------ other plans wait the same
+
+
+def test_a_merge_waits_then_runs_its_steps_in_order_once_approved(world: World) -> None:
+    asked = world.ask('merge Volunteer, "Board Member" --into Helpers', "m1")
+    assert "This needs an approver" in asked and "Helpers" not in _tags(world)
+    post = world.request_post()
+    world.click(post, "Approve", "UADMIN", "admin")
+    assert "Started" in text_of(world.bot.wait_response("admin"))
+    wait_for(lambda: world.fake.channel_messages(ASKED_IN), what="the parent")
+    world.poll()
+    tags = _tags(world)
+    assert "Helpers" in tags and not {"Volunteer", "Board Member"} & tags
+    [parent] = world.fake.channel_messages(ASKED_IN)
+    assert "approved by <@UADMIN>" in parent.text
+
+
+def test_a_delete_from_the_form_waits_and_runs_as_the_form_asked(world: World) -> None:
+    before = len(world.fake.views)
+    assert world.bot.local.command("delete", key="open", user="UPLAIN").text == ""
+    wait_for(lambda: len(world.fake.views) > before, what="the delete form")
+    view = list(world.fake.views.values())[-1]
+    tag = world.bot.account.find_tag_by_name("Volunteer")
+    assert tag is not None
+    world.bot.local.submit(view, {"targets": [(tag.tag_id, tag.name)]}, user="UPLAIN")
+    wait_for(lambda: "needs an approver" in text_of(world.fake.views[view["id"]]), what="waits")
+    post = world.request_post()
+    world.click(post, "Approve", "UOWNER", "owner")
+    assert "Started" in text_of(world.bot.wait_response("owner"))
+    world.poll()
+    assert "Volunteer" not in _tags(world)

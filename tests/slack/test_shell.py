@@ -142,3 +142,39 @@ def test_csv_files_that_give_no_emails_are_refused_in_words(tmp_path: Path) -> N
     assert f"{tmp_path} is a folder, not a CSV file" in printed
     assert "--csv needs the path of a CSV file" in printed
     assert "[#channel]" not in printed and "Traceback" not in printed
+
+
+def test_the_shell_decides_requests_as_an_admin(tmp_path: Path) -> None:
+    from datetime import timedelta
+
+    from bot.store import Store
+    from bot.store.approvals import ApprovalStore, NewApproval
+
+    database = tmp_path / "shell.db"
+    store = Store(f"sqlite:///{database}")
+    store.upgrade()
+
+    def waiting(line: str) -> str:
+        new = NewApproval(
+            workspace_id="T0001",
+            requester_id="UPLAIN",
+            channel_id="C0PLAIN",
+            action="contacts_tags_delete",
+            summary=f"do what `{line}` says",
+            preview="You asked to delete a tag.",
+            line=line,
+            form=None,
+            fingerprint="[]",  # not what planning it again answers: stale at the approval
+            expires_at=store.clock.now() + timedelta(hours=1),
+        )
+        return ApprovalStore(store).create(new).id
+
+    denied, stale = waiting("delete Volunteer"), waiting("delete VIP")
+    store.close()
+    printed = _run(
+        database, f"deny {denied} not before the AGM\napprove {denied}\napprove {stale}\nexit\n"
+    )
+    assert "Denied by you at " in printed and "“not before the AGM”" in printed
+    assert "[to UPLAIN] Your request" in printed
+    assert f"Request {denied} is decided already" in printed
+    assert f"Request {stale} was approved but not run: what it names changed" in printed
