@@ -25,6 +25,7 @@ from bot.usecases.approvals import (
     StalePlan,
     fingerprint,
     input_from,
+    when,
 )
 from bot.usecases.bodies import action_name, check_limits
 from bot.usecases.catalog import Catalog
@@ -276,7 +277,8 @@ class Turn:
                 self.confirm_line(line)
                 return None
             self.confirmed = True
-        return replace(plan, summary=f"{plan.summary}, approved by <@{approval.decided_by}>")
+        at = f" at {when(approval.decided_at)}" if approval.decided_at else ""
+        return replace(plan, summary=f"{plan.summary}, approved by <@{approval.decided_by}>{at}")
 
     def _announce_slow_lookup(self, account: AccountClient, inp: BulkInput) -> None:
         """Hundreds of emails on a cold contact index take a while: say so at once, and how

@@ -187,7 +187,7 @@ def test_a_delete_waits_the_requester_cannot_approve_an_admin_runs_it_a_deny_sta
     world.click(post, "Approve", "UADMIN", "admin")
     assert "Started" in text_of(world.bot.wait_response("admin"))
     [parent] = wait_for(lambda: world.fake.channel_messages(ASKED_IN), what="the parent")
-    assert "<@UPLAIN> asked to delete tags “Volunteer”, approved by <@UADMIN>" in parent.text
+    assert "<@UPLAIN> asked to delete tags “Volunteer”, approved by <@UADMIN> at " in parent.text
     world.poll()
     ends = [
         m
@@ -246,6 +246,8 @@ def test_a_change_over_the_limit_waits_for_an_approver_and_a_small_one_does_not(
     small = world.ask("add VIP --contacts contact1@example.com", "small")
     assert "Started" in small and "needs an approver" not in small
     assert len(world.fake.channel_messages(APPROVERS)) == 1
+    everyone = world.ask("add VIP --all-active", "all")  # restricted, whatever its size
+    assert "This needs an approver" in everyone and world.bot.activities() == 1
 
 
 # ------------------------------------------------------------------ once, in time, as previewed
