@@ -123,7 +123,7 @@ def bot_over(sandbox: SandboxServer, store: Store, rate_per_second: float) -> It
         settings = Settings(slack_signing_secret=SECRET, database_url=store.database_url)
         client = WebClient(token="xoxb-test", base_url=slack.api_url)
         app = create_app(settings, store, SingleAccount(account), client, SYSTEM_CLOCK)
-        with ThreadedServer(create_web_app(app, store)) as web:
+        with ThreadedServer(create_web_app(app, store, signing_secret=SECRET)) as web:
             local = LocalSlack(f"{web.url}/slack/events", SECRET, slack.response_url)
             yield Bot(sandbox, slack, store, account, web, local)
         api.close()

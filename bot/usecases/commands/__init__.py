@@ -61,11 +61,12 @@ HELP = Command("help", (), _help)
 
 
 def _families() -> list[Iterable[Command]]:
-    from bot.usecases.commands import approvals, bulk, connect, merge, tags
+    from bot.usecases.commands import approvals, bulk, connect, merge, show, tags
 
     return [
         (HELP,),
         tags.COMMANDS,
+        show.COMMANDS,
         bulk.COMMANDS,
         merge.COMMANDS,
         approvals.COMMANDS,
