@@ -183,6 +183,7 @@ class Turn:
         self.frozen = False  # a restricted change asked without the right: to be approved
         self.approval: Approval | None = None  # the approved request this turn runs
         self.launching = False
+        self.launched = False
 
     def permit(self, action: str) -> None:
         """The one hook of approvals: a restricted action asked without the right is let
@@ -256,7 +257,9 @@ class Turn:
             self.conversation.ask_to_confirm(preview(plan), pending)
             return
         self.launching = True
-        shown = launched_message(plan, self.launch(account, plan))
+        launched = self.launch(account, plan)
+        self.launched = True
+        shown = launched_message(plan, launched)
         self.say(shown if self.confirmed else with_preview(plan, shown))
 
     def _needs_approval(self, plan: Plan) -> bool:
@@ -432,7 +435,10 @@ class Pipeline:
                 f"Request `{approval.id}` was approved but not run: {exc.message}"
             ) from None
         except Exception:
-            approvals.finished(turn.actor, approval, FAILED, "something went wrong on our side")
+            if run.launched:  # it started; only telling the approver failed
+                approvals.finished(turn.actor, approval, APPROVED)
+            else:
+                approvals.finished(turn.actor, approval, FAILED, "something went wrong on our side")
             raise
         approvals.finished(turn.actor, approval, APPROVED)
 
