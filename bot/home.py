@@ -23,7 +23,7 @@ from slack_sdk.models.views import View
 
 from bot.cc.budget import BudgetView
 from bot.connect.flow import ConnectionInfo
-from bot.mrkdwn import escape, fit
+from bot.mrkdwn import escape, fit, safe
 from bot.usecases.commands.budget import budget_lines
 from bot.usecases.parent import shortened
 
@@ -131,22 +131,53 @@ def _action_buttons(connected: bool) -> list[Block]:
     return [ActionsBlock(block_id="home_actions", elements=buttons)]
 
 
+MAX_APPROVALS = 10
+
+
+def _approval_blocks(title: str, lines: Sequence[str], hint: str) -> list[Block]:
+    """Requests waiting for an approver, one section each, in the small markup (escaped)."""
+    if not lines:
+        return []
+    blocks: list[Block] = [HeaderBlock(text=title)]
+    for line in lines[:MAX_APPROVALS]:
+        blocks.append(SectionBlock(text=MarkdownTextObject(text=fit(safe(line), limit=3000))))
+    if len(lines) > MAX_APPROVALS:
+        hint = f"…and {len(lines) - MAX_APPROVALS:,} more. {hint}"
+    blocks += [ContextBlock(elements=[MarkdownTextObject(text=hint)]), DividerBlock()]
+    return blocks
+
+
 def home_view(
     connection_info: ConnectionInfo | None,
     calls_today: int,
     daily_quota: int,
     recent_activities: Sequence[ActivityLine],
+    waiting_for_you: Sequence[str] = (),
+    your_requests: Sequence[str] = (),
     *,
     budget: BudgetView | None = None,
     now: datetime | None = None,
 ) -> dict[str, object]:
-    """`budget`: the workspace's view of the shared budget (the same lines as `/cctag budget`);
-    without it, only the key's count."""
+    """`waiting_for_you`: the requests this approver may decide; `your_requests`: this
+    person's own requests that wait for an approver (bot/usecases/approvals.py); `budget`: the
+    workspace's view of the shared budget (the same lines as `/cctag budget`); without it, only
+    the key's count."""
     blocks: list[Block] = [
         HeaderBlock(text="cctag: Constant Contact tags"),
         *_connection_blocks(connection_info),
         *_action_buttons(connection_info is not None),
         DividerBlock(),
+        *_approval_blocks(
+            "Waiting for your approval",
+            waiting_for_you,
+            "Decide with `/cctag approve <id>` or `/cctag deny <id> <reason>`, or the buttons "
+            "of the request's message.",
+        ),
+        *_approval_blocks(
+            "Your requests waiting for an approver",
+            your_requests,
+            "You are told by direct message when one is decided.",
+        ),
         _budget_block(calls_today, daily_quota, budget, now),
         DividerBlock(),
         *_activity_blocks(recent_activities),

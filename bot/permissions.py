@@ -8,6 +8,7 @@ acts only in the allowed channels when a list is set. Every refusal is told and 
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -27,6 +28,10 @@ from bot.usecases.ports import (
     SET_POLICY,
     Decision,
 )
+
+log = logging.getLogger(__name__)
+MEMBERS_PAGE = 200  # users.list's page, as Slack recommends
+MAX_MEMBER_PAGES = 100  # 20,000 members: past them the admins found so far are the approvers
 
 _WHAT = {
     DELETE_TAGS: "delete tags",
@@ -170,6 +175,54 @@ class Permissions:
         if policy.admins_by_default:
             return self._cached(("admin", workspace_id, user_id), self._is_admin)
         return False
+
+    # ------------------------------------------------------------------ approvers
+    def may_approve(self, workspace_id: str, user_id: str) -> bool:
+        """Has the right to delete tags and act on all active contacts, asked afresh (no
+        cache: an approval is decided on who has the right now)."""
+        policy = self.policy_for(workspace_id)
+        try:
+            if user_id in policy.admin_users:
+                return True
+            group = policy.admin_usergroup
+            if group and self._in_group(workspace_id, group, user_id):
+                return True
+            return policy.admins_by_default and self._is_admin(workspace_id, user_id)
+        except SlackApiError:
+            return False
+
+    def approvers(self, workspace_id: str) -> list[str]:
+        """Everyone with the right: the configured users and the group's members, or, when
+        neither is set, the workspace's admins and owners from users.list (paged)."""
+        policy = self.policy_for(workspace_id)
+        found = set(policy.admin_users)
+        client = self._slack.client_for(workspace_id)
+        try:
+            if policy.admin_usergroup:
+                found.update(
+                    client.usergroups_users_list(usergroup=policy.admin_usergroup)["users"]
+                )
+            if policy.admins_by_default:
+                found.update(self._admins(workspace_id))
+        except SlackApiError as exc:
+            log.warning("listing the approvers of %s failed: %s", workspace_id, exc.response)
+        return sorted(found)
+
+    def _admins(self, workspace_id: str) -> list[str]:
+        client = self._slack.client_for(workspace_id)
+        admins: list[str] = []
+        cursor = ""
+        for _ in range(MAX_MEMBER_PAGES):
+            page = client.users_list(limit=MEMBERS_PAGE, cursor=cursor or None)
+            for member in page.get("members") or []:
+                if member.get("deleted") or member.get("is_bot"):
+                    continue
+                if any(member.get(flag) for flag in ("is_admin", "is_owner", "is_primary_owner")):
+                    admins.append(str(member["id"]))
+            cursor = str((page.get("response_metadata") or {}).get("next_cursor") or "")
+            if not cursor:
+                break
+        return admins
 
     def _cached(self, key: tuple[str, ...], ask: Any) -> bool:
         now = self._clock.monotonic()

@@ -62,6 +62,11 @@ class Settings(BaseSettings):
     cctag_log_format: Literal["text", "json"] = "text"
     cctag_metrics_token: str | None = None
     cctag_stop_seconds: float = Field(default=20.0, gt=0, le=3600)
+    # Approvals: where requests for an approver go (a channel id; unset: a DM to each admin),
+    # the size of a change that needs one, and how long a request waits.
+    cctag_approvers_channel: str | None = None
+    cctag_approval_over: int = Field(default=5000, ge=0)
+    cctag_approval_hours: float = Field(default=24.0, gt=0)
 
     @field_validator("database_url")
     @classmethod

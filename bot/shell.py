@@ -34,6 +34,7 @@ from bot.ports import SingleAccount, SingleSlack
 from bot.settings import Settings
 from bot.store import Store
 from bot.usecases import Actor, Catalog, Operations
+from bot.usecases.approvals import Approvals
 from bot.usecases.commands import REGISTRY
 from bot.usecases.grammar import split_command
 from bot.usecases.people import MAX_CSV_BYTES, emails_in_csv
@@ -267,6 +268,37 @@ class TerminalConversation:
         self._slack.chat_update(channel=channel, ts=ref, text=message.text)
 
 
+class ShellApprovers:
+    """The shell's person is its workspace's admin: they may decide any request."""
+
+    def may_approve(self, workspace_id: str, user_id: str) -> bool:
+        return user_id == USER
+
+    def approvers(self, workspace_id: str) -> list[str]:
+        return [USER]
+
+
+class ShellApprovalPosts:
+    """A request's messages and the requester's word, as lines on the screen."""
+
+    def __init__(self, screen: Screen) -> None:
+        self._screen = screen
+
+    def post_request(
+        self, workspace_id: str, where: str, message: Message, approval_id: str
+    ) -> tuple[str, str]:
+        self._screen.line("approvals", f"{message.text}\nApprove or deny: approve {approval_id}")
+        return where, approval_id
+
+    def update_request(
+        self, workspace_id: str, conversation: str, ts: str, message: Message
+    ) -> None:
+        self._screen.line("approvals", message.text)
+
+    def tell(self, workspace_id: str, user_id: str, message: Message) -> None:
+        self._screen.line(f"to {user_id}", message.text)
+
+
 @dataclass
 class Session:
     pipeline: Pipeline
@@ -441,7 +473,8 @@ def _session(database_url: str, input_stream: TextIO, out: TextIO, contacts: int
         api = CCApi(sandbox.base_url, fair_limiter(rate_per_second=4.0, headroom=0.05))
         account = api.for_account(StaticTokens(sandbox.access_token))
         operations = Operations(store, Catalog(clock=SYSTEM_CLOCK))
-        pipeline = Pipeline(operations, SingleAccount(account), REGISTRY)
+        approvals = Approvals(store, ShellApprovalPosts(screen), ShellApprovers())
+        pipeline = Pipeline(operations, SingleAccount(account), REGISTRY, approvals=approvals)
         talk = TerminalConversation(screen, slack)
         with poller_thread(store, account, slack), ThreadPoolExecutor(1, "cctag-shell") as work:
             out.write(BANNER)

@@ -50,11 +50,13 @@ from bot.poller import Poller
 from bot.ports import Accounts, SingleAccount, SingleSlack, SlackClients
 from bot.settings import Settings, SettingsError, ensure_port_free, refuse_in_memory, require
 from bot.slack.app import WORKERS, connect_socket_mode, create_app
+from bot.slack.approvals import SlackApprovalPosts
 from bot.slack.workspaces import HomeData
 from bot.store import Store
 from bot.store.connections import ConnectionRepository
 from bot.store.engine import make_engine, unusable
 from bot.store.ratelimit import DatabaseRateLimiter
+from bot.usecases.approvals import ApprovalRules, Approvals
 from bot.web import create_web_app
 
 log = logging.getLogger(__name__)
@@ -74,6 +76,7 @@ class Parts:
     connect: ConnectFlow | None = None
     permissions: Permissions | None = None
     slack_oauth: OAuthSettings | None = None
+    approvals: Approvals | None = None
 
 
 def api_key_name(settings: Settings) -> str:
@@ -168,7 +171,22 @@ def build_parts(settings: Settings, clock: Clock = SYSTEM_CLOCK) -> Parts:
     parts.permissions = Permissions(
         policies, parts.slack, Policy.from_settings(settings), store, clock
     )
+    parts.approvals = build_approvals(parts)
     return parts
+
+
+def build_approvals(parts: Parts) -> Approvals | None:
+    """What the permissions would refuse becomes a request for an approver."""
+    if parts.permissions is None:
+        return None
+    settings = parts.settings
+    rules = ApprovalRules(
+        channel=settings.cctag_approvers_channel or None,
+        over=settings.cctag_approval_over,
+        hours=settings.cctag_approval_hours,
+    )
+    posts = SlackApprovalPosts(parts.slack)
+    return Approvals(parts.store, posts, parts.permissions, rules, parts.clock)
 
 
 def build_poller(parts: Parts) -> Poller:
@@ -183,6 +201,7 @@ def build_poller(parts: Parts) -> Poller:
         lease_seconds=parts.settings.cctag_poll_lease_seconds,
         max_age=timedelta(hours=parts.settings.cctag_activity_max_age_hours),
         reads_per_minute=parts.settings.cctag_slack_reads_per_minute,
+        sweeps=[parts.approvals.expire_due] if parts.approvals is not None else [],
     )
 
 
@@ -229,6 +248,7 @@ def build_home(parts: Parts) -> HomeData:
         daily_quota=settings.cctag_daily_quota,
         recent_activities=lambda workspace_id: parts.store.recent_activities(workspace_id),
         budget=lambda workspace_id: read_budget(parts.api.limiter, workspace_id),
+        approvals=parts.approvals.waiting if parts.approvals is not None else None,
     )
 
 
@@ -244,6 +264,7 @@ def build_bolt_app(parts: Parts, background: Executor | None = None) -> App:
         connect=parts.connect,
         home=build_home(parts),
         background=background,
+        approvals=parts.approvals,
     )
     app.middleware(metrics.stamp_arrival)
     return app

@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime, timedelta
 from functools import partial
 
@@ -179,9 +179,11 @@ class Poller:
         max_age: timedelta = timedelta(hours=24),
         min_interval: float | None = None,
         reads_per_minute: int = 1,
+        sweeps: Sequence[Callable[[], object]] = (),
     ) -> None:
         self._store = store
         self._jobs = JobStore(store)
+        self._sweeps = tuple(sweeps)  # housekeeping each cycle (approvals past their time)
         # What each job's progress reply last showed (parts ended, step): edited when it moves.
         self._job_shown: dict[str, tuple[int, int]] = {}
         self._accounts = accounts
@@ -209,6 +211,7 @@ class Poller:
         split the workspaces between them as they go. An account is listed once a cycle.
         """
         self._settle_plans()
+        self._sweep()
         served: set[str] = set()
         listings: _Listings = {}
         while claimed := self._store.claim_workspace_due(self._owner, self._lease, exclude=served):
@@ -219,6 +222,13 @@ class Poller:
                 # Its leases expire and a later cycle resumes it; the other workspaces go on.
                 log.exception("serving workspace %s failed", claimed[0].workspace_id)
         return self._seconds_to_next()
+
+    def _sweep(self) -> None:
+        for sweep in self._sweeps:
+            try:
+                sweep()
+            except Exception:
+                log.exception("a sweep failed; the next cycle tries again")
 
     def _serve(self, claimed: list[TrackedActivity], listings: _Listings) -> None:
         posts = self._store.posts_of([tracked.id for tracked in claimed])

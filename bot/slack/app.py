@@ -24,6 +24,7 @@ from bot.slack.listeners import Deps, register_all
 from bot.slack.workspaces import HomeData
 from bot.store import Store
 from bot.usecases import Catalog, Operations
+from bot.usecases.approvals import Approvals
 from bot.usecases.commands import REGISTRY
 from bot.usecases.requests import Pipeline
 
@@ -47,12 +48,14 @@ def create_app(
     permissions: Permissions | None = None,
     connect: ConnectFlow | None = None,
     home: HomeData | None = None,
+    approvals: Approvals | None = None,
 ) -> App:
     """The Slack app: token mode with `slack_client`'s token, or OAuth installs when given.
 
     `permissions` checks who may do what where (None: everyone, everywhere); `connect` serves
     `/cctag connect` and `disconnect` (None: the one CC_ACCESS_TOKEN account); `home` fills the
-    App Home (None: the help text).
+    App Home (None: the help text); `approvals` turns what `permissions` would refuse into
+    requests for an approver (None: refused).
     """
     app = App(
         client=slack_client,
@@ -62,7 +65,14 @@ def create_app(
         raise_error_for_unhandled_request=False,
     )
     operations = Operations(store, catalog or Catalog(clock=clock), clock=clock)
-    pipeline = Pipeline(operations, accounts, REGISTRY, permits=permissions, connections=connect)
+    pipeline = Pipeline(
+        operations,
+        accounts,
+        REGISTRY,
+        permits=permissions,
+        connections=connect,
+        approvals=approvals,
+    )
     work = background or ThreadPoolExecutor(max_workers=WORKERS, thread_name_prefix="cctag-work")
     register_all(app, Deps(pipeline, work, home))
     app.error(_on_error)

@@ -44,6 +44,10 @@ DELETE_FORM = "delete_form"
 CONFIRM_VIEW = "confirm_view"
 CREATE_FORM = "create_form"
 CONNECT_LINK = "connect_link"
+APPROVE_REQUEST = "approve_request"
+DENY_REQUEST = "deny_request"
+DENY_VIEW = "deny_view"
+MAX_REASON = 500
 FILE_BLOCK = "source_file"
 # A form's private_metadata key for the emails kept server-side (a shortcut's many emails).
 KEPT = "kept"
@@ -151,6 +155,22 @@ def confirm_reply(preview: str, value: str) -> Reply:
     note = _context("Nothing starts until you confirm.")
     blocks = [*_sections(preview, MESSAGE_SECTIONS), buttons, note]
     return Reply(text=_mrkdwn(preview + "\nConfirm to start it."), blocks=_dicts(blocks))
+
+
+def approval_request(text: str, note: str, approval_id: str) -> Reply:
+    """An approval request: what will happen, then `Approve` and `Deny` (the id rides on
+    both; the decision is the store's, never the button's)."""
+    buttons = ActionsBlock(
+        block_id="approval",
+        elements=[
+            ButtonElement(
+                text="Approve", action_id=APPROVE_REQUEST, value=approval_id, style="primary"
+            ),
+            ButtonElement(text="Deny", action_id=DENY_REQUEST, value=approval_id, style="danger"),
+        ],
+    )
+    blocks = [*_sections(text, MESSAGE_SECTIONS), buttons, _context(note)]
+    return Reply(text=_mrkdwn(text), blocks=_dicts(blocks))
 
 
 # ---------------------------------------------------------------- modals
@@ -404,6 +424,20 @@ def create_form() -> dict[str, Any]:
         element=_text_input(placeholder="Spring fair 2026"),
     )
     return _modal(CREATE_FORM, "Create a tag", [name, source], submit="Create")
+
+
+def deny_form(approval_id: str) -> dict[str, Any]:
+    reason = InputBlock(
+        block_id="reason",
+        label="Why is it denied?",
+        hint="The one who asked is told this.",
+        element=PlainTextInputElement(
+            action_id="value", multiline=True, max_length=MAX_REASON, placeholder="The reason"
+        ),
+    )
+    return _modal(
+        DENY_VIEW, "Deny the request", [reason], submit="Deny", metadata={"id": approval_id}
+    )
 
 
 def home_view() -> dict[str, Any]:

@@ -273,3 +273,33 @@ def parse_tags_flags(rest: str) -> bool:
     if words not in ("", "--similar"):
         raise ParseError("`/cctag tags` takes nothing, or `--similar`")
     return words == "--similar"
+
+
+APPROVAL_ID_CHARS = frozenset("0123456789abcdef")
+
+
+def _approval_id(text: str, usage: str) -> tuple[str, str]:
+    """`<id> [rest]`: the request's id (hexadecimal, as the request shows it) and the rest."""
+    ident, _, rest = text.strip().partition(" ")
+    ident = ident.strip("`").lower()
+    if not ident:
+        raise ParseError(f"Say which request: `{usage}`")
+    if not set(ident) <= APPROVAL_ID_CHARS or len(ident) > 16:
+        raise ParseError(f"“{ident[:20]}” is not a request id (the request shows it)")
+    return ident, " ".join(rest.split())
+
+
+def parse_approve(text: str) -> str:
+    """`approve <id>`."""
+    ident, rest = _approval_id(text, "approve <id>")
+    if rest:
+        raise ParseError("`approve` takes only the request's id")
+    return ident
+
+
+def parse_deny(text: str) -> tuple[str, str]:
+    """`deny <id> <reason>`: the reason is required (the requester is told it)."""
+    ident, reason = _approval_id(text, "deny <id> <reason>")
+    if not reason:
+        raise ParseError("Say why: `deny <id> <reason>` (the requester is told it)")
+    return ident, reason

@@ -11,7 +11,7 @@ import math
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Protocol
 
 from bot.cc.budget import Priority, calling
@@ -20,6 +20,16 @@ from bot.cc.errors import CCError
 from bot.cc.models import LimitError
 from bot.mrkdwn import shorten_names
 from bot.ops.logs import log_ids
+from bot.store.approvals import APPROVED, FAILED, STALE, Approval
+from bot.usecases.approvals import (
+    RESTRICTED,
+    STALE_WHY,
+    Approvals,
+    StalePlan,
+    fingerprint,
+    input_from,
+    when,
+)
 from bot.usecases.bodies import action_name, check_limits
 from bot.usecases.catalog import Catalog
 from bot.usecases.grammar import ParseError, split_command
@@ -199,8 +209,21 @@ class Turn:
         self.conversation = conversation
         self.started: list[str] = []  # what this turn started (for the words if it then fails)
         self.confirmed = False  # a yes to this request was given
+        self.frozen = False  # a restricted change asked without the right: to be approved
+        self.approval: Approval | None = None  # the approved request this turn runs
+        self.launching = False
+        self.launched = False
 
     def permit(self, action: str) -> None:
+        """The one hook of approvals: a restricted action asked without the right is let
+        through to be planned and frozen (`carry_out`), not refused; an approved one runs."""
+        approvals = self.pipeline.approvals
+        if action in RESTRICTED and approvals is not None:
+            if self.approval is not None:
+                return  # its approver's right was checked at the click
+            if approvals.needed(self.actor):
+                self.frozen = True
+                return
         self.pipeline.permit(self.actor, self.channel, action)
 
     def account(self) -> AccountClient:
@@ -245,14 +268,50 @@ class Turn:
         self, account: AccountClient, plan: Plan, line: str | None, inp: BulkInput | None = None
     ) -> None:
         """Any command's plan: ask to confirm when it needs it (the yes comes back through
-        the registry with `line`, or with `inp` for a form), else launch it and say so."""
+        the registry with `line`, or with `inp` for a form), else launch it and say so. A
+        plan that needs an approver is frozen instead; an approved one is checked first."""
+        if self.approval is not None:
+            approved = self._approved(plan, line)
+            if approved is None:
+                return
+            plan = approved
+        elif self._needs_approval(plan):
+            approvals = self.pipeline.approvals
+            assert approvals is not None
+            self.say(approvals.freeze(self.actor, self.channel, plan, preview(plan), line, inp))
+            return
         if plan.needs_confirmation and not self.confirmed:
             self.ops.audit(self.actor, plan.action, plan.summary, "confirmation asked")
             pending = Pending(self._short(line), inp, self.channel)
             self.conversation.ask_to_confirm(preview(plan), pending)
             return
-        shown = launched_message(plan, self.launch(account, plan))
+        self.launching = True
+        launched = self.launch(account, plan)
+        self.launched = True
+        shown = launched_message(plan, launched)
         self.say(shown if self.confirmed else with_preview(plan, shown))
+
+    def _needs_approval(self, plan: Plan) -> bool:
+        approvals = self.pipeline.approvals
+        if approvals is None:
+            return False
+        return self.frozen or approvals.too_big(self.actor, plan)
+
+    def _approved(self, plan: Plan, line: str | None) -> Plan | None:
+        """The approved plan as planned again: it must match the one frozen, else it is
+        stale. A plan with single calls before its steps (merge creating its target) is
+        planned once more, confirmed, to make them; it answers None meanwhile."""
+        approval = self.approval
+        assert approval is not None
+        if not self.confirmed:
+            if fingerprint(plan) != approval.fingerprint:
+                raise StalePlan(STALE_WHY)
+            if plan.single_calls and line is not None:
+                self.confirm_line(line)
+                return None
+            self.confirmed = True
+        at = f" at {when(approval.decided_at)}" if approval.decided_at else ""
+        return replace(plan, summary=f"{plan.summary}, approved by <@{approval.decided_by}>{at}")
 
     def _announce_slow_lookup(self, account: AccountClient, inp: BulkInput) -> None:
         """Hundreds of emails on a cold contact index take a while: say so at once, and how
@@ -326,12 +385,14 @@ class Pipeline:
         *,
         permits: Permits | None = None,
         connections: Connections | None = None,
+        approvals: Approvals | None = None,
     ) -> None:
         self.ops = operations
         self.accounts = accounts
         self.commands = commands
         self.permits = permits
         self.connections = connections
+        self.approvals = approvals
 
     # ------------------------------------------------------------ its face to front ends
     @property
@@ -377,6 +438,43 @@ class Pipeline:
         if account is None:
             raise Refused(NOT_CONNECTED)
         return account
+
+    def approvals_or_refuse(self) -> Approvals:
+        if self.approvals is None:
+            raise Refused("Approvals are not set up here: nothing waits for one.")
+        return self.approvals
+
+    def approve(self, turn: Turn, approval_id: str) -> None:
+        """`turn.actor` approves: claimed once, then the frozen plan is planned again as its
+        requester, checked against what was previewed, and run in the requester's channel."""
+        approvals = self.approvals_or_refuse()
+        approval = approvals.claim(turn.actor, approval_id)
+        requester = Actor(approval.workspace_id, approval.requester_id)
+        run = Turn(
+            self,
+            Request(requester, approval.line or "", approval.channel_id),
+            Approved(turn.conversation),
+        )
+        run.approval = approval
+        try:
+            if approval.line is not None:
+                head = split_command(approval.line)
+                self.dispatch(run, head.name, head.rest)
+            else:
+                run.bulk(input_from(approval.form or "{}"), None)
+        except Refused as exc:
+            state = FAILED if run.launching and not isinstance(exc, StalePlan) else STALE
+            approvals.finished(turn.actor, approval, state, exc.message)
+            raise Refused(
+                f"Request `{approval.id}` was approved but not run: {exc.message}"
+            ) from None
+        except Exception:
+            if run.launched:  # it started; only telling the approver failed
+                approvals.finished(turn.actor, approval, APPROVED)
+            else:
+                approvals.finished(turn.actor, approval, FAILED, "something went wrong on our side")
+            raise
+        approvals.finished(turn.actor, approval, APPROVED)
 
     def connections_or_refuse(self) -> Connections:
         if self.connections is None:
@@ -489,3 +587,29 @@ class Pipeline:
             conversation.refuse(message)
         except Exception:
             log.exception("could not tell the user: %s", message)
+
+
+class Approved:
+    """The conversation of an approved plan's run: the parent goes to the requester's
+    channel, what is said goes to the approver (the requester is told by a DM)."""
+
+    def __init__(self, approver: Conversation) -> None:
+        self._approver = approver
+
+    def say(self, message: Message) -> None:
+        self._approver.say(message)
+
+    def refuse(self, reason: str) -> None:
+        self._approver.refuse(reason)
+
+    def ask_to_confirm(self, preview: Message, pending: Pending) -> None:
+        raise Refused("An approved request is not asked again")
+
+    def open_form(self, command: str) -> None:
+        raise Refused("An approved request opens no form")
+
+    def post_parent(self, channel: str, message: Message) -> str:
+        return self._approver.post_parent(channel, message)
+
+    def update_parent(self, channel: str, ref: str, message: Message) -> None:
+        self._approver.update_parent(channel, ref, message)

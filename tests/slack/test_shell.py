@@ -219,3 +219,41 @@ def test_budget_in_the_shell_shows_the_workspaces_calls_and_the_keys(tmp_path: P
     # 2,000 kept for people, less the one call a person made
     assert "1,999 of them kept for people waiting" in shown and "UTC, in" in shown
     assert "! /cctag budget takes nothing after it" in printed
+
+
+def test_the_shell_decides_requests_as_an_admin(tmp_path: Path) -> None:
+    from datetime import timedelta
+
+    from bot.store import Store
+    from bot.store.approvals import ApprovalStore, NewApproval
+
+    database = tmp_path / "shell.db"
+    store = Store(f"sqlite:///{database}")
+    store.upgrade()
+
+    def waiting(line: str) -> str:
+        new = NewApproval(
+            workspace_id="T0001",
+            requester_id="UPLAIN",
+            channel_id="C0PLAIN",
+            action="contacts_tags_delete",
+            summary=f"do what `{line}` says",
+            preview="You asked to delete a tag.",
+            line=line,
+            form=None,
+            fingerprint="[]",  # not what planning it again answers: stale at the approval
+            expires_at=store.clock.now() + timedelta(hours=1),
+        )
+        return ApprovalStore(store).create(new).id
+
+    denied, stale = waiting("delete Volunteer"), waiting("delete VIP")
+    store.close()
+    out = io.StringIO()
+    lines = f"deny {denied} not before the AGM\napprove {denied}\napprove {stale}\nexit\n"
+    url = f"sqlite:///{database}"
+    assert run_shell(Settings(), io.StringIO(lines), out, database_url=url) == 0
+    printed = out.getvalue()
+    assert "Denied by you at " in printed and "“not before the AGM”" in printed
+    assert "[to UPLAIN] Your request" in printed
+    assert f"Request {denied} is decided already" in printed
+    assert f"Request {stale} was approved but not run: what it names changed" in printed

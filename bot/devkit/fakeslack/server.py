@@ -41,6 +41,10 @@ TRIGGER_SECONDS = 3.0
 RESPONSE_URL_POSTS = 5
 RESPONSE_URL_SECONDS = 30 * 60
 REPLIES_PAGE = 15
+# users.list answers fewer than asked (Slack: "fewer than the requested number of items may be
+# returned"), so a caller that does not follow next_cursor misses members.
+USERS_PAGE_MOST = 50
+USERS_LIMIT_MOST = 1000
 # Rules a test may relax (see `relax`), each named after what it checks.
 RULES = ("dm_channel", "trigger_ids", "limits", "rate_limits")
 CHANNEL_METHODS = {
@@ -217,14 +221,25 @@ class FakeSlack:
             self._triggers[trigger] = self.clock.monotonic()
             return trigger
 
-    def add_user(self, user_id: str, *, is_admin: bool = False, name: str = "") -> None:
+    def add_user(
+        self,
+        user_id: str,
+        *,
+        is_admin: bool = False,
+        name: str = "",
+        is_owner: bool = False,
+        is_bot: bool = False,
+        deleted: bool = False,
+    ) -> None:
         with self._lock:
             self.users[user_id] = {
                 "id": user_id,
                 "name": name or user_id.lower(),
                 "real_name": name or user_id,
                 "is_admin": is_admin,
-                "is_owner": False,
+                "is_owner": is_owner,
+                "is_bot": is_bot,
+                "deleted": deleted,
                 "tz": "UTC",
             }
 
@@ -525,6 +540,25 @@ class FakeSlack:
             raise SlackRefusal("user_not_found")
         return {"user": user}
 
+    def _users_list(self, args: dict[str, Any]) -> dict[str, Any]:
+        """Every member (bots and the deleted too), a page of at most `limit` (at most
+        1,000; fewer may come) from the opaque cursor, `next_cursor` empty on the last page."""
+        limit = int(args.get("limit") or USERS_LIMIT_MOST)
+        if not 0 < limit <= USERS_LIMIT_MOST:
+            raise SlackRefusal("invalid_limit")
+        limit = min(limit, USERS_PAGE_MOST)
+        members = sorted(self.users.values(), key=lambda user: str(user["id"]))
+        cursor = str(args.get("cursor") or "")
+        start = 0
+        if cursor:
+            if not cursor.startswith("dXNlcjp") or not cursor[7:].isdigit():
+                raise SlackRefusal("invalid_cursor")
+            start = int(cursor[7:])
+        page = members[start : start + limit]
+        after = start + limit
+        next_cursor = f"dXNlcjp{after}" if after < len(members) else ""
+        return {"members": page, "response_metadata": {"next_cursor": next_cursor}}
+
     def _usergroup_users(self, args: dict[str, Any]) -> dict[str, Any]:
         group = _required(args, "usergroup")
         if group not in self.usergroups:
@@ -592,6 +626,7 @@ _METHODS: dict[str, Callable[[FakeSlack, dict[str, Any]], dict[str, Any]]] = {
     "views.publish": FakeSlack._views_publish,
     "files.info": FakeSlack._files_info,
     "users.info": FakeSlack._users_info,
+    "users.list": FakeSlack._users_list,
     "usergroups.users.list": FakeSlack._usergroup_users,
     "oauth.v2.access": FakeSlack._oauth_access,
 }

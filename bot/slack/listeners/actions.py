@@ -1,4 +1,5 @@
-"""Buttons: a one-line confirmation's yes and no, the App Home's buttons, link buttons."""
+"""Buttons: a one-line confirmation's yes and no, an approval's Approve and Deny, the App
+Home's buttons, link buttons."""
 
 from __future__ import annotations
 
@@ -6,13 +7,17 @@ import json
 from typing import Any
 
 from slack_bolt import Ack, App
+from slack_sdk import WebClient
 
+from bot.slack import views
 from bot.slack.conversation import HomeConversation, SlackConversation
 from bot.slack.listeners import Deps, Incoming, acked
 from bot.slack.views import (
+    APPROVE_REQUEST,
     CANCEL_COMMAND,
     CONFIRM_COMMAND,
     CONNECT_LINK,
+    DENY_REQUEST,
     HOME_ACTIONS,
     HOME_CONNECT,
 )
@@ -55,6 +60,22 @@ def register(app: App, deps: Deps) -> None:
         request = Request(incoming.actor, str(value.get("t", "")), once=f"confirm:{value.get('k')}")
         deps.pipeline.cancelled(request, reply_in_place(incoming))
 
+    def on_approve(incoming: Incoming) -> None:
+        """Through the registry as `approve <id>`: answers only the one who clicked."""
+        channel = str((incoming.body.get("channel") or {}).get("id", ""))
+        talk = SlackConversation(incoming.respond, incoming.client, channel)
+        approval_id = str(incoming.action.get("value") or "")
+        deps.pipeline.handle(Request(incoming.actor, f"approve {approval_id}", channel), talk)
+
+    def on_deny(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
+        """The reason first: a modal, opened while the click's trigger is fresh."""
+        ack()
+        actions: list[dict[str, Any]] = body.get("actions") or [{}]
+        approval_id = str(actions[0].get("value") or "")
+        client.views_open(
+            trigger_id=str(body.get("trigger_id") or ""), view=views.deny_form(approval_id)
+        )
+
     def on_home_button(incoming: Incoming) -> None:
         actor = incoming.actor
         trigger = str(incoming.body.get("trigger_id") or "")
@@ -69,6 +90,8 @@ def register(app: App, deps: Deps) -> None:
 
     app.action(CONFIRM_COMMAND)(acked(deps, on_confirm))
     app.action(CANCEL_COMMAND)(acked(deps, on_cancel))
+    app.action(APPROVE_REQUEST)(acked(deps, on_approve))
+    app.action(DENY_REQUEST)(on_deny)
     for action_id in (*HOME_ACTIONS, HOME_CONNECT):
         app.action(action_id)(acked(deps, on_home_button))
     app.action(CONNECT_LINK)(_link_clicked)

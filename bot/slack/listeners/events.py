@@ -18,7 +18,7 @@ def register(app: App, deps: Deps) -> None:
         if event.get("tab", "home") != "home":
             return
         actor = actor_of(context, {**body, "user_id": event.get("user")})
-        view = deps.home.view(actor.workspace_id) if deps.home else views.home_view()
+        view = deps.home.view(actor.workspace_id, actor.user_id) if deps.home else views.home_view()
         client.views_publish(user_id=str(event["user"]), view=view)
 
     app.event("app_home_opened")(on_home_opened)

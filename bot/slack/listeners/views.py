@@ -18,7 +18,14 @@ from bot.slack.files import (
 )
 from bot.slack.forms import SAVED_FORM, Form, block_errors, from_metadata, metadata, read_form
 from bot.slack.listeners import Deps, actor_of
-from bot.slack.views import CONFIRM_VIEW, CREATE_FORM, DELETE_FORM, LISTS_FORM, TAGGING_FORM
+from bot.slack.views import (
+    CONFIRM_VIEW,
+    CREATE_FORM,
+    DELETE_FORM,
+    DENY_VIEW,
+    LISTS_FORM,
+    TAGGING_FORM,
+)
 from bot.usecases.commands.tags import create
 from bot.usecases.inputs import Actor
 from bot.usecases.requests import Request, Turn
@@ -131,7 +138,26 @@ def register(app: App, deps: Deps) -> None:
 
         deps.later(lambda: pipeline.run(request, talk, "create", create_it))
 
+    def on_deny_view(
+        ack: Ack,
+        body: dict[str, Any],
+        view: dict[str, Any],
+        client: WebClient,
+        context: BoltContext,
+    ) -> None:
+        """The reason given: `deny <id> <reason>` through the registry, told in the modal."""
+        reason = " ".join(typed_value(view, "reason").split())
+        if not reason:
+            ack(response_action="errors", errors={"reason": "Say why; the requester is told it."})
+            return
+        approval_id = str(metadata(view).get("id") or "")
+        ack(response_action="update", view=views.working_view("Deny the request"))
+        talk = ModalConversation(client, str(view["id"]), "Deny the request", "Denied")
+        request = Request(actor_of(context, body), f"deny {approval_id} {reason}")
+        deps.later(lambda: pipeline.handle(request, talk))
+
     for callback_id in (TAGGING_FORM, LISTS_FORM, DELETE_FORM):
         app.view(callback_id)(on_form)
     app.view(CONFIRM_VIEW)(on_confirm_view)
     app.view(CREATE_FORM)(on_create_form)
+    app.view(DENY_VIEW)(on_deny_view)

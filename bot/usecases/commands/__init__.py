@@ -61,7 +61,7 @@ HELP = Command("help", (), _help)
 
 
 def _families() -> list[Iterable[Command]]:
-    from bot.usecases.commands import budget, bulk, connect, merge, show, tags
+    from bot.usecases.commands import approvals, budget, bulk, connect, merge, show, tags
 
     return [
         (HELP,),
@@ -69,6 +69,7 @@ def _families() -> list[Iterable[Command]]:
         show.COMMANDS,
         bulk.COMMANDS,
         merge.COMMANDS,
+        approvals.COMMANDS,
         connect.COMMANDS,
         budget.COMMANDS,
     ]
