@@ -42,11 +42,17 @@ from bot.poller import Poller
 from bot.ports import Accounts, SingleAccount, SingleSlack, SlackClients
 from bot.settings import Settings, require
 from bot.slack.app import connect_socket_mode, create_app
+from bot.slack.conversation import ChannelPosts
 from bot.slack.workspaces import HomeData
 from bot.store import Store
 from bot.store.connections import ConnectionRepository
 from bot.store.ratelimit import DatabaseRateLimiter
+from bot.usecases import Catalog, Operations
+from bot.usecases.commands import REGISTRY
+from bot.usecases.requests import Pipeline
+from bot.usecases.rules.runner import RuleRunner
 from bot.web import create_web_app
+from bot.worker import run_cycles
 
 log = logging.getLogger(__name__)
 
@@ -159,24 +165,57 @@ def build_parts(settings: Settings, clock: Clock = SYSTEM_CLOCK) -> Parts:
     return parts
 
 
-def build_poller(parts: Parts) -> Poller:
-    owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+def worker_owner() -> str:
+    """Names this process's leases (activities, rules): host, pid and a random tail."""
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+def build_poller(parts: Parts, owner: str | None = None) -> Poller:
     return Poller(
         parts.store,
         parts.accounts,
         parts.slack,
         parts.clock,
-        owner=owner,
+        owner=owner or worker_owner(),
         base_interval=parts.settings.cctag_poll_interval,
         lease_seconds=parts.settings.cctag_poll_lease_seconds,
         max_age=timedelta(hours=parts.settings.cctag_activity_max_age_hours),
     )
 
 
+def build_pipeline(parts: Parts) -> Pipeline:
+    """The one request pipeline, for the worker's rule runs (the Slack app builds its own)."""
+    operations = Operations(parts.store, Catalog(clock=parts.clock), clock=parts.clock)
+    return Pipeline(
+        operations,
+        parts.accounts,
+        REGISTRY,
+        permits=parts.permissions,
+        connections=parts.connect,
+    )
+
+
+def build_rule_runner(parts: Parts, owner: str | None = None) -> RuleRunner:
+    return RuleRunner(
+        build_pipeline(parts),
+        lambda workspace_id: ChannelPosts(parts.slack.client_for(workspace_id)),
+        parts.clock,
+        owner=owner or worker_owner(),
+    )
+
+
+def run_worker(parts: Parts, stop: threading.Event) -> None:
+    """Activities followed and rules run, until `stop` is set."""
+    owner = worker_owner()
+    poller, rules = build_poller(parts, owner), build_rule_runner(parts, owner)
+    interval = parts.settings.cctag_poll_interval
+    run_cycles(stop, [poller.run_once, rules.run_due], fallback=interval, longest=interval)
+
+
 def poll(settings: Settings, stop: threading.Event) -> int:
     parts = build_parts(settings)
     log.info("poller started")
-    build_poller(parts).run_forever(stop)
+    run_worker(parts, stop)
     log.info("poller stopped")
     return 0
 
@@ -233,7 +272,7 @@ def serve(settings: Settings) -> int:
     bolt_app = build_bolt_app(parts)
     stop = threading.Event()
     if settings.cctag_poll_in_serve:
-        threading.Thread(target=build_poller(parts).run_forever, args=(stop,), daemon=True).start()
+        threading.Thread(target=run_worker, args=(parts, stop), daemon=True).start()
     # Socket Mode takes Slack's requests over the socket; the web routes (/healthz, the
     # OAuth callbacks, /slack/install) are still served over HTTP.
     socket = (

@@ -158,9 +158,7 @@ class RuleStore:
     def claim_due(self, owner: str, lease_seconds: float, limit: int = 20) -> list[Rule]:
         """Lease the rules whose run is due (not paused, not leased by a live worker)."""
         now = self._now()
-        free = sa.or_(
-            col(RuleRow.lease_expires_at).is_(None), col(RuleRow.lease_expires_at) <= now
-        )
+        free = sa.or_(col(RuleRow.lease_expires_at).is_(None), col(RuleRow.lease_expires_at) <= now)
         query = (
             select(RuleRow)
             .where(col(RuleRow.paused).is_(False), col(RuleRow.next_run_at) <= now, free)

@@ -65,12 +65,14 @@ OOPS = "Something went wrong on our side; nothing was started. Try again in a mo
 class Request:
     """`text` is the line after /cctag; `channel` where the activity's parent goes (a channel,
     or the requester's own id for a DM, or None where nothing is posted); `once` a key that
-    makes a retried delivery a no-op."""
+    makes a retried delivery a no-op; `agreed`: the yes was given beforehand (a rule's run,
+    agreed to when the rule was made), so nothing asks to confirm."""
 
     actor: Actor
     text: str
     channel: str | None = None
     once: str | None = None
+    agreed: bool = False
 
 
 def required_action(inp: BulkInput) -> str:
@@ -171,6 +173,7 @@ class Turn:
         self.ops = pipeline.ops
         self.actor = request.actor
         self.channel = request.channel
+        self.agreed = request.agreed
         self.conversation = conversation
 
     def permit(self, action: str) -> None:
@@ -211,7 +214,7 @@ class Turn:
             inp = self.ops.named(self.actor, account, inp)
         self._announce_slow_lookup(account, inp)
         plan = self.ops.plan(self.actor, account, inp, notify=lambda text: self.say(Message(text)))
-        if plan.needs_confirmation and not confirmed:
+        if plan.needs_confirmation and not (confirmed or self.agreed):
             self.ops.audit(self.actor, plan.kind.value, plan.summary, "confirmation asked")
             pending = Pending(self._short(line), inp, self.channel)
             self.conversation.ask_to_confirm(preview(plan), pending)

@@ -61,9 +61,9 @@ HELP = Command("help", (), _help)
 
 
 def _families() -> list[Iterable[Command]]:
-    from bot.usecases.commands import bulk, connect, tags
+    from bot.usecases.commands import bulk, connect, rules, tags
 
-    return [(HELP,), tags.COMMANDS, bulk.COMMANDS, connect.COMMANDS]
+    return [(HELP,), tags.COMMANDS, bulk.COMMANDS, rules.COMMANDS, connect.COMMANDS]
 
 
 REGISTRY: dict[str, Command] = _registry(_families())
