@@ -18,14 +18,15 @@ from bot.clock import SYSTEM_CLOCK, Clock
 from bot.connect.flow import Auditor
 from bot.ports import SlackClients
 from bot.store.connections import ConnectionRepository, StoredPolicy
-from bot.usecases.ports import Decision
-
-DELETE_TAGS = "delete_tags"
-ALL_ACTIVE = "all_active"
-CONNECT = "connect"
-DISCONNECT = "disconnect"
-SET_POLICY = "set_policy"
-PRIVILEGED_ACTIONS = frozenset({DELETE_TAGS, ALL_ACTIVE, CONNECT, DISCONNECT, SET_POLICY})
+from bot.usecases.ports import (
+    ALL_ACTIVE,
+    CONNECT,
+    DELETE_TAGS,
+    DISCONNECT,
+    PRIVILEGED_ACTIONS,
+    SET_POLICY,
+    Decision,
+)
 
 _WHAT = {
     DELETE_TAGS: "delete tags",

@@ -34,7 +34,7 @@ from bot.settings import Settings
 from bot.store import Store
 from bot.usecases import Actor, Catalog, Operations
 from bot.usecases.commands import REGISTRY
-from bot.usecases.commands.grammar import split_command
+from bot.usecases.grammar import split_command
 from bot.usecases.people import MAX_CSV_BYTES, emails_in_csv
 from bot.usecases.ports import Message, Pending
 from bot.usecases.requests import Pipeline, Request

@@ -15,8 +15,8 @@ from slack_sdk.errors import SlackApiError
 
 from bot.slack import views
 from bot.slack.forms import MAX_METADATA, SAVED_FORM, Form
+from bot.usecases.outcomes import Refused
 from bot.usecases.ports import Message, Pending
-from bot.usecases.service import Refused
 
 log = logging.getLogger(__name__)
 

@@ -22,9 +22,10 @@ from bot.mrkdwn import escape
 from bot.slack.conversation import ModalConversation
 from bot.slack.forms import Form
 from bot.usecases import BulkInput, DeleteInput, Source, SourceKind
+from bot.usecases.bodies import check_limits
+from bot.usecases.outcomes import Refused
 from bot.usecases.people import MAX_CSV_BYTES, emails_in_csv, is_email
 from bot.usecases.ports import Message, Pending
-from bot.usecases.service import Refused, check_limits
 
 READABLE_TYPES = ("csv", "text", "txt")
 READABLE_SUFFIXES = (".csv", ".txt")

@@ -29,8 +29,8 @@ from slack_sdk.models.views import View
 from bot.cc.models import EngagementLevel
 from bot.mrkdwn import fit, safe
 from bot.usecases import SourceKind
+from bot.usecases.bodies import LIST_ADD_SOURCES, LIST_REMOVE_SOURCES, TAGGING_SOURCES
 from bot.usecases.commands import HELP_TEXT
-from bot.usecases.service import LIST_ADD_SOURCES, LIST_REMOVE_SOURCES, TAGGING_SOURCES
 
 TAG_SELECT = "tag_select"
 LIST_SELECT = "list_select"

@@ -26,6 +26,9 @@ if TYPE_CHECKING:  # bot.store.tables imports this module to register its tables
     from bot.store.store import Store
 
 PLANNED = "planned"  # a part not started yet
+WAITING = "waiting"  # a part that starts once the part it waits for completed
+STARTING = "starting"  # its POST may be on its way: in doubt until settled
+SKIPPED = "skipped"  # never started: the part it waited for did not complete
 RUNNING = "running"
 LAUNCHED = "launched"  # every part was tried: a part still planned will never start
 ENDED = "ended"
@@ -61,6 +64,8 @@ class JobActivityRow(SQLModel, table=True):
     job_id: str = Field(foreign_key="job.id", primary_key=True, max_length=36)
     position: int = Field(primary_key=True)
     request: str = Field(sa_column=sa.Column(sa.Text(), nullable=False))  # the body, JSON
+    kind: str | None = Field(default=None, max_length=64)  # None: the job's kind
+    after: int | None = None  # the position of the part it waits for
     activity_id: str | None = Field(default=None, max_length=64)
     state: str = Field(max_length=32)
     percent_done: int | None = None
@@ -71,6 +76,13 @@ class JobActivityRow(SQLModel, table=True):
     updated_at: datetime = _when(nullable=False)
 
 
+class StepSpec(BaseModel):
+    """A part's activity kind, and the position of the part it waits for (None: none)."""
+
+    kind: str
+    after: int | None = None
+
+
 class NewJob(BaseModel):
     workspace_id: str
     channel_id: str
@@ -78,11 +90,14 @@ class NewJob(BaseModel):
     kind: str
     summary: str
     requests: list[dict[str, Any]]  # each part's request body, in the order they start
+    steps: list[StepSpec] = PydanticField(default_factory=list)  # none: all of `kind`, no wait
 
 
 class JobPart(BaseModel):
     position: int
     request: dict[str, Any]
+    kind: str | None = None
+    after: int | None = None
     activity_id: str | None = None
     state: str = PLANNED
     percent_done: int | None = None
@@ -151,20 +166,23 @@ class JobStore:
             session.add(
                 JobRow(
                     id=job_id,
-                    **new.model_dump(exclude={"requests"}),
+                    **new.model_dump(exclude={"requests", "steps"}),
                     state=PLANNED,
                     created_at=now,
                     updated_at=now,
                 )
             )
             session.flush()
-            for position, request in enumerate(new.requests):
+            steps = new.steps or [StepSpec(kind=new.kind) for _ in new.requests]
+            for position, (request, step) in enumerate(zip(new.requests, steps, strict=True)):
                 session.add(
                     JobActivityRow(
                         job_id=job_id,
                         position=position,
                         request=json.dumps(request, sort_keys=True),
-                        state=PLANNED,
+                        kind=step.kind,
+                        after=step.after,
+                        state=PLANNED if step.after is None else WAITING,
                         updated_at=now,
                     )
                 )
@@ -289,4 +307,4 @@ class JobStore:
             )
 
 
-__all__: Sequence[str] = ["Job", "JobPart", "JobStore", "NewJob", "PartSeen"]
+__all__: Sequence[str] = ["Job", "JobPart", "JobStore", "NewJob", "PartSeen", "StepSpec"]

@@ -1,5 +1,6 @@
 """Use cases of cctag, free of Slack payloads and HTTP (see service.py)."""
 
+from bot.usecases.bodies import check_limits
 from bot.usecases.catalog import Catalog
 from bot.usecases.inputs import (
     Actor,
@@ -10,7 +11,9 @@ from bot.usecases.inputs import (
     SourceKind,
     TaggingInput,
 )
-from bot.usecases.service import Operations, Plan, Refused, StatusReport, check_limits
+from bot.usecases.outcomes import Refused
+from bot.usecases.plans import Plan
+from bot.usecases.service import Operations, StatusReport
 
 __all__ = [
     "Actor",

@@ -32,7 +32,7 @@ from bot.cc.campaigns import (
 from bot.cc.client import AccountClient
 from bot.cc.errors import CCError, Forbidden
 from bot.clock import SYSTEM_CLOCK, Clock
-from bot.usecases.service import Refused, cc_message, plural
+from bot.usecases.outcomes import Refused, cc_message, plural
 
 LINKS_SHOWN = 10
 RECONNECT = (

@@ -1,34 +1,51 @@
-"""Starting a job: its parts stored before any starts, one parent message naming the job, then
-each activity started (the client's limiter spaces the calls) and tracked as it starts.
+"""The one launcher: a plan of 1..n steps started in order, each step one activity.
 
-The first part that starts carries the job's thread: the poller posts the job's progress and
-its end through that one row, and the other parts' rows post nothing (bot/poller/core.py).
-A part that fails to start stops the launch: the job says which parts did not start, and the
+A plan of one step is one activity: one parent message, the activity, then tracking. A plan of
+several is a job: its steps stored (kind, body, the step each waits for) before any starts,
+one parent naming the job, then each step that waits for nothing started (the client's limiter
+spaces the calls) and tracked as it starts. A step that waits is started by the poller once
+the step it waits for completed (`start_ready`), or ended in words when that step did not.
+
+The first step that starts carries the job's thread: the poller posts the job's progress and
+its end through that one row, and the other steps' rows post nothing (bot/poller/core.py).
+A step that fails to start stops the launch: the job says which steps did not start, and the
 poller's last word tells what to do with them.
 """
 
 from __future__ import annotations
 
-import dataclasses
+from collections.abc import Callable
 from dataclasses import dataclass
 
+from pydantic import BaseModel
+
 from bot.cc.client import AccountClient
-from bot.cc.models import Activity
-from bot.store import NewActivity
-from bot.store.jobs import Job, JobStore, NewJob
+from bot.cc.models import (
+    Activity,
+    ActivityKind,
+    ListMembershipRequest,
+    TagDeleteRequest,
+    TaggingRequest,
+)
+from bot.store import NewActivity, Store
+from bot.store.jobs import Job, JobStore, NewJob, StepSpec
 from bot.usecases.inputs import Actor
-from bot.usecases.parent import job_parent, parent_failed, shortened
+from bot.usecases.outcomes import Refused
+from bot.usecases.parent import job_parent, parent_failed, parent_message, shortened
+from bot.usecases.plans import Plan, Step
 from bot.usecases.ports import Conversation, Message
-from bot.usecases.service import Operations, Plan, Refused
 
 OUR_SIDE = "something went wrong on our side"
+# Starts one step's activity for the launcher, audited (bot/usecases/service.py).
+StartStep = Callable[[AccountClient, Step, str], Activity]
 
 
 @dataclass(frozen=True)
 class Launched:
-    """A job once every part was tried: the activities started, and why the rest did not."""
+    """A plan once every step that waits for nothing was tried: the job (None for a plan of
+    one step), the activities started, and why the rest did not."""
 
-    job: Job
+    job: Job | None
     started: tuple[Activity, ...]
     not_started: tuple[int, ...] = ()  # positions
     why: str | None = None
@@ -38,32 +55,77 @@ def activities(count: int) -> str:
     return f"{count:,} activit" + ("y" if count == 1 else "ies")
 
 
-def part_summary(plan: Plan, position: int) -> str:
-    return f"{plan.summary} (part {position + 1} of {len(plan.parts)})"
+def part_summary(summary: str, position: int, parts: int) -> str:
+    return f"{summary} (part {position + 1} of {parts})"
 
 
 def _why(exc: Exception) -> str:
     return exc.message if isinstance(exc, Refused) else OUR_SIDE
 
 
-class JobLauncher:
-    def __init__(self, ops: Operations, actor: Actor, conversation: Conversation) -> None:
-        self._ops = ops
-        self._jobs = JobStore(ops.store)
+def start_step(client: AccountClient, step: Step) -> Activity:
+    """POST the step's activity (the one place that knows which call starts which kind)."""
+    body: BaseModel = step.body
+    if isinstance(body, TaggingRequest):
+        if step.kind == ActivityKind.ADD_TAGS:
+            return client.add_tags(body)
+        return client.remove_tags(body)
+    if isinstance(body, ListMembershipRequest):
+        if step.kind == ActivityKind.ADD_TO_LISTS:
+            return client.add_to_lists(body)
+        return client.remove_from_lists(body)
+    if isinstance(body, TagDeleteRequest):
+        return client.delete_tags(body.tag_ids)
+    raise TypeError(f"cannot start {type(body).__name__}")
+
+
+class Launcher:
+    """Starts a plan for one requester, telling them through `conversation`."""
+
+    def __init__(
+        self, store: Store, start: StartStep, actor: Actor, conversation: Conversation
+    ) -> None:
+        self._store = store
+        self._jobs = JobStore(store)
+        self._start = start
         self._actor = actor
         self._talk = conversation
 
     def launch(self, account: AccountClient, plan: Plan, channel: str) -> Launched:
-        """Stored, announced, started part by part; Refused when no part could start."""
+        """Started as one activity or as a job; Refused when nothing could start."""
+        if plan.is_job:
+            return self._launch_job(account, plan, channel)
+        return Launched(None, (self._launch_one(account, plan, channel),))
+
+    # ------------------------------------------------------------ one step
+    def _launch_one(self, account: AccountClient, plan: Plan, channel: str) -> Activity:
+        """One parent message, then the activity, then tracking (the poller does the thread)."""
+        user = self._actor.user_id
+        ref = self._talk.post_parent(channel, parent_message(user, plan.summary, "starting…"))
+        [step] = plan.steps
+        try:
+            activity = self._start(account, step, plan.summary)
+        except Exception as exc:
+            self._talk.update_parent(channel, ref, parent_failed(user, plan.summary, _why(exc)))
+            raise
+        self._track(channel, ref, step.kind, plan.summary, activity)
+        shown = parent_message(user, plan.summary, activity.state, activity.activity_id)
+        self._talk.update_parent(channel, ref, shown)
+        return activity
+
+    # ------------------------------------------------------------ a job
+    def _launch_job(self, account: AccountClient, plan: Plan, channel: str) -> Launched:
+        """Stored, announced, started step by step; Refused when no step could start."""
         user = self._actor.user_id
         job = self._jobs.create(
             NewJob(
                 workspace_id=self._actor.workspace_id,
                 channel_id=channel,
                 requester_id=user,
-                kind=plan.kind.value,
+                kind=plan.action,
                 summary=plan.summary,
-                requests=[part.model_dump(mode="json", exclude_none=True) for part in plan.parts],
+                requests=[_dumped(step.body) for step in plan.steps],
+                steps=[StepSpec(kind=step.kind.value, after=step.after) for step in plan.steps],
             )
         )
         try:
@@ -74,7 +136,7 @@ class JobLauncher:
             self._jobs.end(job.id)  # nothing started: the job is over before it began
             raise
         self._jobs.set_parent(job.id, channel, ref)
-        started, failed_at, why = self._start_parts(account, plan, job, channel, ref)
+        started, failed_at, why = self._start_steps(account, plan, job, channel, ref)
         self._jobs.launched(job.id)
         if not started:
             self._jobs.end(job.id)
@@ -82,57 +144,76 @@ class JobLauncher:
                 channel, ref, parent_failed(user, plan.summary, why or OUR_SIDE)
             )
             raise Refused(f"Nothing was started: {why or OUR_SIDE}")
-        left = tuple(range(failed_at, len(plan.parts))) if failed_at is not None else ()
-        state = "processing" if not left else f"{len(started)} of {len(plan.parts)} started"
+        tried = range(failed_at, len(plan.steps)) if failed_at is not None else ()
+        left = tuple(position for position in tried if plan.steps[position].after is None)
+        now = [step for step in plan.steps if step.after is None]
+        state = "processing" if not left else f"{len(started)} of {len(now)} started"
         self._talk.update_parent(channel, ref, job_parent(user, plan.summary, state, job.id))
         return Launched(job, tuple(started), left, why)
 
-    def _start_parts(
+    def _start_steps(
         self, account: AccountClient, plan: Plan, job: Job, channel: str, ref: str
     ) -> tuple[list[Activity], int | None, str | None]:
         started: list[Activity] = []
-        for position, request in enumerate(plan.parts):
-            part = dataclasses.replace(plan, request=request, requests=())
+        for position, step in enumerate(plan.steps):
+            if step.after is not None:
+                continue  # the poller starts it once the step it waits for completed
+            summary = part_summary(plan.summary, position, len(plan.steps))
             try:
-                activity = self._ops.start(self._actor, account, part)
+                activity = self._start(account, step, summary)
             except Exception as exc:
                 return started, position, _why(exc)
             self._jobs.part_started(job.id, position, activity.activity_id, activity.state)
-            self._track(plan, job, position, channel, ref, activity, carrier=not started)
+            self._track(
+                channel, ref, step.kind, summary, activity, job_id=job.id, carrier=not started
+            )
             started.append(activity)
         return started, None, None
 
     def _track(
         self,
-        plan: Plan,
-        job: Job,
-        position: int,
         channel: str,
         ref: str,
+        kind: ActivityKind,
+        summary: str,
         activity: Activity,
         *,
-        carrier: bool,
+        job_id: str | None = None,
+        carrier: bool = False,
     ) -> None:
-        self._ops.store.track_activity(
+        self._store.track_activity(
             NewActivity(
                 workspace_id=self._actor.workspace_id,
                 channel_id=channel,
                 parent_ts=ref,
                 requester_id=self._actor.user_id,
-                kind=plan.kind.value,
-                summary=part_summary(plan, position),
+                kind=kind.value,
+                summary=summary,
                 activity_id=activity.activity_id,
                 state=activity.state,
                 percent_done=activity.percent_done,
-                job_id=job.id,
+                job_id=job_id,
                 job_carrier=carrier,
             )
         )
 
 
+def _dumped(body: BaseModel) -> dict[str, object]:
+    return body.model_dump(mode="json", exclude_none=True)
+
+
+def started(plan: Plan, activity: Activity) -> Message:
+    return Message(
+        f"Started: {shortened(plan.summary)}. Activity `{activity.activity_id}` is "
+        f"*{activity.state}*; "
+        "its progress follows in the channel thread."
+    )
+
+
 def job_started(plan: Plan, launched: Launched) -> Message:
+    assert launched.job is not None
     job_id = launched.job.id
-    count = activities(len(plan.parts))
+    count = activities(len(plan.steps))
     text = (
         f"Started job `{job_id}`: {shortened(plan.summary)}, as {count}; its progress follows "
         "in the channel thread."
@@ -141,8 +222,14 @@ def job_started(plan: Plan, launched: Launched) -> Message:
         parts = ", ".join(str(position + 1) for position in launched.not_started)
         why = launched.why or OUR_SIDE
         text += (
-            f"\n:warning: Part {parts} of {len(plan.parts)} did not start ({shortened(why)}). "
+            f"\n:warning: Part {parts} of {len(plan.steps)} did not start ({shortened(why)}). "
             f"The {len(launched.started)} started follow in the thread; run the request again "
             "later for the contacts of the parts not started (contacts tagged already stay so)."
         )
     return Message(text)
+
+
+def launched_message(plan: Plan, launched: Launched) -> Message:
+    if launched.job is not None:
+        return job_started(plan, launched)
+    return started(plan, launched.started[0])

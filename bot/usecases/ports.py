@@ -86,6 +86,16 @@ class Accounts(Protocol):
         ...
 
 
+# The actions `Permits` decides on. Every command's name is an action too (allowed channels);
+# these are the privileged ones, for the configured admins only.
+DELETE_TAGS = "delete_tags"
+ALL_ACTIVE = "all_active"
+CONNECT = "connect"
+DISCONNECT = "disconnect"
+SET_POLICY = "set_policy"
+PRIVILEGED_ACTIONS = frozenset({DELETE_TAGS, ALL_ACTIVE, CONNECT, DISCONNECT, SET_POLICY})
+
+
 @dataclass(frozen=True)
 class Decision:
     allowed: bool

@@ -12,20 +12,23 @@ from collections import Counter
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from bot.cc.client import AccountClient
-from bot.cc.models import Activity, ActivityKind, LimitError
+from bot.cc.models import LimitError
 from bot.mrkdwn import shorten_names
-from bot.permissions import ALL_ACTIVE, DELETE_TAGS
-from bot.store import NewActivity
-from bot.usecases.commands.grammar import ParseError, split_command
+from bot.usecases.bodies import action_name, check_limits
+from bot.usecases.grammar import ParseError, parse_bulk_line, split_command
 from bot.usecases.inputs import Actor, BulkInput, DeleteInput, SourceKind
-from bot.usecases.launch import JobLauncher, activities, job_started
-from bot.usecases.parent import parent_failed, parent_message, shortened
+from bot.usecases.launch import Launched, Launcher, activities, launched_message
+from bot.usecases.outcomes import People, Refused, plural
+from bot.usecases.parent import shortened
 from bot.usecases.people import contacts_in
+from bot.usecases.plans import Plan
 from bot.usecases.ports import (
+    ALL_ACTIVE,
     CONNECT_NOT_SET_UP,
+    DELETE_TAGS,
     NOT_CONNECTED,
     Accounts,
     Connections,
@@ -35,18 +38,7 @@ from bot.usecases.ports import (
     Permits,
     TellsProgress,
 )
-from bot.usecases.service import (
-    Operations,
-    People,
-    Plan,
-    Refused,
-    action_name,
-    check_limits,
-    plural,
-)
-
-if TYPE_CHECKING:
-    from bot.usecases.commands import Command
+from bot.usecases.service import Operations
 
 log = logging.getLogger(__name__)
 # A confirmation carries the line it confirms (as JSON, in a button's 2,000 characters); a
@@ -75,6 +67,17 @@ class Request:
     agreed: bool = False
 
 
+class Runnable(Protocol):
+    """What the pipeline needs of a command (bot/usecases/commands: `Command`), named here so
+    the pipeline does not import the commands that build on it."""
+
+    @property
+    def permission(self) -> str | None: ...
+
+    @property
+    def run(self) -> Callable[[Turn, str], None]: ...
+
+
 def required_action(inp: BulkInput) -> str:
     """Deleting tags and all active contacts are restricted; the rest need an allowed channel."""
     if isinstance(inp, DeleteInput):
@@ -88,9 +91,8 @@ def preview(plan: Plan) -> Message:
     """The request, its warning and its cost first, then the itemised counts: a front end that
     must shorten a long preview drops items from the end, never the warning."""
     lines = [f"You asked to *{shortened(plan.summary)}*."]
-    if plan.kind == ActivityKind.DELETE_TAGS:
-        total = f" ({_contacts(plan.contacts)} in all)" if plan.contacts is not None else ""
-        lines.append(f"Deleting a tag removes it from every contact{total}; it cannot be undone.")
+    if plan.warning:
+        lines.append(plan.warning)
     lines += plan.notes  # what a source selected (a campaign's clickers, a segment's members)
     if plan.is_job or plan.people is not None:
         lines.append(cost_line(plan))
@@ -150,14 +152,6 @@ def _contacts(count: int | None) -> str:
     return "unknown number of contacts" if count is None else plural(count, "contact")
 
 
-def started(plan: Plan, activity: Activity) -> Message:
-    return Message(
-        f"Started: {shortened(plan.summary)}. Activity `{activity.activity_id}` is "
-        f"*{activity.state}*; "
-        "its progress follows in the channel thread."
-    )
-
-
 def with_preview(plan: Plan, message: Message) -> Message:
     """What was found (for an emails request) above the word that it started."""
     if plan.people is None:
@@ -215,23 +209,11 @@ class Turn:
         self._announce_slow_lookup(account, inp)
         plan = self.ops.plan(self.actor, account, inp, notify=lambda text: self.say(Message(text)))
         if plan.needs_confirmation and not (confirmed or self.agreed):
-            self.ops.audit(self.actor, plan.kind.value, plan.summary, "confirmation asked")
+            self.ops.audit(self.actor, plan.action, plan.summary, "confirmation asked")
             pending = Pending(self._short(line), inp, self.channel)
             self.conversation.ask_to_confirm(preview(plan), pending)
             return
-        if plan.is_job:
-            channel = self.channel or self.actor.user_id
-            launched = JobLauncher(self.ops, self.actor, self.conversation).launch(
-                account, plan, channel
-            )
-            self.say(
-                job_started(plan, launched)
-                if confirmed
-                else with_preview(plan, job_started(plan, launched))
-            )
-            return
-        activity = self.launch(account, plan)
-        shown = started(plan, activity)
+        shown = launched_message(plan, self.launch(account, plan))
         self.say(shown if confirmed else with_preview(plan, shown))
 
     def _announce_slow_lookup(self, account: AccountClient, inp: BulkInput) -> None:
@@ -256,8 +238,6 @@ class Turn:
 
     def bulk_line(self, line: str, *, confirmed: bool = False) -> None:
         """A one-line bulk command, or a saved one (`saved <id>`, see `_short`)."""
-        from bot.usecases.commands.bulk import parse_bulk_line
-
         head = split_command(line)
         if head.name == SAVED:
             found = self.ops.store.saved_line(
@@ -275,38 +255,12 @@ class Turn:
         line_id = self.ops.store.save_line(self.actor.workspace_id, self.actor.user_id, line)
         return f"{SAVED} {line_id}"
 
-    def launch(self, account: AccountClient, plan: Plan) -> Activity:
-        """One parent message, then the activity, then tracking (the poller does the thread)."""
+    def launch(self, account: AccountClient, plan: Plan) -> Launched:
+        """The plan's steps through the one launcher (the poller does the thread)."""
         channel = self.channel or self.actor.user_id
-        user = self.actor.user_id
-        ref = self.conversation.post_parent(
-            channel, parent_message(user, plan.summary, "starting…")
-        )
-        try:
-            activity = self.ops.start(self.actor, account, plan)
-        except Exception as exc:
-            why = exc.message if isinstance(exc, Refused) else "something went wrong on our side"
-            self.conversation.update_parent(channel, ref, parent_failed(user, plan.summary, why))
-            raise
-        self._track(channel, ref, plan, activity)
-        shown = parent_message(user, plan.summary, activity.state, activity.activity_id)
-        self.conversation.update_parent(channel, ref, shown)
-        return activity
-
-    def _track(self, channel: str, ref: str, plan: Plan, activity: Activity) -> None:
-        self.ops.store.track_activity(
-            NewActivity(
-                workspace_id=self.actor.workspace_id,
-                channel_id=channel,
-                parent_ts=ref,
-                requester_id=self.actor.user_id,
-                kind=plan.kind.value,
-                summary=plan.summary,
-                activity_id=activity.activity_id,
-                state=activity.state,
-                percent_done=activity.percent_done,
-            )
-        )
+        starter = self.ops.starter(self.actor)
+        launcher = Launcher(self.ops.store, starter, self.actor, self.conversation)
+        return launcher.launch(account, plan, channel)
 
 
 class Pipeline:
@@ -314,7 +268,7 @@ class Pipeline:
         self,
         operations: Operations,
         accounts: Accounts,
-        commands: Mapping[str, Command],
+        commands: Mapping[str, Runnable],
         *,
         permits: Permits | None = None,
         connections: Connections | None = None,

@@ -40,7 +40,7 @@ from bot.usecases.behaviour import (
     segment_members,
 )
 from bot.usecases.inputs import Source, SourceKind
-from bot.usecases.service import People, Refused, cc_message
+from bot.usecases.outcomes import People, Refused, cc_message
 
 log = logging.getLogger(__name__)
 # Long enough to confirm a broad request, short enough that a rerun sees new clicks.

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from bot.usecases.inputs import Source, SourceKind
-from bot.usecases.service import Refused
+from bot.usecases.outcomes import Refused
 from bot.usecases.sources import MENU_TTL, SELECTION_TTL, CampaignMenus, Sources
 from tests.campaigns.conftest import Reader
 

@@ -21,8 +21,7 @@ from bot.store import Store
 from bot.store.jobs import LAUNCHED, PLANNED, JobStore
 from bot.usecases import Actor, Catalog, Operations
 from bot.usecases.commands import REGISTRY
-from bot.usecases.commands.bulk import parse_bulk_line
-from bot.usecases.commands.grammar import split_command
+from bot.usecases.grammar import parse_bulk_line, split_command
 from bot.usecases.ports import Message
 from bot.usecases.requests import MAX_CARRIED_LINE, Pipeline, Request, Turn
 from tests.usecases.test_requests import Recorded

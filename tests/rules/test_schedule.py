@@ -3,6 +3,7 @@ changes, missed runs coming to one, and the words it reads and says."""
 
 from __future__ import annotations
 
+import itertools
 from datetime import UTC, datetime, time, timedelta
 
 import pytest
@@ -60,7 +61,7 @@ def test_a_days_name_runs_once_a_week(name: str, weekday: int) -> None:
     schedule = parse_schedule(f"{name} at 18:15")
     found = runs(schedule, utc("2026-05-01T00:00"), 3)
     assert all(moment.weekday() == weekday for moment in found)
-    assert [b - a for a, b in zip(found, found[1:], strict=False)] == [timedelta(days=7)] * 2
+    assert [b - a for a, b in itertools.pairwise(found)] == [timedelta(days=7)] * 2
     assert all(moment.time() == time(18, 15) for moment in found)
 
 

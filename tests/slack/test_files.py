@@ -13,8 +13,8 @@ from bot.devkit.fakeslack.server import FakeSlack, FakeSlackServer
 from bot.slack.files import FileFormConversation, FileReader, SlackFile
 from bot.slack.forms import Form
 from bot.usecases import Source, SourceKind, TaggingInput
+from bot.usecases.outcomes import Refused
 from bot.usecases.ports import Message, Pending
-from bot.usecases.service import Refused
 from tests.slack.conftest import Bot, run_poller, text_of, wait_for
 
 TAG = "Webinar 2026"

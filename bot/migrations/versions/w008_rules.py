@@ -2,7 +2,7 @@
 the last one went, and a lease so that one worker runs each due run.
 
 Revision ID: w008
-Revises: w005
+Revises: w006
 Create Date: 2026-12-02
 """
 
@@ -14,7 +14,7 @@ from alembic import op
 from bot.store.tables import UTCDateTime
 
 revision = "w008"
-down_revision = "w005"
+down_revision = "w006"
 branch_labels = None
 depends_on = None
 

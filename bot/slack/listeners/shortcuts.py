@@ -13,9 +13,9 @@ from slack_sdk import WebClient
 from bot.slack import views
 from bot.slack.conversation import HomeConversation
 from bot.slack.listeners import Deps, Incoming, acked
+from bot.usecases.outcomes import Refused
 from bot.usecases.people import emails_in_text
 from bot.usecases.requests import Request, Turn
-from bot.usecases.service import Refused
 
 CALLBACK_ID = "tag_emails_in_message"
 SHORTCUT_NAME = "Tag the emails in this message"

@@ -7,21 +7,12 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from bot.usecases.commands import Command
-from bot.usecases.commands.grammar import parse_delete, parse_lists, parse_tagging
-from bot.usecases.inputs import BulkInput
+from bot.usecases.grammar import parse_bulk_line
 
 if TYPE_CHECKING:
     from bot.usecases.requests import Turn
 
 SOURCE = "<source> [--exclude <email>[, ...]]"
-
-
-def parse_bulk_line(name: str, rest: str) -> BulkInput:
-    if name == "delete":
-        return parse_delete(rest)
-    if name in ("lists", "unlists"):
-        return parse_lists(name, rest)
-    return parse_tagging(name, rest)
 
 
 def _bulk(name: str) -> Callable[[Turn, str], None]:

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from bot.permissions import CONNECT, DISCONNECT
 from bot.usecases.commands import Command
-from bot.usecases.ports import Message
+from bot.usecases.ports import CONNECT, DISCONNECT, Message
 
 if TYPE_CHECKING:
     from bot.usecases.requests import Turn

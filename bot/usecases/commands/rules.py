@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from bot.usecases.commands import Command
-from bot.usecases.commands.grammar import parse_every, parse_rule_action
+from bot.usecases.grammar import parse_bulk_line, parse_every, parse_rule_action
 from bot.usecases.ports import Message
 from bot.usecases.rules.book import KnowsTimeZones, RuleBook, made_message, rules_message
 
@@ -20,7 +20,6 @@ if TYPE_CHECKING:
 
 def _every(turn: Turn, rest: str) -> None:
     from bot.usecases.commands import REGISTRY
-    from bot.usecases.commands.bulk import parse_bulk_line
     from bot.usecases.requests import preview, required_action
 
     every = parse_every(rest)
@@ -55,7 +54,6 @@ def _rules(turn: Turn, rest: str) -> None:
 def _rule(turn: Turn, rest: str) -> None:
     """The creator may change their rule; anyone else needs the right its command needs in
     the rule's channel (deleting a rule of all active contacts is for whom may run it)."""
-    from bot.usecases.commands.bulk import parse_bulk_line
     from bot.usecases.requests import required_action
 
     verb, rule_id = parse_rule_action(rest)

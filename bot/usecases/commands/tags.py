@@ -7,9 +7,10 @@ from typing import TYPE_CHECKING
 
 from bot.cc.models import Tag
 from bot.usecases.commands import Command
-from bot.usecases.commands.grammar import parse_create, parse_rename
+from bot.usecases.grammar import parse_create, parse_rename
+from bot.usecases.outcomes import Refused, plural
 from bot.usecases.ports import Message
-from bot.usecases.service import JobReport, Refused, StatusReport, plural
+from bot.usecases.service import JobReport, StatusReport
 
 if TYPE_CHECKING:
     from bot.usecases.requests import Turn

@@ -13,7 +13,10 @@ from bot.cc.client import AccountClient
 from bot.store import Store
 from bot.store.rules import NewRule, Rule, RuleStore
 from bot.usecases.inputs import Actor, BulkInput
+from bot.usecases.outcomes import Refused, plural
 from bot.usecases.parent import shortened
+from bot.usecases.planning import calls_left_today
+from bot.usecases.plans import Plan
 from bot.usecases.ports import Message
 from bot.usecases.rules.schedule import (
     UTC_NAME,
@@ -23,7 +26,7 @@ from bot.usecases.rules.schedule import (
     next_run,
     parse_schedule,
 )
-from bot.usecases.service import Operations, Plan, Refused, calls_left_today, plural
+from bot.usecases.service import Operations
 
 PAUSE = "pause"
 RESUME = "resume"

@@ -22,12 +22,12 @@ from typing import Protocol
 from bot.clock import Clock
 from bot.store.rules import Rule, RuleStore, RunRecord
 from bot.usecases.inputs import Actor
+from bot.usecases.outcomes import Refused, plural
 from bot.usecases.parent import shortened
 from bot.usecases.ports import Message, Pending
 from bot.usecases.requests import Pipeline, Request
 from bot.usecases.rules.book import budget_left, schedule_of
 from bot.usecases.rules.schedule import local_words, next_run
-from bot.usecases.service import Refused, plural
 
 log = logging.getLogger(__name__)
 

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from bot.usecases.inputs import (
     Action,
+    BulkInput,
     DeleteInput,
     ListsInput,
     Source,
@@ -240,6 +241,15 @@ def parse_rename(rest: str) -> tuple[str, str]:
     if not new_name:
         raise ParseError(f"`--to` needs the new name: {RENAME_SYNTAX}")
     return parse_single_name(head), new_name
+
+
+def parse_bulk_line(name: str, rest: str) -> BulkInput:
+    """add, remove, delete, lists or unlists, from the words after the command's name."""
+    if name == "delete":
+        return parse_delete(rest)
+    if name in ("lists", "unlists"):
+        return parse_lists(name, rest)
+    return parse_tagging(name, rest)
 
 
 # ---------------------------------------------------------------- rules

@@ -1,0 +1,183 @@
+"""Names and people into ids: tags and lists by name through the catalog, emails through the
+contact index, ids picked from menus back into names. Every unknown name is collected before
+refusing. `name_key` is the one place that says when two names are the same name.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from bot.cc.client import MAX_LISTS_PER_CONTACT_QUERY, MAX_TAGS_PER_CONTACT_QUERY, AccountClient
+from bot.cc.models import Tag
+from bot.mrkdwn import shorten_names
+from bot.usecases.bodies import source_body
+from bot.usecases.catalog import Catalog
+from bot.usecases.inputs import BulkInput, DeleteInput, ListsInput, Source, SourceKind, TaggingInput
+from bot.usecases.outcomes import People, Refused, unique, unknown
+from bot.usecases.people import ContactResolver, Resolution, contacts_in
+from bot.usecases.sources import CampaignMenus
+
+
+def name_key(name: str) -> str:
+    """What two tag or list names share when Constant Contact takes them for one name."""
+    return name.strip().casefold()
+
+
+def tag_named(catalog: Catalog, workspace_id: str, client: AccountClient, name: str) -> Tag:
+    """From the cached catalog, looked up once more before saying it is unknown."""
+    wanted = name_key(name)
+    for fresh in (False, True):
+        tags = catalog.tags(workspace_id, client, fresh=fresh)
+        found = next((tag for tag in tags if name_key(tag.name) == wanted), None)
+        if found is not None:
+            return found
+    raise Refused(unknown("tag", [name.strip()]))
+
+
+def named(
+    catalog: Catalog, menus: CampaignMenus, workspace_id: str, client: AccountClient, inp: BulkInput
+) -> BulkInput:
+    """Ids picked from a menu replaced by names (an id no longer known stays, and is then
+    reported unknown)."""
+    tags = {t.tag_id: t.name for t in catalog.tags(workspace_id, client)}
+    if isinstance(inp, DeleteInput):
+        return DeleteInput(tuple(tags.get(i, i) for i in inp.tag_names))
+    lists: dict[str, str] = {}
+    if isinstance(inp, ListsInput) or inp.source.kind == SourceKind.LISTS:
+        lists = {x.list_id: x.name for x in catalog.lists(workspace_id, client)}
+    source = inp.source
+    if source.kind in (SourceKind.TAGS, SourceKind.LISTS):
+        names = tags if source.kind == SourceKind.TAGS else lists
+        source = Source(source.kind, tuple(names.get(i, i) for i in source.values))
+    if source.kind.is_campaign:
+        source = Source(source.kind, menus.picked(source.values))
+    if isinstance(inp, ListsInput):
+        targets = tuple(lists.get(i, i) for i in inp.list_names)
+        return ListsInput(inp.action, targets, source, inp.exclude)
+    targets = tuple(tags.get(i, i) for i in inp.tag_names)
+    return TaggingInput(inp.action, targets, source, inp.exclude)
+
+
+class Resolver:
+    """Resolves names through the catalog and emails through the contact index; collects
+    every unknown name before refusing."""
+
+    def __init__(
+        self, catalog: Catalog, workspace_id: str, client: AccountClient, people: ContactResolver
+    ) -> None:
+        self._catalog = catalog
+        self._workspace = workspace_id
+        self._client = client
+        self._people = people
+        self._unknown: list[str] = []
+        self.people: People | None = None
+
+    def tags(self, names: Sequence[str]) -> list[str]:
+        return self._by_name(names, "tag", self._tag_ids)
+
+    def lists(self, names: Sequence[str]) -> list[str]:
+        return self._by_name(names, "list", self._list_ids)
+
+    def _tag_ids(self, fresh: bool) -> dict[str, str]:
+        tags = self._catalog.tags(self._workspace, self._client, fresh=fresh)
+        return {name_key(tag.name): tag.tag_id for tag in tags}
+
+    def _list_ids(self, fresh: bool) -> dict[str, str]:
+        lists = self._catalog.lists(self._workspace, self._client, fresh=fresh)
+        return {name_key(found.name): found.list_id for found in lists}
+
+    def _by_name(
+        self, names: Sequence[str], what: str, load: Callable[[bool], dict[str, str]]
+    ) -> list[str]:
+        ids = load(False)
+        if any(name_key(name) not in ids for name in names):
+            ids = load(True)  # created a moment ago? look once more
+        missing = [name for name in names if name_key(name) not in ids]
+        if missing:
+            self._unknown.append(unknown(what, missing))
+        return unique([ids[name_key(n)] for n in names if name_key(n) in ids])
+
+    def _resolve(self, values: Sequence[str]) -> tuple[list[str], Resolution]:
+        """Contact ids as named, and the emails resolved through the contact index."""
+        named = contacts_in(", ".join(values))
+        resolution = self._people.resolve(
+            self._client, named.emails, account_key=self._client.account_key
+        )
+        return list(named.contact_ids), resolution
+
+    def contacts(self, values: Sequence[str]) -> list[str]:
+        """The taggable contacts: ids as given, emails found; unknown and skipped ones are
+        told in the preview, and refused only when nothing is left."""
+        ids, resolution = self._resolve(values)
+        found = unique([*ids, *resolution.contact_ids])
+        skipped = tuple((s.email, s.reason) for s in resolution.skipped)
+        self.people = People(len(found), tuple(resolution.not_found), skipped, resolution.calls)
+        if not found:
+            self._unknown.append(_nobody(resolution))
+        return found
+
+    def excluded(self, values: Sequence[str]) -> list[str]:
+        """Excluded contacts (skipped ones too: they are contacts); an unknown email is refused."""
+        if not values:
+            return []
+        ids, resolution = self._resolve(values)
+        if resolution.not_found:
+            word = "email" if len(resolution.not_found) == 1 else "emails"
+            shown = shorten_names(resolution.not_found, 600)
+            self._unknown.append(f"No excluded contact with the {word} {shown}")
+        skipped = [s.contact_id for s in resolution.skipped]
+        return unique([*ids, *resolution.contact_ids, *skipped])
+
+    def source(self, source: Source) -> dict[str, Any]:
+        if source.kind in CONTACT_SOURCES:
+            return {"contact_ids": CONTACT_SOURCES[source.kind](self, source.values)}
+        if source.kind == SourceKind.LISTS:
+            return {"list_ids": self.lists(source.values)}
+        if source.kind == SourceKind.TAGS:
+            return {"tag_ids": self.tags(source.values)}
+        return source_body(source)
+
+    def raise_unknown(self) -> None:
+        if self._unknown:
+            raise Refused("; ".join(self._unknown))
+
+
+# Sources resolved here to contact ids, then split into activities like any list of contacts
+# (`bodies.split`): the one place a new source of people plugs in (a campaign's clickers, a
+# segment's members). Each takes the resolver (its client, its `people` for the preview) and
+# the source's values, and answers the contact ids to act on.
+ContactSource = Callable[[Resolver, Sequence[str]], list[str]]
+CONTACT_SOURCES: dict[SourceKind, ContactSource] = {
+    SourceKind.CONTACTS: Resolver.contacts,
+}
+
+
+def _nobody(resolution: Resolution) -> str:
+    """No contact to act on: say what the emails were."""
+    parts = []
+    if resolution.not_found:
+        word = "email" if len(resolution.not_found) == 1 else "emails"
+        shown = shorten_names(resolution.not_found, 600)
+        parts.append(f"No contact with the {word} {shown}")
+    if resolution.skipped:
+        shown = shorten_names([f"{s.email} ({s.reason})" for s in resolution.skipped], 600)
+        parts.append(f"skipped as unsubscribed or deleted: {shown}")
+    return "; ".join(parts) or "Name at least one contact: an email or a contact id"
+
+
+def count(
+    client: AccountClient, kind: SourceKind, source: dict[str, Any], excluded: int
+) -> int | None:
+    """How many contacts the source holds (one call), or None when the API cannot say."""
+    if "contact_ids" in source:  # named, or found in a campaign's reports or a segment
+        return len(source["contact_ids"])
+    if kind == SourceKind.LISTS and len(source["list_ids"]) <= MAX_LISTS_PER_CONTACT_QUERY:
+        total = client.count_contacts(list_ids=source["list_ids"])
+    elif kind == SourceKind.TAGS and len(source["tag_ids"]) <= MAX_TAGS_PER_CONTACT_QUERY:
+        total = client.count_contacts(tag_ids=source["tag_ids"])
+    elif kind == SourceKind.ALL_ACTIVE:
+        total = client.count_contacts(status="active")
+    else:
+        return None
+    return max(total - excluded, 0)
