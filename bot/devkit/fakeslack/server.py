@@ -50,7 +50,7 @@ CHANNEL_METHODS = {
     "conversations.replies",
 }
 CHANNEL_FAULTS = {"not_in_channel", "channel_not_found", "is_archived"}
-# Scopes a method needs when the test grants a narrower set (`FakeSlack.scopes`).
+# users.info's `tz_label` for the zone abbreviations the tests meet.
 ZONE_LABELS = {
     "UTC": "Coordinated Universal Time",
     "GMT": "Greenwich Mean Time",
@@ -62,6 +62,7 @@ ZONE_LABELS = {
     "PST": "Pacific Standard Time",
     "PDT": "Pacific Daylight Time",
 }
+# Scopes a method needs when the test grants a narrower set (`FakeSlack.scopes`).
 METHOD_SCOPES = {"files.info": "files:read", "users.info": "users:read"}
 FILE_TYPES = {"csv": "text/csv", "txt": "text/plain", "text": "text/plain"}
 
