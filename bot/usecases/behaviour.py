@@ -22,6 +22,7 @@ from bot.cc.campaigns import (
     Campaign,
     CampaignActivityRef,
     Campaigns,
+    NoCampaignSent,
     Report,
     SegmentStillComputing,
     UnknownCampaign,
@@ -100,7 +101,7 @@ def contacts_who(
         raise Refused("A link only narrows --clicked; leave --link out for this source.")
     reader = Campaigns(account, clock=clock)
     try:
-        campaign = reader.find_campaign(campaign_name)
+        campaign = reader.named_or_latest(campaign_name)
         activities = _reported(campaign)
         return _CampaignSelection(reader, campaign, activities).select(chosen, link)
     except Forbidden:
@@ -235,5 +236,11 @@ def _not_a_link(link: str, campaign: str, links: Sequence[str]) -> str:
 
 
 def _sentence(exc: CCError) -> str:
-    told = (UnknownCampaign, AmbiguousCampaign, UnknownSegment, SegmentStillComputing)
+    told = (
+        UnknownCampaign,
+        AmbiguousCampaign,
+        NoCampaignSent,
+        UnknownSegment,
+        SegmentStillComputing,
+    )
     return exc.message if isinstance(exc, told) else cc_message(exc)

@@ -175,3 +175,17 @@ def test_changing_a_rule_is_read_in_words(rules_bot: Bot) -> None:
     assert "Paused rule `1`" in text_of(bot.command("rule pause 1", "other", user="U0002"))
     assert "/cctag rule pause" in text_of(bot.command("rule stop 1", "bad"))
     assert "by its number" in text_of(bot.command("rule pause one", "bad-id"))
+
+
+def test_a_rule_on_the_latest_campaign(rules_bot: Bot, clock: FakeClock) -> None:
+    bot = rules_bot
+    assert "Created the tag" in text_of(bot.command("create Resend", "create"))
+    made = make(bot, 'every monday at 09:00 add "Resend" --not-opened latest')
+    assert "add tag “Resend” to contacts who did not open in “latest”" in made
+    assert "who did not open in “Weekly Digest”" in made  # the last one sent, as of now
+    assert "Rule `1`* made: *every monday at 09:00* (UTC)" in made
+    assert "Next run: Mon 30 Mar 09:00 UTC" in made
+    clock.advance(2 * DAY)
+    runner(bot, clock, "w1").run_due()
+    [parent] = run_parents(bot)
+    assert "did not open in “latest”" in parent and bot.activities() == 1
