@@ -37,6 +37,7 @@ from bot.connect import (
 )
 from bot.connect.flow import ConnectionInfo
 from bot.crypto import cipher_from
+from bot.home import RuleShown
 from bot.permissions import Permissions, Policy
 from bot.poller import Poller
 from bot.ports import Accounts, SingleAccount, SingleSlack, SlackClients
@@ -47,9 +48,11 @@ from bot.slack.workspaces import HomeData
 from bot.store import Store
 from bot.store.connections import ConnectionRepository
 from bot.store.ratelimit import DatabaseRateLimiter
+from bot.store.rules import RuleStore
 from bot.usecases import Catalog, Operations
 from bot.usecases.commands import REGISTRY
 from bot.usecases.requests import Pipeline
+from bot.usecases.rules.book import rule_words
 from bot.usecases.rules.runner import RuleRunner
 from bot.web import create_web_app
 from bot.worker import run_cycles
@@ -237,7 +240,14 @@ def build_home(parts: Parts) -> HomeData:
         calls_today=lambda: parts.store.calls_today(api_key_name(settings)),
         daily_quota=settings.cctag_daily_quota,
         recent_activities=lambda workspace_id: parts.store.recent_activities(workspace_id),
+        rules=lambda workspace_id: rules_shown(parts.store, workspace_id),
     )
+
+
+def rules_shown(store: Store, workspace_id: str) -> list[RuleShown]:
+    """The workspace's rules as the Home lists them (the words of `/cctag rules`)."""
+    found = RuleStore(store).of_workspace(workspace_id)
+    return [RuleShown(rule.id, rule_words(rule), rule.paused) for rule in found]
 
 
 def build_bolt_app(parts: Parts) -> App:

@@ -7,20 +7,25 @@ to `bot.home.home_view`. Wiring builds it from the connect flow, the store and t
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from bot.connect.flow import ConnectionInfo
-from bot.home import ActivityLine, home_view
+from bot.home import ActivityLine, RuleShown, home_view
+
+
+def _no_rules(workspace_id: str) -> Sequence[RuleShown]:
+    return ()
 
 
 @dataclass(frozen=True)
 class HomeData:
-    """connection_info(ws), calls_today(), daily_quota and recent_activities(ws)."""
+    """connection_info(ws), calls_today(), daily_quota, recent_activities(ws) and rules(ws)."""
 
     connection_info: Callable[[str], ConnectionInfo | None]
     calls_today: Callable[[], int]
     daily_quota: int
     recent_activities: Callable[[str], Sequence[ActivityLine]]
+    rules: Callable[[str], Sequence[RuleShown]] = field(default=_no_rules)
 
     def view(self, workspace_id: str) -> dict[str, object]:
         return home_view(
@@ -28,4 +33,5 @@ class HomeData:
             self.calls_today(),
             self.daily_quota,
             self.recent_activities(workspace_id),
+            self.rules(workspace_id),
         )
