@@ -41,10 +41,11 @@ from bot.poller.slack import bounded
 from bot.poller.thread import PROGRESS, ReadBack, Thread, post_key
 from bot.ports import Accounts, SlackClients
 from bot.store import Observation, SlackPost, Store, TrackedActivity
-from bot.store.jobs import LAUNCHED, JobStore, PartSeen
+from bot.store.jobs import LAUNCHED, WAITING, Job, JobStore, PartSeen
 from bot.store.models import Poll, Settlement
 from bot.store.store import POSTED, SKIPPED
 from bot.usecases.jobs import JobProgress, job_progress
+from bot.usecases.launch import start_ready
 
 log = logging.getLogger(__name__)
 
@@ -259,7 +260,7 @@ class Poller:
                 activity = self._fetch_one(client, poll)
             if activity is not None:
                 seen.append((poll, activity))
-        self._follow(seen)
+        self._follow(seen, client)
 
     def _listing(
         self, client: AccountClient, rows: int, listings: _Listings
@@ -317,7 +318,7 @@ class Poller:
         poll.done.next_poll_at = self._at(interval)
 
     # ------------------------------------------------------------------ activities
-    def _follow(self, seen: list[tuple[_Poll, Activity]]) -> None:
+    def _follow(self, seen: list[tuple[_Poll, Activity]], client: AccountClient) -> None:
         """Record what the list said in one transaction, then tell the threads, ends first."""
         records: list[tuple[_Poll, Poll]] = []
         for poll, activity in seen:
@@ -329,7 +330,9 @@ class Poller:
                 )
                 self._unreachable(poll)
         recorded = self._store.observe_all(self._owner, [record for _, record in records])
-        self._record_parts([poll for poll, _ in records if poll.tracked.id in recorded])
+        jobs = self._record_parts([poll for poll, _ in records if poll.tracked.id in recorded])
+        for job_id in jobs:
+            self._start_waiting(client, job_id)
         moving: list[_Poll] = []
         for poll, record in records:
             if poll.tracked.id not in recorded:
@@ -394,8 +397,8 @@ class Poller:
             poll.done.finish = True
 
     # ------------------------------------------------------------------ jobs
-    def _record_parts(self, polls: list[_Poll]) -> None:
-        """What the parts of jobs were seen doing, one transaction per job."""
+    def _record_parts(self, polls: list[_Poll]) -> list[str]:
+        """What the parts of jobs were seen doing, one transaction per job; answers the jobs."""
         by_job: dict[str, dict[str, PartSeen]] = {}
         for poll in polls:
             tracked = poll.tracked
@@ -409,13 +412,26 @@ class Poller:
                 )
         for job_id, seen in by_job.items():
             self._jobs.observe_activities(job_id, seen)
+        return list(by_job)
+
+    def _start_waiting(self, client: AccountClient, job_id: str) -> None:
+        """Steps waiting for a step that ended: started, or ended in words (bot/usecases)."""
+        job = self._jobs.get(job_id)
+        if job is None or not any(part.state == WAITING for part in job.parts):
+            return
+        try:
+            start_ready(self._store, client, job_id, launch_over=self._launch_over(job))
+        except Exception:
+            log.exception("starting the waiting steps of job %s failed; next cycle", job_id)
+
+    def _launch_over(self, job: Job) -> bool:
+        return job.state == LAUNCHED or self._clock.now() - job.created_at > LAUNCH_GRACE
 
     def _job_now(self, job_id: str) -> JobProgress | None:
         job = self._jobs.get(job_id)
         if job is None:
             return None
-        launch_over = job.state == LAUNCHED or self._clock.now() - job.created_at > LAUNCH_GRACE
-        return job_progress(job.id, job.parts, given_up=launch_over)
+        return job_progress(job.id, job.parts, given_up=self._launch_over(job))
 
     def _publish_part(self, poll: _Poll) -> None:
         """A job's part: the carrier tells the whole job; the others only end when they end."""

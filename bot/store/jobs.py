@@ -226,6 +226,49 @@ class JobStore:
                 .values(state=RUNNING, updated_at=now)
             )
 
+    def skip(self, job_id: str, position: int) -> bool:
+        """A waiting part will never start: True the first time only."""
+        with self._store.write() as session:
+            result = session.execute(
+                sa.update(JobActivityRow)
+                .where(
+                    col(JobActivityRow.job_id) == job_id,
+                    col(JobActivityRow.position) == position,
+                    col(JobActivityRow.state) == WAITING,
+                )
+                .values(state=SKIPPED, updated_at=self._now())
+            )
+            return bool(result.rowcount)  # type: ignore[attr-defined]
+
+    def starting(self, job_id: str, position: int, was: str = PLANNED) -> bool:
+        """Part `position` is about to be sent (recorded before its POST): True for one
+        caller only, so two processes never send it twice."""
+        now = self._now()
+        with self._store.write() as session:
+            result = session.execute(
+                sa.update(JobActivityRow)
+                .where(
+                    col(JobActivityRow.job_id) == job_id,
+                    col(JobActivityRow.position) == position,
+                    col(JobActivityRow.state) == was,
+                )
+                .values(state=STARTING, started_at=now, updated_at=now)
+            )
+            return bool(result.rowcount)  # type: ignore[attr-defined]
+
+    def not_sent(self, job_id: str, position: int) -> None:
+        """Part `position` was refused before Constant Contact started anything."""
+        with self._store.write() as session:
+            session.execute(
+                sa.update(JobActivityRow)
+                .where(
+                    col(JobActivityRow.job_id) == job_id,
+                    col(JobActivityRow.position) == position,
+                    col(JobActivityRow.state) == STARTING,
+                )
+                .values(state=PLANNED, started_at=None, updated_at=self._now())
+            )
+
     def launched(self, job_id: str) -> None:
         """Every part was tried (those still `planned` failed to start and never will)."""
         self._update_job(job_id, state=LAUNCHED)

@@ -20,15 +20,28 @@ from dataclasses import dataclass
 from pydantic import BaseModel
 
 from bot.cc.client import AccountClient
+from bot.cc.errors import CCError
 from bot.cc.models import (
     Activity,
     ActivityKind,
+    ActivityState,
+    LimitError,
     ListMembershipRequest,
     TagDeleteRequest,
     TaggingRequest,
+    build,
 )
 from bot.store import NewActivity, Store
-from bot.store.jobs import Job, JobStore, NewJob, StepSpec
+from bot.store.jobs import (
+    PLANNED,
+    SKIPPED,
+    WAITING,
+    Job,
+    JobPart,
+    JobStore,
+    NewJob,
+    StepSpec,
+)
 from bot.usecases.inputs import Actor
 from bot.usecases.outcomes import Refused
 from bot.usecases.parent import job_parent, parent_failed, parent_message, shortened
@@ -159,9 +172,11 @@ class Launcher:
             if step.after is not None:
                 continue  # the poller starts it once the step it waits for completed
             summary = part_summary(plan.summary, position, len(plan.steps))
+            self._jobs.starting(job.id, position)  # before the POST: never sent blind
             try:
                 activity = self._start(account, step, summary)
             except Exception as exc:
+                self._jobs.not_sent(job.id, position)
                 return started, position, _why(exc)
             self._jobs.part_started(job.id, position, activity.activity_id, activity.state)
             self._track(
@@ -233,3 +248,88 @@ def launched_message(plan: Plan, launched: Launched) -> Message:
     if launched.job is not None:
         return job_started(plan, launched)
     return started(plan, launched.started[0])
+
+
+# ---------------------------------------------------------------- steps that wait
+
+BODIES: dict[ActivityKind, type[BaseModel]] = {
+    ActivityKind.ADD_TAGS: TaggingRequest,
+    ActivityKind.REMOVE_TAGS: TaggingRequest,
+    ActivityKind.ADD_TO_LISTS: ListMembershipRequest,
+    ActivityKind.REMOVE_FROM_LISTS: ListMembershipRequest,
+    ActivityKind.DELETE_TAGS: TagDeleteRequest,
+}
+NOT_COMPLETED = {ActivityState.FAILED, ActivityState.CANCELLED, ActivityState.TIMED_OUT}
+
+
+def stored_step(job: Job, part: JobPart) -> Step:
+    """A stored part as the step it was planned as."""
+    kind = ActivityKind(part.kind or job.kind)
+    return Step(kind, build(BODIES[kind], part.request), part.after)
+
+
+def start_ready(store: Store, client: AccountClient, job_id: str, *, launch_over: bool) -> int:
+    """Start each waiting step whose step completed; end in words (skipped) each whose step
+    did not. `launch_over`: a step never started by now never will. Answers the steps started.
+    Called by the poller after it records what the job's steps did."""
+    jobs = JobStore(store)
+    job = jobs.get(job_id)
+    if job is None or job.ended_at is not None:
+        return 0
+    started = 0
+    for part in job.parts:
+        if part.state != WAITING or part.after is None:
+            continue
+        awaited = job.parts[part.after]
+        if awaited.state == ActivityState.COMPLETED:
+            started += _start_waiting(store, jobs, client, job, part)
+        elif (
+            awaited.state in NOT_COMPLETED
+            or awaited.state == SKIPPED
+            or (awaited.state == PLANNED and launch_over)
+        ):
+            jobs.skip(job.id, part.position)
+    return started
+
+
+def _start_waiting(
+    store: Store, jobs: JobStore, client: AccountClient, job: Job, part: JobPart
+) -> int:
+    if job.parent_ts is None or not jobs.starting(job.id, part.position, was=WAITING):
+        return 0  # another poller has it
+    step = stored_step(job, part)
+    summary = part_summary(job.summary, part.position, len(job.parts))
+    try:
+        activity = start_step(client, step)
+    except (CCError, LimitError) as exc:
+        jobs.not_sent(job.id, part.position)
+        _audit(store, job, step, summary, f"refused: {exc}")
+        return 0
+    jobs.part_started(job.id, part.position, activity.activity_id, activity.state)
+    store.track_activity(
+        NewActivity(
+            workspace_id=job.workspace_id,
+            channel_id=job.channel_id,
+            parent_ts=job.parent_ts,
+            requester_id=job.requester_id,
+            kind=step.kind.value,
+            summary=summary,
+            activity_id=activity.activity_id,
+            state=activity.state,
+            percent_done=activity.percent_done,
+            job_id=job.id,
+            job_carrier=False,
+        )
+    )
+    _audit(store, job, step, summary, f"started {activity.activity_id}")
+    return 1
+
+
+def _audit(store: Store, job: Job, step: Step, summary: str, outcome: str) -> None:
+    store.audit(
+        workspace_id=job.workspace_id,
+        user_id=job.requester_id,
+        action=step.kind.value,
+        detail=summary[:2000],
+        outcome=outcome[:2000],
+    )

@@ -47,7 +47,7 @@ class Plan:
     calls_left: int | None = None  # of today's API budget, after planning
     warning: str | None = None
     confirm: bool = False
-    forgets_tags: bool = False  # the tag catalog is out of date once it starts
+    single_calls: int = 0  # calls made once confirmed, before the first step (create a tag)
 
     def __post_init__(self) -> None:
         if not self.steps:

@@ -35,11 +35,11 @@ class Message:
 
 @dataclass(frozen=True)
 class Pending:
-    """A planned request waiting for a yes: the line to run again (None for a form), its input,
-    and where it was asked."""
+    """A planned request waiting for a yes: the line to run again through the registry (None
+    for a form), the form's input (None for a line), and where it was asked."""
 
     line: str | None
-    input: BulkInput
+    input: BulkInput | None
     channel: str | None
 
 

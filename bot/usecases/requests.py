@@ -18,7 +18,7 @@ from bot.cc.client import AccountClient
 from bot.cc.models import LimitError
 from bot.mrkdwn import shorten_names
 from bot.usecases.bodies import action_name, check_limits
-from bot.usecases.grammar import ParseError, parse_bulk_line, split_command
+from bot.usecases.grammar import ParseError, split_command
 from bot.usecases.inputs import Actor, BulkInput, DeleteInput, SourceKind
 from bot.usecases.launch import Launched, Launcher, activities, launched_message
 from bot.usecases.outcomes import People, Refused, plural
@@ -121,9 +121,9 @@ def people_lines(people: People) -> list[str]:
 
 def cost_line(plan: Plan) -> str:
     """The activities and API calls the request spends, and what is left of today's budget."""
-    starts = len(plan.parts)
+    starts = len(plan.steps) + plan.single_calls
     spent = plan.people.calls if plan.people is not None else 0
-    how = f"a job of *{activities(starts)}*" if plan.is_job else "*one activity*"
+    how = f"a job of *{activities(len(plan.steps))}*" if plan.is_job else "*one activity*"
     text = f"It runs as {how}: {plural(starts, 'API call')} to start"
     if plan.people is not None:
         text += f" (finding the contacts took {plural(spent, 'call')})"
@@ -167,8 +167,9 @@ class Turn:
         self.ops = pipeline.ops
         self.actor = request.actor
         self.channel = request.channel
-        self.agreed = request.agreed
         self.conversation = conversation
+        # A yes to this request was given (for a rule's run: when the rule was made).
+        self.confirmed = request.agreed
 
     def permit(self, action: str) -> None:
         self.pipeline.permit(self.actor, self.channel, action)
@@ -208,13 +209,21 @@ class Turn:
             inp = self.ops.named(self.actor, account, inp)
         self._announce_slow_lookup(account, inp)
         plan = self.ops.plan(self.actor, account, inp, notify=lambda text: self.say(Message(text)))
-        if plan.needs_confirmation and not (confirmed or self.agreed):
+        self.confirmed = self.confirmed or confirmed
+        self.carry_out(account, plan, line, inp)
+
+    def carry_out(
+        self, account: AccountClient, plan: Plan, line: str | None, inp: BulkInput | None = None
+    ) -> None:
+        """Any command's plan: ask to confirm when it needs it (the yes comes back through
+        the registry with `line`, or with `inp` for a form), else launch it and say so."""
+        if plan.needs_confirmation and not self.confirmed:
             self.ops.audit(self.actor, plan.action, plan.summary, "confirmation asked")
             pending = Pending(self._short(line), inp, self.channel)
             self.conversation.ask_to_confirm(preview(plan), pending)
             return
         shown = launched_message(plan, self.launch(account, plan))
-        self.say(shown if confirmed else with_preview(plan, shown))
+        self.say(shown if self.confirmed else with_preview(plan, shown))
 
     def _announce_slow_lookup(self, account: AccountClient, inp: BulkInput) -> None:
         """Hundreds of emails on a cold contact index take a while: say so at once, and how
@@ -236,8 +245,9 @@ class Turn:
             )
         )
 
-    def bulk_line(self, line: str, *, confirmed: bool = False) -> None:
-        """A one-line bulk command, or a saved one (`saved <id>`, see `_short`)."""
+    def confirm_line(self, line: str) -> None:
+        """A yes to a one-line command, or to a saved one (`saved <id>`, see `_short`): run
+        again through the registry (names may have changed), confirmed."""
         head = split_command(line)
         if head.name == SAVED:
             found = self.ops.store.saved_line(
@@ -245,8 +255,9 @@ class Turn:
             )
             if found is None:
                 raise Refused("This request is no longer known; type it again")
-            line, head = found, split_command(found)
-        self.bulk(parse_bulk_line(head.name, head.rest), line, confirmed=confirmed)
+            head = split_command(found)
+        self.confirmed = True
+        self.pipeline.dispatch(self, head.name, head.rest)
 
     def _short(self, line: str | None) -> str | None:
         """A line too long to ride on a confirmation button is saved, and named instead."""
@@ -315,12 +326,16 @@ class Pipeline:
         line = split_command(request.text)
         turn = Turn(self, request, conversation)
         with self.guarded(turn, line.name, request.text):
-            command = self.commands.get(line.name)
-            if command is None:
-                raise Refused(f"I do not know `{line.name}`. See `/cctag help`.")
-            if command.permission:
-                turn.permit(command.permission)
-            command.run(turn, line.rest)
+            self.dispatch(turn, line.name, line.rest)
+
+    def dispatch(self, turn: Turn, name: str, rest: str) -> None:
+        """The command `name` from the registry, permitted, run on `turn`."""
+        command = self.commands.get(name)
+        if command is None:
+            raise Refused(f"I do not know `{name}`. See `/cctag help`.")
+        if command.permission:
+            turn.permit(command.permission)
+        command.run(turn, rest)
 
     def confirmed(self, request: Request, pending: Pending, conversation: Conversation) -> None:
         """A yes to a confirmation: planned again (names may have changed), then launched."""
@@ -328,7 +343,12 @@ class Pipeline:
             return  # a double click, or already cancelled
         turn = Turn(self, request, conversation)
         with self.guarded(turn, "confirm", pending.line or request.text):
-            turn.bulk(pending.input, pending.line, confirmed=True)
+            if pending.line is not None:
+                turn.confirm_line(pending.line)
+            elif pending.input is not None:
+                turn.bulk(pending.input, None, confirmed=True)
+            else:
+                raise Refused("This request is no longer known; type it again")
 
     def cancelled(self, request: Request, conversation: Conversation) -> None:
         if not self.claim(request.once):

@@ -52,7 +52,7 @@ def register(app: App, deps: Deps) -> None:
 
         def start(turn: Turn) -> None:
             talk.say(Message(":hourglass_flowing_sand: Starting…"))
-            turn.bulk_line(line, confirmed=True)
+            turn.confirm_line(line)
 
         deps.pipeline.run(request, talk, "confirm", start)
 

@@ -61,9 +61,16 @@ HELP = Command("help", (), _help)
 
 
 def _families() -> list[Iterable[Command]]:
-    from bot.usecases.commands import bulk, connect, rules, tags
+    from bot.usecases.commands import bulk, connect, merge, rules, tags
 
-    return [(HELP,), tags.COMMANDS, bulk.COMMANDS, rules.COMMANDS, connect.COMMANDS]
+    return [
+        (HELP,),
+        tags.COMMANDS,
+        bulk.COMMANDS,
+        merge.COMMANDS,
+        rules.COMMANDS,
+        connect.COMMANDS,
+    ]
 
 
 REGISTRY: dict[str, Command] = _registry(_families())

@@ -7,9 +7,10 @@ from typing import TYPE_CHECKING
 
 from bot.cc.models import Tag
 from bot.usecases.commands import Command
-from bot.usecases.grammar import parse_create, parse_rename
+from bot.usecases.grammar import parse_create, parse_rename, parse_tags_flags
 from bot.usecases.outcomes import Refused, plural
 from bot.usecases.ports import Message
+from bot.usecases.resolver import similar_groups
 from bot.usecases.service import JobReport, StatusReport
 
 if TYPE_CHECKING:
@@ -41,8 +42,22 @@ def tag_list(tags: Sequence[Tag]) -> Message:
     return Message(f"*{plural(len(tags), 'tag')}*\n" + "\n".join(lines))
 
 
+def similar_list(groups: Sequence[Sequence[Tag]]) -> Message:
+    if not groups:
+        return Message("No two tags differ only in case, spaces or punctuation.")
+    lines = [
+        "• " + ", ".join(f"*{tag.name}* ({tag.contacts_count or 0:,})" for tag in group)
+        for group in groups
+    ]
+    head = f"*{plural(len(groups), 'group')} of similar tag names* (contacts in brackets)"
+    hint = "Merge a group with `/cctag merge <tag>, <tag> --into <tag>`."
+    return Message("\n".join([head, *lines, hint]))
+
+
 def _tags(turn: Turn, rest: str) -> None:
-    turn.say(tag_list(turn.ops.tag_counts(turn.actor, turn.account())))
+    similar = parse_tags_flags(rest)
+    tags = turn.ops.tag_counts(turn.actor, turn.account())
+    turn.say(similar_list(similar_groups(tags)) if similar else tag_list(tags))
 
 
 def job_status_message(report: JobReport) -> Message:
@@ -86,7 +101,15 @@ COMMANDS = (
         _rename,
         permission="rename",
     ),
-    Command("tags", ("`/cctag tags`: the tags with their contact counts",), _tags, "tags"),
+    Command(
+        "tags",
+        (
+            "`/cctag tags`: the tags with their contact counts; `/cctag tags --similar`: the "
+            "groups of names that differ only in case, spaces or punctuation",
+        ),
+        _tags,
+        "tags",
+    ),
     Command(
         "status",
         ("`/cctag status <activity or job id>`: how an activity or a job is doing",),
