@@ -189,3 +189,23 @@ def test_a_rule_on_the_latest_campaign(rules_bot: Bot, clock: FakeClock) -> None
     runner(bot, clock, "w1").run_due()
     [parent] = run_parents(bot)
     assert "did not open in “latest”" in parent and bot.activities() == 1
+
+
+def test_a_run_that_breaks_on_our_side_counts_as_failed_and_pauses_at_three(
+    rules_bot: Bot, clock: FakeClock
+) -> None:
+    bot = rules_bot
+    make(bot)
+
+    def no_slack(workspace_id: str) -> ChannelPosts:
+        raise RuntimeError("no Slack client for this workspace")
+
+    broken = RuleRunner(pipeline_of(bot, clock), no_slack, clock, owner="w1")
+    clock.advance(180)
+    for _ in range(3):
+        broken.run_due()
+        broken.run_due()  # not tried again until its next time
+        clock.advance(DAY)
+    failed = rule(bot)
+    assert failed.paused and failed.failures == 3 and bot.activities() == 0
+    assert "something went wrong on our side" in (failed.last_result or "")

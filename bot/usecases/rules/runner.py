@@ -104,8 +104,8 @@ class RuleRunner:
             try:
                 self._run(rule)
             except Exception:
-                # Its lease expires and a later cycle runs it; its key keeps it to one run.
                 log.exception("running rule %s failed", rule.id)
+                self._broken(rule)
         due = self._rules.next_due_at()
         if due is None:
             return self._idle
@@ -132,6 +132,23 @@ class RuleRunner:
         after = budget_left(account) if account is not None else None
         spent = left - after if left is not None and after is not None else None
         self._record(rule, posts, talk, now, then, spent)
+
+    def _broken(self, rule: Rule) -> None:
+        """Something went wrong on our side: a failed run like any other, so a rule that
+        keeps breaking pauses itself instead of being tried again every lease."""
+        now = self._clock.now()
+        failures = rule.failures + 1
+        pause = f"paused after {MAX_FAILURES} failed runs" if failures >= MAX_FAILURES else None
+        try:
+            then = next_run(schedule_of(rule), now)
+        except ValueError:
+            then, pause = rule.next_run_at, "paused: its schedule cannot be read"
+        result = f"failed {local_words(now, rule.tz)}: something went wrong on our side"
+        record = RunRecord(result=result, failed=True, next_run_at=then, pause=pause)
+        try:
+            self._rules.ran(rule.id, self._owner, record)
+        except Exception:
+            log.exception("recording rule %s failed; its lease will expire", rule.id)
 
     def _skip(self, rule: Rule, posts: Posts, left: int, now: datetime, then: datetime) -> None:
         why = (
