@@ -142,3 +142,14 @@ def test_csv_files_that_give_no_emails_are_refused_in_words(tmp_path: Path) -> N
     assert f"{tmp_path} is a folder, not a CSV file" in printed
     assert "--csv needs the path of a CSV file" in printed
     assert "[#channel]" not in printed and "Traceback" not in printed
+
+
+def test_rules_are_made_listed_and_paused_in_the_shell(tmp_path: Path) -> None:
+    printed = _run(
+        tmp_path / "rules.db",
+        "every weekday at 07:30 add VIP --lists Newsletter\nrules\nrule pause 1\nrules\nexit\n",
+    )
+    assert "Rule 1 made: every weekday at 07:30 (UTC: your time zone could not be read)" in printed
+    assert "1 every weekday at 07:30 (UTC)" in printed and "next run" in printed
+    assert "Paused rule 1" in printed and "paused (paused by" in printed
+    assert "[#channel]" not in printed, "making a rule starts nothing"

@@ -151,7 +151,7 @@ class RuleBook:
 
 def made_message(made: Made, preview: Message) -> Message:
     rule = made.rule
-    zone = rule.tz if made.zone_known else f"{rule.tz}: your Slack time zone could not be read"
+    zone = rule.tz if made.zone_known else f"{rule.tz}: your time zone could not be read"
     text = (
         f"{preview.text}\n"
         f"*Rule `{rule.id}`* made: *{rule.schedule}* ({zone}), in this channel. "
