@@ -324,3 +324,24 @@ def test_local_slack_refuses_an_options_answer_slack_would_not_show(
         count["options"] = 101
         with pytest.raises(SlackRefusal):
             local.options("tag_select", "o")
+
+
+def test_users_info_answers_the_zone_as_of_now_and_wants_users_read() -> None:
+    from datetime import UTC, datetime
+
+    clock = FakeClock(datetime(2026, 3, 28, 12, tzinfo=UTC))
+    fake = FakeSlack(clock=clock)
+    with FakeSlackServer(fake) as server:
+        client = WebClient(token="xoxb", base_url=server.api_url)
+        fake.add_user("U1", tz="Europe/Paris")
+        winter = client.users_info(user="U1")["user"]
+        assert (winter["tz"], winter["tz_offset"]) == ("Europe/Paris", 3600)
+        assert winter["tz_label"] == "Central European Time"
+        clock.advance(2 * 24 * 3600)  # past the change to summer time
+        summer = client.users_info(user="U1")["user"]
+        assert (summer["tz_offset"], summer["tz_label"]) == (7200, "Central European Summer Time")
+        with pytest.raises(SlackApiError, match="user_not_found"):
+            client.users_info(user="U404")
+        fake.scopes = {"commands", "chat:write"}
+        with pytest.raises(SlackApiError, match="missing_scope"):
+            client.users_info(user="U1")
