@@ -53,8 +53,13 @@ def test_a_rule_runs_once_at_its_time_and_pauses(rules_bot: Bot, clock: FakeCloc
         assert run_parents(bot) == []
         clock.advance(61)  # 01:00:01
         [parent] = wait_for(lambda: run_parents(bot), what="the run's parent message")
+        posted = bot.fake.message("C0001", parent)
+        shown = text_of({"text": posted.text, "blocks": posted.blocks})
+        assert "<@U0001> asked to add tag “VIP” to contacts on list “VIP Customers”" in shown
+        assert "Rule `1`: every day at 01:00 (Europe/Paris)" in shown  # which rule ran it
         for _ in range(100):  # the activity runs 20 s on the clock; the worker follows it
-            if bot.store.in_flight_count() == 0 and bot.store.recent_activities("T0001"):
+            tracked = bot.store.recent_activities("T0001")
+            if tracked and all(row.finished for row in tracked):
                 break
             clock.advance(2)
             running.rounds(1)
