@@ -45,7 +45,8 @@ from bot.store.jobs import LAUNCHED, WAITING, Job, JobStore, PartSeen
 from bot.store.models import Poll, Settlement
 from bot.store.store import POSTED, SKIPPED
 from bot.usecases.jobs import JobProgress, job_progress
-from bot.usecases.launch import start_ready
+from bot.usecases.launch import IN_FLIGHT_WINDOW
+from bot.usecases.resume import settle, start_ready
 
 log = logging.getLogger(__name__)
 
@@ -188,6 +189,7 @@ class Poller:
         waits for the rate budget only behind polls more urgent than itself, and two pollers
         split the workspaces between them as they go. An account is listed once a cycle.
         """
+        self._settle_plans()
         served: set[str] = set()
         listings: _Listings = {}
         while claimed := self._store.claim_workspace_due(self._owner, self._lease, exclude=served):
@@ -220,6 +222,34 @@ class Poller:
                 log.exception("poll cycle failed; leases expire and the next cycle resumes")
                 wait = self._base
             stop.wait(wait)
+
+    def _settle_plans(self) -> None:
+        """Plans whose launcher is gone, or with a step in doubt past the in-flight window:
+        taken over (bot/usecases/resume.py `settle`), so every step Constant Contact ran is
+        followed once, none is sent twice, and the rest start or end in words."""
+        for job_id in self._jobs.to_settle(IN_FLIGHT_WINDOW):
+            job = self._jobs.get(job_id)
+            client = self._accounts.client_for(job.workspace_id) if job is not None else None
+            if client is None:
+                continue  # not connected now: its lease lapses and a later cycle tries again
+            try:
+                settled = settle(self._store, client, job_id)
+            except Exception:
+                log.exception("settling plan %s failed; a later cycle tries again", job_id)
+                continue
+            if settled is not None and settled.nothing_sent:
+                self._tell_not_started(settled.job)
+
+    def _tell_not_started(self, job: Job) -> None:
+        """Its launcher died before the parent message: the requester learns it by DM, once
+        (the plan was ended before this is sent)."""
+        told = messages.plan_not_started(job.requester_id, job.summary)
+        try:
+            self._slack.client_for(job.workspace_id).chat_postMessage(
+                channel=job.requester_id, text=told.text, blocks=told.blocks
+            )
+        except Exception as exc:
+            log.warning("could not tell %s by DM (%s)", job.requester_id, classify(exc).error)
 
     def _seconds_to_next(self) -> float:
         due = self._store.next_due_at()
@@ -415,7 +445,7 @@ class Poller:
         return list(by_job)
 
     def _start_waiting(self, client: AccountClient, job_id: str) -> None:
-        """Steps waiting for a step that ended: started, or ended in words (bot/usecases)."""
+        """Steps waiting for a step that ended: started, or ended in words (usecases/resume.py)."""
         job = self._jobs.get(job_id)
         if job is None or not any(part.state == WAITING for part in job.parts):
             return

@@ -19,6 +19,7 @@ from enum import StrEnum
 from bot.cc.campaigns import (
     SEGMENT_WAITS,
     AmbiguousCampaign,
+    AmbiguousSegment,
     Campaign,
     CampaignActivityRef,
     Campaigns,
@@ -241,6 +242,7 @@ def _sentence(exc: CCError) -> str:
         AmbiguousCampaign,
         NoCampaignSent,
         UnknownSegment,
+        AmbiguousSegment,
         SegmentStillComputing,
     )
     return exc.message if isinstance(exc, told) else cc_message(exc)

@@ -16,7 +16,7 @@ from bot.cc.models import (
     ActivityState,
     LimitError,
 )
-from bot.store.jobs import PLANNED, SKIPPED, WAITING, JobPart
+from bot.store.jobs import PLANNED, SKIPPED, UNKNOWN, WAITING, JobPart
 
 NEXT_STEP = {
     ActivityState.FAILED: "see why with `/cctag status` and its id, then run that part again",
@@ -121,7 +121,7 @@ def job_progress(job_id: str, parts: Sequence[JobPart], *, given_up: bool = Fals
     """
     items = [_items(part) for part in parts]
     items_done, items_total = sum(d for d, _ in items), sum(t for _, t in items)
-    skipped = [part for part in parts if part.state == SKIPPED]
+    skipped = [part for part in parts if part.state in (SKIPPED, UNKNOWN)]
     ended = sum(1 for part in parts if _ended(part)) + len(skipped)
     not_started = [part for part in parts if part.state == PLANNED]
     waiting = any(part.state == WAITING for part in parts)
@@ -131,7 +131,8 @@ def job_progress(job_id: str, parts: Sequence[JobPart], *, given_up: bool = Fals
     completed = all(_state(part) == ActivityState.COMPLETED for part in parts)
     counts = f"{items_done:,} of {items_total:,} items"
     if completed:
-        text = f"Job {job_id} completed: all {len(parts)} activities, {counts}."
+        every = f"all {len(parts)} activities" if len(parts) > 1 else "its one activity"
+        text = f"Job {job_id} completed: {every}, {counts}."
     elif not over:
         text = f"Job {job_id} processing: {ended} of {len(parts)} activities done, {counts}" + (
             f" ({round(100 * items_done / items_total)}%)." if items_total else "."
@@ -151,6 +152,14 @@ def _ended_text(
         if hit:
             ids = ", ".join(part.activity_id or "?" for part in hit)
             lines.append(f"{len(hit)} {state.value} ({ids}): {NEXT_STEP[state]}.")
+    unknown = [part for part in parts if part.state == UNKNOWN]
+    if unknown:
+        positions = ", ".join(str(part.position + 1) for part in unknown)
+        lines.append(
+            f"{len(unknown)} unknown (part {positions}): Constant Contact did not answer when "
+            "it was sent, and its activity list cannot tell whether it ran. Check the "
+            "account's recent activities in Constant Contact before running it again."
+        )
     skipped = [part for part in parts if part.state == SKIPPED]
     if skipped:
         lines.append(

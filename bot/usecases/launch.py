@@ -4,7 +4,8 @@ A plan of one step is one activity: one parent message, the activity, then track
 several is a job: its steps stored (kind, body, the step each waits for) before any starts,
 one parent naming the job, then each step that waits for nothing started (the client's limiter
 spaces the calls) and tracked as it starts. A step that waits is started by the poller once
-the step it waits for completed (`start_ready`), or ended in words when that step did not.
+the step it waits for completed (`resume.start_ready`), or ended in words when it did not;
+a plan whose launcher is gone, or whose step is in doubt, is settled by `resume.settle`.
 
 The first step that starts carries the job's thread: the poller posts the job's progress and
 its end through that one row, and the other steps' rows post nothing (bot/poller/core.py).
@@ -16,28 +17,23 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import timedelta
 
 from pydantic import BaseModel
 
 from bot.cc.client import AccountClient
-from bot.cc.errors import CCError
+from bot.cc.errors import AmbiguousActivity, StartInDoubt
 from bot.cc.models import (
     Activity,
     ActivityKind,
-    ActivityState,
-    LimitError,
     ListMembershipRequest,
     TagDeleteRequest,
     TaggingRequest,
-    build,
 )
 from bot.store import NewActivity, Store
 from bot.store.jobs import (
-    PLANNED,
-    SKIPPED,
-    WAITING,
+    UNKNOWN,
     Job,
-    JobPart,
     JobStore,
     NewJob,
     StepSpec,
@@ -49,6 +45,19 @@ from bot.usecases.plans import Plan, Step
 from bot.usecases.ports import Conversation, Message
 
 OUR_SIDE = "something went wrong on our side"
+# How long a launcher holds its plan without a word: past it, the next process takes over.
+LAUNCH_LEASE = 60.0
+# Longer than any request could still be travelling (the client's 10 s timeout, a rate
+# limiter's wait before it, and the API's own hold): a step in doubt is settled from
+# Constant Contact's list only after this, and sent again only when the list shows nothing.
+IN_FLIGHT_WINDOW = timedelta(seconds=45)
+CLOCK_SKEW = timedelta(seconds=5)  # how far Constant Contact's clock may be behind ours
+RECENT_ACTIVITIES = 50  # read to settle steps in doubt (newest first)
+MAX_ATTEMPTS = 2  # sends of one step: past them, it is not started, said in words
+IN_DOUBT = (
+    "unknown: Constant Contact did not answer in time; cctag checks its activity list and "
+    "says what happened in the thread"
+)
 # Starts one step's activity for the launcher, audited (bot/usecases/service.py).
 StartStep = Callable[[AccountClient, Step, str], Activity]
 
@@ -56,12 +65,22 @@ StartStep = Callable[[AccountClient, Step, str], Activity]
 @dataclass(frozen=True)
 class Launched:
     """A plan once every step that waits for nothing was tried: the job (None for a plan of
-    one step), the activities started, and why the rest did not."""
+    one step that started), the activities started, the steps not started and why, and the
+    steps sent but unanswered (settled from Constant Contact's list later)."""
 
     job: Job | None
     started: tuple[Activity, ...]
     not_started: tuple[int, ...] = ()  # positions
     why: str | None = None
+    in_doubt: tuple[int, ...] = ()
+
+
+@dataclass(frozen=True)
+class Doubt:
+    """A step sent without an answer; `unknown`: Constant Contact's list cannot tell."""
+
+    why: str
+    unknown: bool = False
 
 
 def activities(count: int) -> str:
@@ -93,7 +112,12 @@ def start_step(client: AccountClient, step: Step) -> Activity:
 
 
 class Launcher:
-    """Starts a plan for one requester, telling them through `conversation`."""
+    """Starts a plan for one requester, telling them through `conversation`.
+
+    Every plan is stored before anything is sent, each step marked `starting` before its POST:
+    a process that dies at any point leaves a record that the next process settles (`settle`).
+    A plan of one step, once its activity is tracked, needs no job and is forgotten as one.
+    """
 
     def __init__(
         self, store: Store, start: StartStep, actor: Actor, conversation: Conversation
@@ -106,52 +130,88 @@ class Launcher:
 
     def launch(self, account: AccountClient, plan: Plan, channel: str) -> Launched:
         """Started as one activity or as a job; Refused when nothing could start."""
-        if plan.is_job:
-            return self._launch_job(account, plan, channel)
-        return Launched(None, (self._launch_one(account, plan, channel),))
-
-    # ------------------------------------------------------------ one step
-    def _launch_one(self, account: AccountClient, plan: Plan, channel: str) -> Activity:
-        """One parent message, then the activity, then tracking (the poller does the thread)."""
-        user = self._actor.user_id
-        ref = self._talk.post_parent(channel, parent_message(user, plan.summary, "starting…"))
-        [step] = plan.steps
-        try:
-            activity = self._start(account, step, plan.summary)
-        except Exception as exc:
-            self._talk.update_parent(channel, ref, parent_failed(user, plan.summary, _why(exc)))
-            raise
-        self._track(channel, ref, step.kind, plan.summary, activity)
-        shown = parent_message(user, plan.summary, activity.state, activity.activity_id)
-        self._talk.update_parent(channel, ref, shown)
-        return activity
-
-    # ------------------------------------------------------------ a job
-    def _launch_job(self, account: AccountClient, plan: Plan, channel: str) -> Launched:
-        """Stored, announced, started step by step; Refused when no step could start."""
-        user = self._actor.user_id
         job = self._jobs.create(
             NewJob(
                 workspace_id=self._actor.workspace_id,
                 channel_id=channel,
-                requester_id=user,
+                requester_id=self._actor.user_id,
                 kind=plan.action,
                 summary=plan.summary,
                 requests=[_dumped(step.body) for step in plan.steps],
                 steps=[StepSpec(kind=step.kind.value, after=step.after) for step in plan.steps],
-            )
+            ),
+            launch_seconds=LAUNCH_LEASE,
         )
         try:
-            ref = self._talk.post_parent(
-                channel, job_parent(user, plan.summary, "starting…", job.id)
-            )
+            ref = self._talk.post_parent(channel, self._parent(plan, job, "starting…"))
         except Exception:
-            self._jobs.end(job.id)  # nothing started: the job is over before it began
+            self._jobs.end(job.id)  # nothing started: the plan is over before it began
             raise
         self._jobs.set_parent(job.id, channel, ref)
-        started, failed_at, why = self._start_steps(account, plan, job, channel, ref)
+        if plan.is_job:
+            return self._launch_job(account, plan, job, channel, ref)
+        return self._launch_one(account, plan, job, channel, ref)
+
+    def _parent(self, plan: Plan, job: Job, state: str) -> Message:
+        user = self._actor.user_id
+        if plan.is_job:
+            return job_parent(user, plan.summary, state, job.id)
+        return parent_message(user, plan.summary, state)
+
+    # ------------------------------------------------------------ one step
+    def _launch_one(
+        self, account: AccountClient, plan: Plan, job: Job, channel: str, ref: str
+    ) -> Launched:
+        """The activity, then tracking (the poller does the thread); the plan is forgotten
+        once its activity is tracked."""
+        user = self._actor.user_id
+        [step] = plan.steps
+        outcome = self._start_step(account, job, 0, step, plan.summary)
+        if isinstance(outcome, Activity):
+            self._track(channel, ref, step.kind, plan.summary, outcome)
+            self._jobs.forget(job.id)
+            shown = parent_message(user, plan.summary, outcome.state, outcome.activity_id)
+            self._talk.update_parent(channel, ref, shown)
+            return Launched(None, (outcome,))
+        if isinstance(outcome, Doubt):
+            self._jobs.launched(job.id)
+            if outcome.unknown:
+                self._jobs.end(job.id)  # nothing the poller can follow: said here, once
+            self._talk.update_parent(channel, ref, parent_message(user, plan.summary, IN_DOUBT))
+            return Launched(job, (), in_doubt=(0,), why=outcome.why)
+        self._jobs.forget(job.id)
+        self._talk.update_parent(channel, ref, parent_failed(user, plan.summary, outcome))
+        raise Refused(outcome)
+
+    # ------------------------------------------------------------ a job
+    def _launch_job(
+        self, account: AccountClient, plan: Plan, job: Job, channel: str, ref: str
+    ) -> Launched:
+        """Started step by step; Refused when no step could start."""
+        user = self._actor.user_id
+        started: list[Activity] = []
+        doubts: list[int] = []
+        why: str | None = None
+        failed_at: int | None = None
+        for position, step in enumerate(plan.steps):
+            if step.after is not None:
+                continue  # the poller starts it once the step it waits for completed
+            summary = part_summary(plan.summary, position, len(plan.steps))
+            outcome = self._start_step(account, job, position, step, summary)
+            if isinstance(outcome, Activity):
+                carrier = not started and not doubts
+                self._track(
+                    channel, ref, step.kind, summary, outcome, job_id=job.id, carrier=carrier
+                )
+                started.append(outcome)
+            elif isinstance(outcome, Doubt):
+                doubts.append(position)
+                why = outcome.why
+            else:
+                failed_at, why = position, outcome
+                break
         self._jobs.launched(job.id)
-        if not started:
+        if not started and not doubts:
             self._jobs.end(job.id)
             self._talk.update_parent(
                 channel, ref, parent_failed(user, plan.summary, why or OUR_SIDE)
@@ -162,28 +222,26 @@ class Launcher:
         now = [step for step in plan.steps if step.after is None]
         state = "processing" if not left else f"{len(started)} of {len(now)} started"
         self._talk.update_parent(channel, ref, job_parent(user, plan.summary, state, job.id))
-        return Launched(job, tuple(started), left, why)
+        return Launched(job, tuple(started), left, why, tuple(doubts))
 
-    def _start_steps(
-        self, account: AccountClient, plan: Plan, job: Job, channel: str, ref: str
-    ) -> tuple[list[Activity], int | None, str | None]:
-        started: list[Activity] = []
-        for position, step in enumerate(plan.steps):
-            if step.after is not None:
-                continue  # the poller starts it once the step it waits for completed
-            summary = part_summary(plan.summary, position, len(plan.steps))
-            self._jobs.starting(job.id, position)  # before the POST: never sent blind
-            try:
-                activity = self._start(account, step, summary)
-            except Exception as exc:
-                self._jobs.not_sent(job.id, position)
-                return started, position, _why(exc)
-            self._jobs.part_started(job.id, position, activity.activity_id, activity.state)
-            self._track(
-                channel, ref, step.kind, summary, activity, job_id=job.id, carrier=not started
-            )
-            started.append(activity)
-        return started, None, None
+    def _start_step(
+        self, account: AccountClient, job: Job, position: int, step: Step, summary: str
+    ) -> Activity | Doubt | str:
+        """The activity; or a Doubt (sent, unanswered); or why it was refused (not sent)."""
+        # Before the POST: never sent blind; the launcher holds its plan a while longer.
+        self._jobs.starting(job.id, position, lease_seconds=LAUNCH_LEASE)
+        try:
+            activity = self._start(account, step, summary)
+        except StartInDoubt as exc:
+            return Doubt(exc.message)  # settled from Constant Contact's list later
+        except AmbiguousActivity as exc:
+            self._jobs.in_doubt(job.id, position, UNKNOWN)
+            return Doubt(exc.message, unknown=True)
+        except Exception as exc:
+            self._jobs.not_sent(job.id, position)
+            return _why(exc)
+        self._jobs.part_started(job.id, position, activity.activity_id, activity.state)
+        return activity
 
     def _track(
         self,
@@ -225,6 +283,17 @@ def started(plan: Plan, activity: Activity) -> Message:
     )
 
 
+def in_doubt(plan: Plan, launched: Launched) -> Message:
+    """Sent, unanswered: never "nothing was sent"; what happens next, and what to check."""
+    assert launched.job is not None
+    return Message(
+        f"Constant Contact did not answer in time when cctag started: {shortened(plan.summary)}. "
+        "Whether it started is *unknown* for now: cctag asks Constant Contact's activity list "
+        "in about a minute and follows it in the channel thread. Do not run it again meanwhile; "
+        f"`/cctag status {launched.job.id}` tells where it stands."
+    )
+
+
 def job_started(plan: Plan, launched: Launched) -> Message:
     assert launched.job is not None
     job_id = launched.job.id
@@ -241,95 +310,19 @@ def job_started(plan: Plan, launched: Launched) -> Message:
             f"The {len(launched.started)} started follow in the thread; run the request again "
             "later for the contacts of the parts not started (contacts tagged already stay so)."
         )
+    if launched.in_doubt:
+        parts = ", ".join(str(position + 1) for position in launched.in_doubt)
+        text += (
+            f"\n:warning: Part {parts}: Constant Contact did not answer in time, so whether it "
+            "started is *unknown* for now; cctag asks its activity list in about a minute and "
+            "the thread says what happened. Do not run it again meanwhile."
+        )
     return Message(text)
 
 
 def launched_message(plan: Plan, launched: Launched) -> Message:
+    if launched.job is not None and not plan.is_job:
+        return in_doubt(plan, launched)
     if launched.job is not None:
         return job_started(plan, launched)
     return started(plan, launched.started[0])
-
-
-# ---------------------------------------------------------------- steps that wait
-
-BODIES: dict[ActivityKind, type[BaseModel]] = {
-    ActivityKind.ADD_TAGS: TaggingRequest,
-    ActivityKind.REMOVE_TAGS: TaggingRequest,
-    ActivityKind.ADD_TO_LISTS: ListMembershipRequest,
-    ActivityKind.REMOVE_FROM_LISTS: ListMembershipRequest,
-    ActivityKind.DELETE_TAGS: TagDeleteRequest,
-}
-NOT_COMPLETED = {ActivityState.FAILED, ActivityState.CANCELLED, ActivityState.TIMED_OUT}
-
-
-def stored_step(job: Job, part: JobPart) -> Step:
-    """A stored part as the step it was planned as."""
-    kind = ActivityKind(part.kind or job.kind)
-    return Step(kind, build(BODIES[kind], part.request), part.after)
-
-
-def start_ready(store: Store, client: AccountClient, job_id: str, *, launch_over: bool) -> int:
-    """Start each waiting step whose step completed; end in words (skipped) each whose step
-    did not. `launch_over`: a step never started by now never will. Answers the steps started.
-    Called by the poller after it records what the job's steps did."""
-    jobs = JobStore(store)
-    job = jobs.get(job_id)
-    if job is None or job.ended_at is not None:
-        return 0
-    started = 0
-    for part in job.parts:
-        if part.state != WAITING or part.after is None:
-            continue
-        awaited = job.parts[part.after]
-        if awaited.state == ActivityState.COMPLETED:
-            started += _start_waiting(store, jobs, client, job, part)
-        elif (
-            awaited.state in NOT_COMPLETED
-            or awaited.state == SKIPPED
-            or (awaited.state == PLANNED and launch_over)
-        ):
-            jobs.skip(job.id, part.position)
-    return started
-
-
-def _start_waiting(
-    store: Store, jobs: JobStore, client: AccountClient, job: Job, part: JobPart
-) -> int:
-    if job.parent_ts is None or not jobs.starting(job.id, part.position, was=WAITING):
-        return 0  # another poller has it
-    step = stored_step(job, part)
-    summary = part_summary(job.summary, part.position, len(job.parts))
-    try:
-        activity = start_step(client, step)
-    except (CCError, LimitError) as exc:
-        jobs.not_sent(job.id, part.position)
-        _audit(store, job, step, summary, f"refused: {exc}")
-        return 0
-    jobs.part_started(job.id, part.position, activity.activity_id, activity.state)
-    store.track_activity(
-        NewActivity(
-            workspace_id=job.workspace_id,
-            channel_id=job.channel_id,
-            parent_ts=job.parent_ts,
-            requester_id=job.requester_id,
-            kind=step.kind.value,
-            summary=summary,
-            activity_id=activity.activity_id,
-            state=activity.state,
-            percent_done=activity.percent_done,
-            job_id=job.id,
-            job_carrier=False,
-        )
-    )
-    _audit(store, job, step, summary, f"started {activity.activity_id}")
-    return 1
-
-
-def _audit(store: Store, job: Job, step: Step, summary: str, outcome: str) -> None:
-    store.audit(
-        workspace_id=job.workspace_id,
-        user_id=job.requester_id,
-        action=step.kind.value,
-        detail=summary[:2000],
-        outcome=outcome[:2000],
-    )

@@ -9,6 +9,7 @@ completed, or ends the plan in words when that step did not.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from pydantic import BaseModel
@@ -73,8 +74,6 @@ class Plan:
         return self.broad or self.confirm
 
 
-def independent(
-    kind: ActivityKind, bodies: list[BaseModel] | tuple[BaseModel, ...]
-) -> tuple[Step, ...]:
+def independent(kind: ActivityKind, bodies: Sequence[BaseModel]) -> tuple[Step, ...]:
     """Steps of one kind that wait for nothing (today's jobs)."""
     return tuple(Step(kind, body) for body in bodies)

@@ -15,9 +15,11 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from bot.cc.client import AccountClient
+from bot.cc.errors import CCError
 from bot.cc.models import LimitError
 from bot.mrkdwn import shorten_names
 from bot.usecases.bodies import action_name, check_limits
+from bot.usecases.catalog import Catalog
 from bot.usecases.grammar import ParseError, split_command
 from bot.usecases.inputs import Actor, BulkInput, DeleteInput, SourceKind
 from bot.usecases.launch import Launched, Launcher, activities, launched_message
@@ -39,6 +41,7 @@ from bot.usecases.ports import (
     TellsProgress,
 )
 from bot.usecases.service import Operations
+from bot.usecases.sources import CampaignMenus
 
 log = logging.getLogger(__name__)
 # A confirmation carries the line it confirms (as JSON, in a button's 2,000 characters); a
@@ -232,7 +235,16 @@ class Turn:
         emails = _emails_named(inp)
         if not emails or not isinstance(talk, TellsProgress) or check_limits(inp):
             return  # nothing slow, no way to say it, or refused at once by the plan
-        calls = self.ops.resolver.estimate_calls(emails, account_key=account.account_key)
+        resolver, key = self.ops.resolver, account.account_key
+        size = None
+        if emails > SLOW_LOOKUP_CALLS and resolver.size_unknown(key):
+            # One call for the account's size: a cold look-up pages the index 500 contacts a
+            # call, so its cost is the smaller of the emails and the pages, not the emails.
+            try:
+                size = account.count_contacts(status="all")
+            except CCError:  # the plan meets it too, and says it; announce the worst case
+                size = None
+        calls = resolver.estimate_calls(emails, account_key=key, account_size=size)
         if calls <= SLOW_LOOKUP_CALLS:
             return
         seconds = math.ceil(calls / CALLS_PER_SECOND)
@@ -240,7 +252,7 @@ class Turn:
         talk.working(
             Message(
                 f"Looking up {plural(emails, 'email')} in Constant "
-                f"Contact: about {plural(calls, 'API call')}, so about {about}. "
+                f"Contact: at most {plural(calls, 'API call')}, so about {about}. "
                 "What was found follows before anything starts."
             )
         )
@@ -290,6 +302,28 @@ class Pipeline:
         self.permits = permits
         self.connections = connections
 
+    # ------------------------------------------------------------ its face to front ends
+    @property
+    def catalog(self) -> Catalog:
+        """Tags and lists, cached (the menus' type-ahead)."""
+        return self.ops.catalog
+
+    @property
+    def menus(self) -> CampaignMenus:
+        """Recent campaigns and their links (the menus' type-ahead)."""
+        return self.ops.sources.menus
+
+    def audit(self, actor: Actor, action: str, detail: str, outcome: str) -> None:
+        self.ops.audit(actor, action, detail, outcome)
+
+    def keep(self, actor: Actor, text: str) -> str:
+        """Keep `text` for this person server-side; answers its short key."""
+        return self.ops.store.save_line(actor.workspace_id, actor.user_id, text)
+
+    def kept(self, actor: Actor, key: str) -> str | None:
+        """What this person kept under `key` (another's key reads nothing)."""
+        return self.ops.store.saved_line(actor.workspace_id, actor.user_id, key)
+
     # ------------------------------------------------------------ the steps
     def claim(self, key: str | None) -> bool:
         """True the first time `key` is seen (None: nothing to dedupe)."""
@@ -337,10 +371,20 @@ class Pipeline:
             turn.permit(command.permission)
         command.run(turn, rest)
 
-    def confirmed(self, request: Request, pending: Pending, conversation: Conversation) -> None:
-        """A yes to a confirmation: planned again (names may have changed), then launched."""
+    def confirmed(
+        self,
+        request: Request,
+        pending: Pending,
+        conversation: Conversation,
+        *,
+        starting: Message | None = None,
+    ) -> None:
+        """A yes to a confirmation, from any front end: planned again through the registry
+        (names may have changed), then launched. `starting` is said first, once claimed."""
         if not self.claim(request.once):
             return  # a double click, or already cancelled
+        if starting is not None:
+            conversation.say(starting)
         turn = Turn(self, request, conversation)
         with self.guarded(turn, "confirm", pending.line or request.text):
             if pending.line is not None:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import TypeVar
 
 from bot.cc.client import AccountClient
-from bot.cc.errors import CCError, Conflict, NotFound
+from bot.cc.errors import AmbiguousActivity, CCError, Conflict, NotFound, StartInDoubt
 from bot.cc.models import (
     Activity,
     ActivityKind,
@@ -76,6 +76,9 @@ class Operations:
         """Run `work`; any refusal is audited and raised as Refused, never half-done."""
         try:
             return work()
+        except (StartInDoubt, AmbiguousActivity) as exc:
+            self.audit(actor, action, detail, f"unknown: {exc.message}")
+            raise  # not a refusal: it may have started (bot/usecases/launch.py settles it)
         except Refused as exc:
             refused = exc
         except LimitError as exc:

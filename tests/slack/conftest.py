@@ -126,7 +126,7 @@ def bot_over(
         settings = Settings(slack_signing_secret=SECRET, database_url=store.database_url)
         client = WebClient(token="xoxb-test", base_url=slack.api_url)
         app = create_app(settings, store, SingleAccount(account), client, SYSTEM_CLOCK, home=home)
-        with ThreadedServer(create_web_app(app, store)) as web:
+        with ThreadedServer(create_web_app(app, store, signing_secret=SECRET)) as web:
             local = LocalSlack(f"{web.url}/slack/events", SECRET, slack.response_url)
             yield Bot(sandbox, slack, store, account, web, local)
         api.close()

@@ -61,11 +61,12 @@ HELP = Command("help", (), _help)
 
 
 def _families() -> list[Iterable[Command]]:
-    from bot.usecases.commands import bulk, connect, merge, rules, tags
+    from bot.usecases.commands import bulk, connect, merge, rules, show, tags
 
     return [
         (HELP,),
         tags.COMMANDS,
+        show.COMMANDS,
         bulk.COMMANDS,
         merge.COMMANDS,
         rules.COMMANDS,

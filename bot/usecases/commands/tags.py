@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from bot.cc.models import Tag
+from bot.store.jobs import STARTING, UNKNOWN, WAITING, JobPart
 from bot.usecases.commands import Command
 from bot.usecases.grammar import parse_create, parse_rename, parse_tags_flags
 from bot.usecases.outcomes import Refused, plural
@@ -22,11 +23,16 @@ def created(tag: Tag) -> Message:
     return Message(f"Created the tag *{tag.name}*{source}.", note=f"Tag id `{tag.tag_id}`")
 
 
+def create(turn: Turn, name: str, source: str | None) -> None:
+    """A tag created, and said (the line and the form both come here)."""
+    turn.say(created(turn.ops.create_tag(turn.actor, turn.account(), name, source)))
+
+
 def _create(turn: Turn, rest: str) -> None:
     name, source = parse_create(rest)
     if not name:
         raise Refused("Name the tag: `/cctag create <tag name> [--source <label>]`")
-    turn.say(created(turn.ops.create_tag(turn.actor, turn.account(), name, source)))
+    create(turn, name, source)
 
 
 def _rename(turn: Turn, rest: str) -> None:
@@ -65,9 +71,23 @@ def job_status_message(report: JobReport) -> Message:
     job = report.job
     lines = [report.progress.text]
     for part in job.parts:
-        ident = f"`{part.activity_id}`" if part.activity_id else "not started"
-        lines.append(f"• part {part.position + 1}: {ident} *{part.state}*")
+        lines.append(f"• part {part.position + 1}: {_part_line(part)}")
     return Message("\n".join(lines), f"{job.summary}, asked by <@{job.requester_id}>")
+
+
+def _part_line(part: JobPart) -> str:
+    """Never "not started" for a part that was sent: unknown, with what to check."""
+    if part.activity_id:
+        return f"`{part.activity_id}` *{part.state}*"
+    if part.state in (STARTING, UNKNOWN):
+        return (
+            "*unknown*: sent without an answer from Constant Contact; check its recent "
+            "activities before running it again"
+            + (" (cctag is still checking)" if part.state == STARTING else "")
+        )
+    if part.state == WAITING:
+        return f"*waiting* for part {(part.after or 0) + 1} to complete"
+    return "not started"
 
 
 def status_message(report: StatusReport | JobReport) -> Message:
