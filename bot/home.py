@@ -1,4 +1,5 @@
-"""The App Home tab: the workspace's connection, today's API budget, recent activities, actions.
+"""The App Home tab: the workspace's connection, today's API budget, its rules (with their
+pause, resume and delete buttons), recent activities, actions.
 
 Built with slack_sdk's Block Kit models; `home_view(...)` answers the dict for views.publish.
 """
@@ -6,6 +7,7 @@ Built with slack_sdk's Block Kit models; `home_view(...)` answers the dict for v
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Protocol
 
@@ -13,6 +15,7 @@ from slack_sdk.models.blocks import (
     ActionsBlock,
     Block,
     ButtonElement,
+    ConfirmObject,
     ContextBlock,
     DividerBlock,
     HeaderBlock,
@@ -28,6 +31,9 @@ from bot.usecases.commands.budget import budget_lines
 from bot.usecases.parent import shortened
 
 MAX_ACTIVITIES = 10
+MAX_RULES = 20  # two blocks each: within the Home tab's 100 with everything else
+RULE_PAUSE, RULE_RESUME, RULE_DELETE = "home_rule_pause", "home_rule_resume", "home_rule_delete"
+RULE_ACTIONS = {RULE_PAUSE: "pause", RULE_RESUME: "resume", RULE_DELETE: "delete"}
 _STATE_EMOJI = {
     "initialized": ":hourglass_flowing_sand:",
     "processing": ":arrows_counterclockwise:",
@@ -55,6 +61,16 @@ class ActivityLine(Protocol):
 
     @property
     def created_at(self) -> datetime: ...
+
+
+@dataclass(frozen=True)
+class RuleShown:
+    """A rule as the Home lists it: its id, its line in the bot's small markup (what
+    `/cctag rules` says of it), and whether it is paused."""
+
+    rule_id: int
+    text: str
+    paused: bool
 
 
 def _slack_date(moment: datetime) -> str:
@@ -118,6 +134,38 @@ def _activity_blocks(activities: Sequence[ActivityLine]) -> list[Block]:
     return blocks
 
 
+def _rule_blocks(rules: Sequence[RuleShown]) -> list[Block]:
+    """Each rule's line, then its buttons: the same actions as `/cctag rule ...`."""
+    if not rules:
+        return []
+    blocks: list[Block] = [HeaderBlock(text="Rules")]
+    for rule in rules[:MAX_RULES]:
+        blocks.append(SectionBlock(text=MarkdownTextObject(text=fit(safe(rule.text)))))
+        value = str(rule.rule_id)
+        toggle = (
+            ButtonElement(text="Resume", action_id=RULE_RESUME, value=value, style="primary")
+            if rule.paused
+            else ButtonElement(text="Pause", action_id=RULE_PAUSE, value=value)
+        )
+        delete = ButtonElement(
+            text="Delete",
+            action_id=RULE_DELETE,
+            value=value,
+            style="danger",
+            confirm=ConfirmObject(
+                title="Delete this rule?",
+                text=f"Rule {rule.rule_id} will not run again.",
+                confirm="Delete",
+                deny="Keep it",
+            ),
+        )
+        blocks.append(ActionsBlock(block_id=f"home_rule_{rule.rule_id}", elements=[toggle, delete]))
+    if len(rules) > MAX_RULES:
+        more = f"… and {len(rules) - MAX_RULES} more: `/cctag rules` lists them all."
+        blocks.append(ContextBlock(elements=[MarkdownTextObject(text=more)]))
+    return blocks
+
+
 def _action_buttons(connected: bool) -> list[Block]:
     if not connected:
         return []
@@ -154,6 +202,7 @@ def home_view(
     recent_activities: Sequence[ActivityLine],
     waiting_for_you: Sequence[str] = (),
     your_requests: Sequence[str] = (),
+    rules: Sequence[RuleShown] = (),
     *,
     budget: BudgetView | None = None,
     now: datetime | None = None,
@@ -180,6 +229,7 @@ def home_view(
         ),
         _budget_block(calls_today, daily_quota, budget, now),
         DividerBlock(),
+        *_rule_blocks(rules),
         *_activity_blocks(recent_activities),
     ]
     return View(type="home", blocks=blocks).to_dict()

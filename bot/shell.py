@@ -40,6 +40,8 @@ from bot.usecases.grammar import split_command
 from bot.usecases.people import MAX_CSV_BYTES, emails_in_csv
 from bot.usecases.ports import Message, Pending
 from bot.usecases.requests import Pipeline, Request
+from bot.usecases.rules.runner import RuleRunner
+from bot.worker import run_cycles
 
 USER = "U0SHELL"
 CHANNEL = "C0SHELL"
@@ -395,18 +397,28 @@ def _in_flight(store: Store, since: Any) -> int:
 
 
 @contextmanager
-def poller_thread(store: Store, account: AccountClient, slack: WebClient) -> Iterator[None]:
-    """The poller in a thread of this process (the shell's, and the simulation's)."""
+def poller_thread(
+    store: Store, account: AccountClient, slack: WebClient, rules: RuleRunner | None = None
+) -> Iterator[None]:
+    """The worker in a thread of this process (the shell's, and the simulation's): the poller,
+    and the rules' runs when `rules` is given."""
+    owner = f"shell-{uuid.uuid4().hex[:8]}"
     poller = Poller(
         store,
         SingleAccount(account),
         SingleSlack(slack),
         SYSTEM_CLOCK,
-        owner=f"shell-{uuid.uuid4().hex[:8]}",
+        owner=owner,
         base_interval=1.0,
     )
+    cycles = [poller.run_once] + ([rules.run_due] if rules is not None else [])
     stop = threading.Event()
-    thread = threading.Thread(target=poller.run_forever, args=(stop,), daemon=True)
+    thread = threading.Thread(
+        target=run_cycles,
+        args=(stop, cycles),
+        kwargs={"fallback": 1.0, "longest": 1.0},
+        daemon=True,
+    )
     thread.start()
     try:
         yield
@@ -476,7 +488,10 @@ def _session(database_url: str, input_stream: TextIO, out: TextIO, contacts: int
         approvals = Approvals(store, ShellApprovalPosts(screen), ShellApprovers())
         pipeline = Pipeline(operations, SingleAccount(account), REGISTRY, approvals=approvals)
         talk = TerminalConversation(screen, slack)
-        with poller_thread(store, account, slack), ThreadPoolExecutor(1, "cctag-shell") as work:
+        owner = f"shell-{uuid.uuid4().hex[:8]}"
+        rules = RuleRunner(pipeline, lambda _: talk, SYSTEM_CLOCK, owner=owner)
+        worker = poller_thread(store, account, slack, rules)
+        with worker, ThreadPoolExecutor(1, "cctag-shell") as work:
             out.write(BANNER)
             session = Session(pipeline, screen, talk, input_stream, work, demo=demo_text(sandbox))
             left_at_once = _loop(session, out)

@@ -43,6 +43,7 @@ from bot.connect import (
 )
 from bot.connect.flow import ConnectionInfo
 from bot.crypto import cipher_from
+from bot.home import RuleShown
 from bot.ops import logs, metrics, stopping
 from bot.ops.readiness import readyz_route
 from bot.permissions import Permissions, Policy
@@ -51,13 +52,21 @@ from bot.ports import Accounts, SingleAccount, SingleSlack, SlackClients
 from bot.settings import Settings, SettingsError, ensure_port_free, refuse_in_memory, require
 from bot.slack.app import WORKERS, connect_socket_mode, create_app
 from bot.slack.approvals import SlackApprovalPosts
+from bot.slack.conversation import ChannelPosts
 from bot.slack.workspaces import HomeData
 from bot.store import Store
 from bot.store.connections import ConnectionRepository
 from bot.store.engine import make_engine, unusable
 from bot.store.ratelimit import DatabaseRateLimiter
+from bot.store.rules import RuleStore
+from bot.usecases import Catalog, Operations
 from bot.usecases.approvals import ApprovalRules, Approvals
+from bot.usecases.commands import REGISTRY
+from bot.usecases.requests import Pipeline
+from bot.usecases.rules.book import rule_words
+from bot.usecases.rules.runner import RuleRunner
 from bot.web import create_web_app
+from bot.worker import run_cycles
 
 log = logging.getLogger(__name__)
 
@@ -189,14 +198,18 @@ def build_approvals(parts: Parts) -> Approvals | None:
     return Approvals(parts.store, posts, parts.permissions, rules, parts.clock)
 
 
-def build_poller(parts: Parts) -> Poller:
-    owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+def worker_owner() -> str:
+    """Names this process's leases (activities, rules): host, pid and a random tail."""
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+def build_poller(parts: Parts, owner: str | None = None) -> Poller:
     return Poller(
         parts.store,
         parts.accounts,
         parts.slack,
         parts.clock,
-        owner=owner,
+        owner=owner or worker_owner(),
         base_interval=parts.settings.cctag_poll_interval,
         lease_seconds=parts.settings.cctag_poll_lease_seconds,
         max_age=timedelta(hours=parts.settings.cctag_activity_max_age_hours),
@@ -205,20 +218,49 @@ def build_poller(parts: Parts) -> Poller:
     )
 
 
+def build_pipeline(parts: Parts) -> Pipeline:
+    """The one request pipeline, for the worker's rule runs (the Slack app builds its own)."""
+    operations = Operations(parts.store, Catalog(clock=parts.clock), clock=parts.clock)
+    return Pipeline(
+        operations,
+        parts.accounts,
+        REGISTRY,
+        permits=parts.permissions,
+        connections=parts.connect,
+    )
+
+
+def build_rule_runner(parts: Parts, owner: str | None = None) -> RuleRunner:
+    return RuleRunner(
+        build_pipeline(parts),
+        lambda workspace_id: ChannelPosts(parts.slack.client_for(workspace_id)),
+        parts.clock,
+        owner=owner or worker_owner(),
+    )
+
+
+def run_worker(parts: Parts, stop: threading.Event) -> None:
+    """Activities followed and rules run, until `stop` is set."""
+    owner = worker_owner()
+    poller, rules = build_poller(parts, owner), build_rule_runner(parts, owner)
+    interval = parts.settings.cctag_poll_interval
+    run_cycles(stop, [poller.run_once, rules.run_due], fallback=interval, longest=interval)
+
+
 def poll(settings: Settings, stop: threading.Event, metrics_port: int | None = None) -> int:
     check_start(settings)
     log.info(describe_mode(settings, "poll"))
     parts = build_parts(settings)
     log.info("poller started")
     if metrics_port is None:
-        build_poller(parts).run_forever(stop)
+        run_worker(parts, stop)
     else:
         served = metrics.MetricsServer(
             metrics_port, state_collector(parts), settings.cctag_metrics_token
         )
         with served:
             log.info("metrics at http://0.0.0.0:%d/metrics", served.port)
-            build_poller(parts).run_forever(stop)
+            run_worker(parts, stop)
     log.info("poller stopped")
     return 0
 
@@ -249,7 +291,14 @@ def build_home(parts: Parts) -> HomeData:
         recent_activities=lambda workspace_id: parts.store.recent_activities(workspace_id),
         budget=lambda workspace_id: read_budget(parts.api.limiter, workspace_id),
         approvals=parts.approvals.waiting if parts.approvals is not None else None,
+        rules=lambda workspace_id: rules_shown(parts.store, workspace_id),
     )
+
+
+def rules_shown(store: Store, workspace_id: str) -> list[RuleShown]:
+    """The workspace's rules as the Home lists them (the words of `/cctag rules`)."""
+    found = RuleStore(store).of_workspace(workspace_id)
+    return [RuleShown(rule.id, rule_words(rule), rule.paused) for rule in found]
 
 
 def build_bolt_app(parts: Parts, background: Executor | None = None) -> App:
@@ -357,7 +406,7 @@ def build_serving(settings: Settings) -> Serving:
     bolt_app = build_bolt_app(parts, background=pool)
     stop = threading.Event()
     if settings.cctag_poll_in_serve:
-        threading.Thread(target=build_poller(parts).run_forever, args=(stop,), daemon=True).start()
+        threading.Thread(target=run_worker, args=(parts, stop), daemon=True).start()
     # Socket Mode takes Slack's requests over the socket; the web routes (/healthz, the
     # OAuth callbacks, /slack/install) are still served over HTTP.
     socket = (

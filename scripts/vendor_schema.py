@@ -47,6 +47,7 @@ CUT: dict[str, tuple[str, ...]] = {
     "/emails/{campaign_id}": ("get",),
     "/emails/activities/{campaign_activity_id}": ("get",),
     "/reports/email_reports/{campaign_activity_id}/links": ("get",),
+    "/reports/summary_reports/email_campaign_summaries": ("get",),
     **{
         f"/reports/email_reports/{{campaign_activity_id}}/tracking/{report}": ("get",)
         for report in (*TRACKING, "bounces")

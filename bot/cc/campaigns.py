@@ -38,6 +38,9 @@ SEGMENTS_LIMIT = 1000  # GET /segments' default, every segment of an account in 
 REPORTED_ROLES = ("primary_email", "resend")
 NEVER_SENT = ("Draft", "Scheduled")
 REMOVED = "Removed"
+# The word a campaign source takes for the account's most recently sent email campaign.
+LATEST = "latest"
+SUMMARIES = "/reports/summary_reports/email_campaign_summaries"
 # Waits before asking again for a segment that answered 202: about two and a half minutes
 # in all, so a person is told within seconds and not left waiting for ever.
 SEGMENT_WAITS = (2.0, 4.0, 8.0, 15.0, 30.0, 30.0, 30.0, 30.0)
@@ -103,6 +106,19 @@ class Campaign(CampaignSummary):
 class CampaignPage(_Model):
     campaigns: list[CampaignSummary] = Field(default_factory=list)
     links: PageLinks | None = Field(default=None, alias="_links")
+
+
+class CampaignSentSummary(_Model):
+    """BulkEmailCampaignSummary: a sent campaign's id and when it was last sent."""
+
+    campaign_id: str
+    last_sent_date: datetime | None = None
+
+
+class CampaignSummariesPage(_Model):
+    """BulkEmailCampaignSummariesPage: the most recently sent first."""
+
+    bulk_email_campaign_summaries: list[CampaignSentSummary] = Field(default_factory=list)
 
 
 class CampaignLink(_Model):
@@ -178,6 +194,11 @@ class AmbiguousCampaign(CCError):
             "Rename one in Constant Contact to tell them apart."
         )
         self.candidates = list(campaigns)
+
+
+class NoCampaignSent(CCError):
+    def __init__(self) -> None:
+        super().__init__("The account has sent no email campaign yet, so there is no latest one.")
 
 
 class UnknownSegment(CCError):
@@ -305,6 +326,20 @@ class Campaigns:
         campaigns = self.list_campaigns()
         chosen = pick_campaign(name, campaigns)
         return self.get_campaign(chosen.campaign_id)
+
+    def latest_sent(self) -> Campaign:
+        """The most recently sent email campaign (its summary report lists the sent ones, the
+        last sent first: one call, then the campaign itself). NoCampaignSent when none was."""
+        page = parse_answer(CampaignSummariesPage, self._get(SUMMARIES, {"limit": "1"}))
+        if not page.bulk_email_campaign_summaries:
+            raise NoCampaignSent()
+        return self.get_campaign(page.bulk_email_campaign_summaries[0].campaign_id)
+
+    def named_or_latest(self, name: str) -> Campaign:
+        """`latest` is the most recently sent campaign; any other name, the campaign named so."""
+        if name_key(name) == LATEST:
+            return self.latest_sent()
+        return self.find_campaign(name)
 
     # ------------------------------------------------------------ reports
     def links(self, campaign_activity_id: str) -> list[CampaignLink]:

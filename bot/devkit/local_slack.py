@@ -185,8 +185,16 @@ class LocalSlack:
     def home_opened(self, *, user: str = "U0001") -> httpx.Response:
         return self.event({"type": "app_home_opened", "user": user, "tab": "home", "channel": "D1"})
 
-    def home_click(self, action_id: str, *, user: str = "U0001") -> httpx.Response:
-        """Click a button of the App Home: no channel and no response_url, as Slack sends it."""
+    def home_click(
+        self,
+        action_id: str,
+        *,
+        user: str = "U0001",
+        value: str | None = None,
+        block_id: str = "home_actions",
+    ) -> httpx.Response:
+        """Click a button of the App Home: no channel and no response_url, as Slack sends it
+        (with the button's `value` when it has one)."""
         payload = self._base("block_actions", user)
         payload.update(
             {
@@ -196,8 +204,9 @@ class LocalSlack:
                     {
                         "type": "button",
                         "action_id": action_id,
-                        "block_id": "home_actions",
+                        "block_id": block_id,
                         "action_ts": str(time.time()),
+                        **({"value": value} if value is not None else {}),
                     }
                 ],
             }

@@ -73,6 +73,16 @@ class ChannelPosts:
         self._conversations[channel] = str(posted.get("channel") or channel)
         return str(posted["ts"])
 
+    def time_zone(self, user_id: str) -> str | None:
+        """The person's time zone as Slack's users.info tells it (`tz`), None when it cannot."""
+        try:
+            user = self.client.users_info(user=user_id).get("user") or {}
+        except SlackApiError as exc:
+            log.warning("users.info for %s failed: %s", user_id, exc.response.get("error"))
+            return None
+        tz = user.get("tz")
+        return str(tz) if tz else None
+
     def update_parent(self, channel: str, ref: str, message: Message) -> None:
         shown = as_reply(message)
         conversation = self._conversations.get(channel, channel)

@@ -7,11 +7,11 @@ to `bot.home.home_view`. Wiring builds it from the connect flow, the store and t
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from bot.cc.budget import BudgetView
 from bot.connect.flow import ConnectionInfo
-from bot.home import ActivityLine, home_view
+from bot.home import ActivityLine, RuleShown, home_view
 from bot.store.approvals import Approval
 from bot.usecases.approvals import waiting_line
 from bot.usecases.inputs import Actor
@@ -20,10 +20,14 @@ from bot.usecases.inputs import Actor
 Waiting = Callable[[Actor], tuple[list[Approval], list[Approval]]]
 
 
+def _no_rules(workspace_id: str) -> Sequence[RuleShown]:
+    return ()
+
+
 @dataclass(frozen=True)
 class HomeData:
-    """connection_info(ws), calls_today(), daily_quota, recent_activities(ws), and the
-    approval requests waiting for a person (None: approvals are not set up)."""
+    """connection_info(ws), calls_today(), daily_quota, recent_activities(ws), rules(ws), and
+    the approval requests waiting for a person (None: approvals are not set up)."""
 
     connection_info: Callable[[str], ConnectionInfo | None]
     calls_today: Callable[[], int]
@@ -31,6 +35,7 @@ class HomeData:
     recent_activities: Callable[[str], Sequence[ActivityLine]]
     budget: Callable[[str], BudgetView | None] = lambda workspace_id: None
     approvals: Waiting | None = None
+    rules: Callable[[str], Sequence[RuleShown]] = field(default=_no_rules)
 
     def view(self, workspace_id: str, user_id: str = "") -> dict[str, object]:
         waiting, mine = (
@@ -45,5 +50,6 @@ class HomeData:
             self.recent_activities(workspace_id),
             [waiting_line(approval) for approval in waiting],
             [waiting_line(approval) for approval in mine],
+            self.rules(workspace_id),
             budget=self.budget(workspace_id),
         )

@@ -180,3 +180,6 @@ class RateWaiterRow(SQLModel, table=True):
     priority: int
     since: float
     seen: float
+
+
+from bot.store import rules as _rules  # noqa: E402, F401

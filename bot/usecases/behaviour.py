@@ -23,6 +23,7 @@ from bot.cc.campaigns import (
     Campaign,
     CampaignActivityRef,
     Campaigns,
+    NoCampaignSent,
     Report,
     SegmentStillComputing,
     UnknownCampaign,
@@ -101,7 +102,7 @@ def contacts_who(
         raise Refused("A link only narrows --clicked; leave --link out for this source.")
     reader = Campaigns(account, clock=clock)
     try:
-        campaign = reader.find_campaign(campaign_name)
+        campaign = reader.named_or_latest(campaign_name)
         activities = _reported(campaign)
         return _CampaignSelection(reader, campaign, activities).select(chosen, link)
     except Forbidden:
@@ -239,6 +240,7 @@ def _sentence(exc: CCError) -> str:
     told = (
         UnknownCampaign,
         AmbiguousCampaign,
+        NoCampaignSent,
         UnknownSegment,
         AmbiguousSegment,
         SegmentStillComputing,

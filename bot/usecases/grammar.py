@@ -3,6 +3,7 @@ quoted names, flags. Slack and the shell read the same lines."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from bot.usecases.inputs import (
@@ -303,3 +304,51 @@ def parse_deny(text: str) -> tuple[str, str]:
     if not reason:
         raise ParseError("Say why: `deny <id> <reason>` (the requester is told it)")
     return ident, reason
+
+
+# ---------------------------------------------------------------- rules
+
+EVERY_SYNTAX = "`/cctag every <day|weekday|monday…|month on <1-28>> at <HH:MM> <command>`"
+RULE_COMMANDS = ("add", "remove", "lists", "unlists")
+RULE_ACTIONS = ("pause", "resume", "delete")
+_EVERY = re.compile(r"^(?P<when>.+?)\s+at\s+(?P<clock>\S+)(?:\s+(?P<command>.*))?$", re.I | re.S)
+
+
+@dataclass(frozen=True)
+class Every:
+    """`every monday at 09:00 add VIP --lists Donors` → ("monday at 09:00", "add VIP ...")."""
+
+    when: str
+    line: str
+
+    @property
+    def command(self) -> str:
+        return split_command(self.line).name
+
+
+def parse_every(rest: str) -> Every:
+    found = _EVERY.match(rest.strip())
+    if found is None:
+        raise ParseError(f"Say when and what: {EVERY_SYNTAX}")
+    line = (found["command"] or "").strip()
+    head = split_command(line)
+    if not line or head.name not in RULE_COMMANDS:
+        raise ParseError(
+            f"A rule runs an `add`, `remove`, `lists` or `unlists` line: {EVERY_SYNTAX}"
+        )
+    if not head.rest:
+        raise ParseError(f"Give `{head.name}` its names and source, as in one line")
+    return Every(f"{found['when'].strip()} at {found['clock']}", f"{head.name} {head.rest}")
+
+
+def parse_rule_action(rest: str) -> tuple[str, int]:
+    """`pause 3` → ("pause", 3)."""
+    verb, _, ident = rest.strip().partition(" ")
+    verb, ident = verb.lower(), ident.strip().lstrip("#")
+    if verb not in RULE_ACTIONS:
+        raise ParseError("Say `/cctag rule pause <id>`, `rule resume <id>` or `rule delete <id>`")
+    if not ident.isdigit():
+        raise ParseError(
+            f"Say which rule by its number: `/cctag rule {verb} <id>` (see `/cctag rules`)"
+        )
+    return verb, int(ident)

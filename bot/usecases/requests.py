@@ -80,18 +80,21 @@ def started_anyway(started: list[str]) -> Message:
 class Request:
     """`text` is the line after /cctag; `channel` where the activity's parent goes (a channel,
     or the requester's own id for a DM, or None where nothing is posted); `once` a key that
-    makes a retried delivery a no-op."""
+    makes a retried delivery a no-op; `agreed`: the yes was given beforehand (a rule's run,
+    agreed to when the rule was made), so nothing asks to confirm."""
 
     actor: Actor
     text: str
     channel: str | None = None
     once: str | None = None
+    agreed: bool = False
 
 
 @contextmanager
-def person_waiting(actor: Actor) -> Iterator[None]:
-    """Calls made inside go first in the API key's budget (bot/cc/budget.py): a person waits."""
-    with calling(actor.workspace_id, Priority.PERSON):
+def person_waiting(actor: Actor, *, agreed: bool = False) -> Iterator[None]:
+    """Calls made inside go first in the API key's budget (bot/cc/budget.py): a person waits.
+    A request agreed to beforehand (a rule's run) has nobody waiting: background work."""
+    with calling(actor.workspace_id, Priority.BACKGROUND if agreed else Priority.PERSON):
         yield
 
 
@@ -208,7 +211,9 @@ class Turn:
         self.channel = request.channel
         self.conversation = conversation
         self.started: list[str] = []  # what this turn started (for the words if it then fails)
-        self.confirmed = False  # a yes to this request was given
+        # A yes to this request was given (for a rule's run: when the rule was made).
+        self.confirmed = request.agreed
+        self.agreed = request.agreed  # nobody waits for it: a rule's run
         self.frozen = False  # a restricted change asked without the right: to be approved
         self.approval: Approval | None = None  # the approved request this turn runs
         self.launching = False
@@ -554,7 +559,7 @@ class Pipeline:
 
     def _told(self, turn: Turn, action: str, detail: str) -> Iterator[None]:
         try:
-            with person_waiting(turn.actor):
+            with person_waiting(turn.actor, agreed=turn.agreed):
                 yield
         except ParseError as exc:
             message = f"{exc}. See `/cctag help`."

@@ -383,3 +383,24 @@ def test_a_test_may_relax_slacks_rate_limits_and_say_why(
     for number in range(20):
         client.chat_postMessage(channel=CHANNEL, text=f"{number}")
     assert server.fake.limited == []
+
+
+def test_users_info_answers_the_zone_as_of_now_and_wants_users_read() -> None:
+    from datetime import UTC, datetime
+
+    clock = FakeClock(datetime(2026, 3, 28, 12, tzinfo=UTC))
+    fake = FakeSlack(clock=clock)
+    with FakeSlackServer(fake) as server:
+        client = WebClient(token="xoxb", base_url=server.api_url)
+        fake.add_user("U1", tz="Europe/Paris")
+        winter = client.users_info(user="U1")["user"]
+        assert (winter["tz"], winter["tz_offset"]) == ("Europe/Paris", 3600)
+        assert winter["tz_label"] == "Central European Time"
+        clock.advance(2 * 24 * 3600)  # past the change to summer time
+        summer = client.users_info(user="U1")["user"]
+        assert (summer["tz_offset"], summer["tz_label"]) == (7200, "Central European Summer Time")
+        with pytest.raises(SlackApiError, match="user_not_found"):
+            client.users_info(user="U404")
+        fake.scopes = {"commands", "chat:write"}
+        with pytest.raises(SlackApiError, match="missing_scope"):
+            client.users_info(user="U1")

@@ -23,7 +23,7 @@ from bot.devkit.threaded_server import ThreadedServer
 from bot.poller import Poller
 from bot.ports import SingleAccount, SingleSlack
 from bot.settings import Settings
-from bot.slack.app import create_app
+from bot.slack.app import HomeData, create_app
 from bot.store import Store, TrackedActivity
 from bot.web import create_web_app
 
@@ -114,15 +114,18 @@ def _block_text(block: dict[str, Any]) -> str:
 
 
 @contextmanager
-def bot_over(sandbox: SandboxServer, store: Store, rate_per_second: float) -> Iterator[Bot]:
+def bot_over(
+    sandbox: SandboxServer, store: Store, rate_per_second: float, home: HomeData | None = None
+) -> Iterator[Bot]:
     """The real bolt app behind the real web app on a local port, over `sandbox` and `store`,
-    with a strict fake Slack; requests are signed as Slack signs them."""
+    with a strict fake Slack; requests are signed as Slack signs them. `home` fills the App
+    Home (None: the help text)."""
     with FakeSlackServer() as slack:
         api = CCApi(sandbox.base_url, fair_limiter(rate_per_second, headroom=0.05), max_retries=1)
         account = api.for_account(StaticTokens(sandbox.access_token))
         settings = Settings(slack_signing_secret=SECRET, database_url=store.database_url)
         client = WebClient(token="xoxb-test", base_url=slack.api_url)
-        app = create_app(settings, store, SingleAccount(account), client, SYSTEM_CLOCK)
+        app = create_app(settings, store, SingleAccount(account), client, SYSTEM_CLOCK, home=home)
         with ThreadedServer(create_web_app(app, store, signing_secret=SECRET)) as web:
             local = LocalSlack(f"{web.url}/slack/events", SECRET, slack.response_url)
             yield Bot(sandbox, slack, store, account, web, local)

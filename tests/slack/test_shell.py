@@ -257,3 +257,14 @@ def test_the_shell_decides_requests_as_an_admin(tmp_path: Path) -> None:
     assert "[to UPLAIN] Your request" in printed
     assert f"Request {denied} is decided already" in printed
     assert f"Request {stale} was approved but not run: what it names changed" in printed
+
+
+def test_rules_are_made_listed_and_paused_in_the_shell(tmp_path: Path) -> None:
+    printed = _run(
+        tmp_path / "rules.db",
+        "every weekday at 07:30 add VIP --lists Newsletter\nrules\nrule pause 1\nrules\nexit\n",
+    )
+    assert "Rule 1 made: every weekday at 07:30 (UTC: your time zone could not be read)" in printed
+    assert "1 every weekday at 07:30 (UTC)" in printed and "next run" in printed
+    assert "Paused rule 1" in printed and "paused (paused by" in printed
+    assert "[#channel]" not in printed, "making a rule starts nothing"

@@ -19,8 +19,10 @@ import threading
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 from urllib.parse import parse_qsl, quote
+from zoneinfo import ZoneInfo
 
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -55,8 +57,20 @@ CHANNEL_METHODS = {
     "conversations.replies",
 }
 CHANNEL_FAULTS = {"not_in_channel", "channel_not_found", "is_archived"}
+# users.info's `tz_label` for the zone abbreviations the tests meet.
+ZONE_LABELS = {
+    "UTC": "Coordinated Universal Time",
+    "GMT": "Greenwich Mean Time",
+    "BST": "British Summer Time",
+    "CET": "Central European Time",
+    "CEST": "Central European Summer Time",
+    "EST": "Eastern Standard Time",
+    "EDT": "Eastern Daylight Time",
+    "PST": "Pacific Standard Time",
+    "PDT": "Pacific Daylight Time",
+}
 # Scopes a method needs when the test grants a narrower set (`FakeSlack.scopes`).
-METHOD_SCOPES = {"files.info": "files:read"}
+METHOD_SCOPES = {"files.info": "files:read", "users.info": "users:read"}
 FILE_TYPES = {"csv": "text/csv", "txt": "text/plain", "text": "text/plain"}
 
 
@@ -230,18 +244,33 @@ class FakeSlack:
         is_owner: bool = False,
         is_bot: bool = False,
         deleted: bool = False,
+        tz: str = "UTC",
     ) -> None:
+        """A member as users.info answers it; `tz` is the IANA zone set in their Slack profile
+        (`tz_label` and `tz_offset`, in seconds, are read from it as of now)."""
         with self._lock:
             self.users[user_id] = {
                 "id": user_id,
+                "team_id": self.team,
                 "name": name or user_id.lower(),
                 "real_name": name or user_id,
                 "is_admin": is_admin,
                 "is_owner": is_owner,
                 "is_bot": is_bot,
                 "deleted": deleted,
-                "tz": "UTC",
+                "tz": tz,
+                "tz_label": "",
+                "tz_offset": 0,
             }
+
+    def _user(self, user_id: str) -> dict[str, Any]:
+        """The member with their zone's label and offset as of now (they move with DST)."""
+        user = dict(self.users[user_id])
+        local = self.clock.now().astimezone(ZoneInfo(user["tz"]))
+        offset = local.utcoffset()
+        user["tz_offset"] = int(offset.total_seconds()) if offset is not None else 0
+        user["tz_label"] = _zone_label(local)
+        return user
 
     def respond(self, key: str, payload: dict[str, Any]) -> None:
         """A POST to a command's or action's response_url (at most 5, within 30 minutes)."""
@@ -535,10 +564,10 @@ class FakeSlack:
         return {"file": found.info(self.files_url, self.team), "comments": []}
 
     def _users_info(self, args: dict[str, Any]) -> dict[str, Any]:
-        user = self.users.get(_required(args, "user"))
-        if user is None:
+        user_id = _required(args, "user")
+        if user_id not in self.users:
             raise SlackRefusal("user_not_found")
-        return {"user": user}
+        return {"user": self._user(user_id)}
 
     def _users_list(self, args: dict[str, Any]) -> dict[str, Any]:
         """Every member (bots and the deleted too), a page of at most `limit` (at most
@@ -601,6 +630,13 @@ def _as_history(message: SlackMessage, with_metadata: bool) -> dict[str, Any]:
     if with_metadata and message.metadata:
         found["metadata"] = message.metadata
     return found
+
+
+def _zone_label(local: datetime) -> str:
+    """Slack's `tz_label` spells the zone out ("Central European Time"); the fake gives the
+    abbreviation's words where it knows them, else the abbreviation."""
+    name = local.tzname() or "UTC"
+    return ZONE_LABELS.get(name, name)
 
 
 def _required(args: dict[str, Any], name: str) -> str:

@@ -1,5 +1,5 @@
 """Buttons: a one-line confirmation's yes and no, an approval's Approve and Deny, the App
-Home's buttons, link buttons."""
+Home's buttons (its rules' too), link buttons."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from typing import Any
 from slack_bolt import Ack, App
 from slack_sdk import WebClient
 
+from bot.home import RULE_ACTIONS
 from bot.slack import views
 from bot.slack.conversation import HomeConversation, SlackConversation
 from bot.slack.listeners import Deps, Incoming, acked
@@ -88,12 +89,26 @@ def register(app: App, deps: Deps) -> None:
         request = Request(actor, command, actor.user_id)
         deps.pipeline.run(request, talk, command, lambda turn: turn.open_form(command))
 
+    def on_rule_button(incoming: Incoming) -> None:
+        """The Home's Pause, Resume and Delete: `/cctag rule <verb> <id>`, then the Home anew."""
+        actor = incoming.actor
+        verb = RULE_ACTIONS[str(incoming.action.get("action_id", ""))]
+        line = f"rule {verb} {incoming.action.get('value', '')}"
+        trigger = str(incoming.body.get("trigger_id") or "")
+        talk = HomeConversation(incoming.client, trigger, actor.user_id)
+        deps.pipeline.handle(Request(actor, line, actor.user_id), talk)
+        if deps.home is not None:
+            view = deps.home.view(actor.workspace_id)
+            incoming.client.views_publish(user_id=actor.user_id, view=view)
+
     app.action(CONFIRM_COMMAND)(acked(deps, on_confirm))
     app.action(CANCEL_COMMAND)(acked(deps, on_cancel))
     app.action(APPROVE_REQUEST)(acked(deps, on_approve))
     app.action(DENY_REQUEST)(on_deny)
     for action_id in (*HOME_ACTIONS, HOME_CONNECT):
         app.action(action_id)(acked(deps, on_home_button))
+    for action_id in RULE_ACTIONS:
+        app.action(action_id)(acked(deps, on_rule_button))
     app.action(CONNECT_LINK)(_link_clicked)
 
 

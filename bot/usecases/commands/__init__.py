@@ -61,7 +61,7 @@ HELP = Command("help", (), _help)
 
 
 def _families() -> list[Iterable[Command]]:
-    from bot.usecases.commands import approvals, budget, bulk, connect, merge, show, tags
+    from bot.usecases.commands import approvals, budget, bulk, connect, merge, rules, show, tags
 
     return [
         (HELP,),
@@ -70,6 +70,7 @@ def _families() -> list[Iterable[Command]]:
         bulk.COMMANDS,
         merge.COMMANDS,
         approvals.COMMANDS,
+        rules.COMMANDS,
         connect.COMMANDS,
         budget.COMMANDS,
     ]

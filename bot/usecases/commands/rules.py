@@ -1,0 +1,86 @@
+"""every, rules and rule: a bulk line on a schedule, the workspace's rules, and changing one.
+
+Making a rule needs the permission its command needs (the command's own, and the restricted
+one for all active contacts), previews what it would do now, and keeps it; each run is then an
+ordinary request of its creator, run by the worker (bot/usecases/rules/runner.py).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from bot.usecases.commands import Command
+from bot.usecases.grammar import parse_bulk_line, parse_every, parse_rule_action
+from bot.usecases.ports import Message
+from bot.usecases.rules.book import KnowsTimeZones, RuleBook, made_message, rules_message
+
+if TYPE_CHECKING:
+    from bot.usecases.requests import Turn
+
+
+def _every(turn: Turn, rest: str) -> None:
+    from bot.usecases.commands import REGISTRY
+    from bot.usecases.requests import preview, required_action
+
+    every = parse_every(rest)
+    head, _, args = every.line.partition(" ")
+    inp = parse_bulk_line(head, args)
+    permission = REGISTRY[head].permission
+    if permission:
+        turn.permit(permission)
+    turn.permit(required_action(inp))
+    account = turn.account()
+    talk = turn.conversation
+    tz = talk.time_zone(turn.actor.user_id) if isinstance(talk, KnowsTimeZones) else None
+    made = RuleBook(turn.ops).make(
+        turn.actor,
+        account,
+        every.when,
+        every.line,
+        inp,
+        channel=turn.channel or turn.actor.user_id,
+        tz=tz,
+        notify=lambda text: turn.say(Message(text)),
+    )
+    turn.say(made_message(made, preview(made.plan)))
+
+
+def _rules(turn: Turn, rest: str) -> None:
+    rules = RuleBook(turn.ops).listed(turn.actor.workspace_id)
+    turn.audit("rules", "", f"listed {len(rules)}")
+    turn.say(rules_message(rules))
+
+
+def _rule(turn: Turn, rest: str) -> None:
+    """The creator may change their rule; anyone else needs the right its command needs in
+    the rule's channel (deleting a rule of all active contacts is for whom may run it)."""
+    from bot.usecases.requests import required_action
+
+    verb, rule_id = parse_rule_action(rest)
+    book = RuleBook(turn.ops)
+    rule = book.get(turn.actor, rule_id)
+    if rule.creator_id != turn.actor.user_id:
+        head, _, args = rule.line.partition(" ")
+        action = required_action(parse_bulk_line(head, args))
+        turn.pipeline.permit(turn.actor, rule.channel_id, action)
+    turn.say(book.change(turn.actor, verb, rule_id))
+
+
+COMMANDS = (
+    Command(
+        "every",
+        (
+            "`/cctag every <day|weekday|monday…|month on <1-28>> at <HH:MM> <add|remove|lists|"
+            "unlists line>`: a rule that runs the line on a schedule, in your Slack time zone "
+            "(campaign sources take `latest`: the last email sent)",
+        ),
+        _every,
+    ),
+    Command(
+        "rules",
+        ("`/cctag rules` / `/cctag rule pause|resume|delete <id>`: the rules, and changing one",),
+        _rules,
+        permission="rules",
+    ),
+    Command("rule", (), _rule, permission="rules"),
+)
