@@ -152,3 +152,4 @@ class NamedLockRow(SQLModel, table=True):
 # Registers the contact index's and the jobs' tables in the same metadata (own modules).
 from bot.store import contact_index as _contact_index  # noqa: E402, F401
 from bot.store import jobs as _jobs  # noqa: E402, F401
+from bot.store import records as _records  # noqa: E402, F401

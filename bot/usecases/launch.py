@@ -22,6 +22,7 @@ from bot.usecases.parent import job_parent, parent_failed, shortened
 from bot.usecases.plans import Plan
 from bot.usecases.ports import Conversation, Message
 from bot.usecases.service import Operations
+from bot.usecases.undo.record import record_change
 
 OUR_SIDE = "something went wrong on our side"
 
@@ -93,6 +94,10 @@ class JobLauncher:
         self, account: AccountClient, plan: Plan, job: Job, channel: str, ref: str
     ) -> tuple[list[Activity], int | None, str | None]:
         started: list[Activity] = []
+        try:  # what an undo needs, before anything starts
+            record_change(self._ops, self._actor, account, plan, channel, ref, job_id=job.id)
+        except Exception as exc:
+            return started, 0, _why(exc)
         for position, request in enumerate(plan.parts):
             part = dataclasses.replace(plan, request=request, requests=())
             try:

@@ -40,6 +40,7 @@ from bot.usecases.ports import (
     TellsProgress,
 )
 from bot.usecases.service import Operations
+from bot.usecases.undo.record import record_change
 
 log = logging.getLogger(__name__)
 # A confirmation carries the line it confirms (as JSON, in a button's 2,000 characters); a
@@ -282,6 +283,7 @@ class Turn:
             channel, parent_message(user, plan.summary, "starting…")
         )
         try:
+            record_change(self.ops, self.actor, account, plan, channel, ref)
             activity = self.ops.start(self.actor, account, plan)
         except Exception as exc:
             why = exc.message if isinstance(exc, Refused) else "something went wrong on our side"
