@@ -49,6 +49,8 @@ class Settings(BaseSettings):
     cctag_admin_usergroup: str | None = None
     # Channels where the bot acts (comma list of ids); everywhere if unset.
     cctag_allowed_channels: str | None = None
+    # How long a change can be undone, in days.
+    cctag_undo_days: float = Field(default=7.0, gt=0)
 
     @field_validator("database_url")
     @classmethod

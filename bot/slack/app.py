@@ -61,7 +61,9 @@ def create_app(
         oauth_settings=oauth_settings,
         raise_error_for_unhandled_request=False,
     )
-    operations = Operations(store, catalog or Catalog(clock=clock), clock=clock)
+    operations = Operations(
+        store, catalog or Catalog(clock=clock), clock=clock, undo_days=settings.cctag_undo_days
+    )
     pipeline = Pipeline(operations, accounts, REGISTRY, permits=permissions, connections=connect)
     work = background or ThreadPoolExecutor(max_workers=WORKERS, thread_name_prefix="cctag-work")
     register_all(app, Deps(pipeline, work, home))

@@ -164,6 +164,7 @@ class ModalConversation(ChannelPosts):
         self.client.views_update(view_id=self._view_id, view=shown)
 
     def ask_to_confirm(self, preview: Message, pending: Pending) -> None:
+        assert pending.input is not None, "a form asks to confirm only its own bulk request"
         self._confirm_with(preview, Form.of(pending.input, pending.channel or "").to_metadata())
 
     def _confirm_with(self, preview: Message, meta: str) -> None:

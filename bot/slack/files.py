@@ -217,6 +217,7 @@ class FileFormConversation(ModalConversation):
         self._form = form
 
     def ask_to_confirm(self, preview: Message, pending: Pending) -> None:
+        assert pending.input is not None, "a form asks to confirm only its own bulk request"
         planned = Form.of(pending.input, pending.channel or "")
         carried = replace(
             planned, source=self._form.source, files=self._form.files, kept=self._form.kept

@@ -7,6 +7,7 @@ The schema is made by the alembic migration `w009_change_records`.
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -144,3 +145,15 @@ class RecordStore:
                 )
                 .values(undo_job_id=job_id)
             )
+
+    def created_tag(self, job_id: str, tag_id: str) -> None:
+        """The change of job `job_id` made the tag (an undo of a delete): its undo deletes it."""
+        with self._store.write() as session:
+            row = session.exec(
+                select(ChangeRecordRow).where(col(ChangeRecordRow.job_id) == job_id)
+            ).first()
+            if row is not None:
+                data = json.loads(row.data)
+                data["created_tag"] = tag_id
+                row.data = json.dumps(data)
+                session.add(row)

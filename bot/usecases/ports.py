@@ -35,11 +35,11 @@ class Message:
 
 @dataclass(frozen=True)
 class Pending:
-    """A planned request waiting for a yes: the line to run again (None for a form), its input,
-    and where it was asked."""
+    """A planned request waiting for a yes: the line to run again (None for a form), its input
+    (None: a command that is not a bulk one, run again from its line), and where it was asked."""
 
     line: str | None
-    input: BulkInput
+    input: BulkInput | None
     channel: str | None
 
 
@@ -93,7 +93,8 @@ ALL_ACTIVE = "all_active"
 CONNECT = "connect"
 DISCONNECT = "disconnect"
 SET_POLICY = "set_policy"
-PRIVILEGED_ACTIONS = frozenset({DELETE_TAGS, ALL_ACTIVE, CONNECT, DISCONNECT, SET_POLICY})
+UNDO_ANY = "undo_any"  # undo a change someone else asked for
+PRIVILEGED_ACTIONS = frozenset({DELETE_TAGS, ALL_ACTIVE, CONNECT, DISCONNECT, SET_POLICY, UNDO_ANY})
 
 
 @dataclass(frozen=True)

@@ -77,6 +77,9 @@ class Runnable(Protocol):
     @property
     def run(self) -> Callable[[Turn, str], None]: ...
 
+    @property
+    def confirm(self) -> Callable[[Turn, str], None] | None: ...
+
 
 def required_action(inp: BulkInput) -> str:
     """Deleting tags and all active contacts are restricted; the rest need an allowed channel."""
@@ -266,6 +269,10 @@ class Turn:
             if found is None:
                 raise Refused("This request is no longer known; type it again")
             line, head = found, split_command(found)
+        command = self.pipeline.commands.get(head.name)
+        if confirmed and command is not None and command.confirm is not None:
+            command.confirm(self, head.rest)  # a command that confirms its own way (undo)
+            return
         self.bulk(parse_bulk_line(head.name, head.rest), line, confirmed=confirmed)
 
     def _short(self, line: str | None) -> str | None:
@@ -375,7 +382,10 @@ class Pipeline:
             return  # a double click, or already cancelled
         turn = Turn(self, request, conversation)
         with self.guarded(turn, "confirm", pending.line or request.text):
-            turn.bulk(pending.input, pending.line, confirmed=True)
+            if pending.input is None:
+                turn.bulk_line(pending.line or "", confirmed=True)
+            else:
+                turn.bulk(pending.input, pending.line, confirmed=True)
 
     def cancelled(self, request: Request, conversation: Conversation) -> None:
         if not self.claim(request.once):

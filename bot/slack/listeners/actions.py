@@ -18,6 +18,7 @@ from bot.slack.views import (
 )
 from bot.usecases.ports import Message
 from bot.usecases.requests import Request, Turn
+from bot.usecases.undo import UNDO_BUTTON
 
 HOME_COMMANDS = {
     "home_add": "add",
@@ -71,6 +72,15 @@ def register(app: App, deps: Deps) -> None:
         request = Request(actor, command, actor.user_id)
         deps.pipeline.run(request, talk, command, lambda turn: turn.open_form(command))
 
+    def on_undo(incoming: Incoming) -> None:
+        """`Undo` under a change's end: the undo's preview, for the one who clicked."""
+        change_id = str(incoming.action.get("value") or "")
+        channel = str((incoming.body.get("channel") or {}).get("id", ""))
+        click = f"undo:{change_id}:{incoming.actor.user_id}:{incoming.body.get('trigger_id')}"
+        request = Request(incoming.actor, f"undo {change_id}", channel, once=click)
+        deps.pipeline.handle(request, SlackConversation(incoming.respond, incoming.client, channel))
+
+    app.action(UNDO_BUTTON)(acked(deps, on_undo))
     app.action(CONFIRM_COMMAND)(acked(deps, on_confirm))
     app.action(CANCEL_COMMAND)(acked(deps, on_cancel))
     for action_id in (*HOME_ACTIONS, HOME_CONNECT):

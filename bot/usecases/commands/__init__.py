@@ -25,6 +25,8 @@ class Command:
     run: Callable[[Turn, str], None]
     permission: str | None = None
     form: str | None = None
+    # What a yes to its confirmation runs (None: a bulk command, planned again and launched).
+    confirm: Callable[[Turn, str], None] | None = None
 
 
 SOURCES_HELP = (
@@ -61,9 +63,9 @@ HELP = Command("help", (), _help)
 
 
 def _families() -> list[Iterable[Command]]:
-    from bot.usecases.commands import bulk, connect, tags
+    from bot.usecases.commands import bulk, connect, tags, undo
 
-    return [(HELP,), tags.COMMANDS, bulk.COMMANDS, connect.COMMANDS]
+    return [(HELP,), tags.COMMANDS, bulk.COMMANDS, undo.COMMANDS, connect.COMMANDS]
 
 
 REGISTRY: dict[str, Command] = _registry(_families())
