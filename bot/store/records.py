@@ -112,6 +112,18 @@ class RecordStore:
             row = session.exec(query.limit(1)).first()
             return None if row is None else ChangeRecord.model_validate(row.model_dump())
 
+    def last_change_ended(self, workspace_id: str) -> datetime | None:
+        """When the workspace's last activity started through cctag ended (the contact index
+        must be refreshed after it to know what it did)."""
+        from bot.store.tables import TrackedActivityRow
+
+        query = select(sa.func.max(col(TrackedActivityRow.ended_at))).where(
+            col(TrackedActivityRow.workspace_id) == workspace_id
+        )
+        with self._read() as session:
+            found = session.exec(query).one()
+        return found if isinstance(found, datetime) else None
+
     def claim(self, record_id: str, claim: str, user_id: str) -> bool:
         """True for the one undo that takes the record; any other, then or later, is refused."""
         with self._store.write() as session:

@@ -279,26 +279,34 @@ class ContactResolver:
             return min(email_count, sync_cost(state.contacts))
         return email_count
 
-    def index_cost(self, *, account_key: str | None) -> int | None:
+    def index_cost(self, *, account_key: str | None, after: datetime | None = None) -> int | None:
         """What making the index answer now costs: 0 or 1 call warm, None when it is cold."""
         state = self._index.sync_state(account_key_of(account_key))
-        if not self._warm(state):
+        if state is None or not self._warm(state):
             return None
-        return 0 if self._fresh(state) else 1
+        return 0 if self._fresh_after(state, self._clock.now(), after) else 1
 
-    def fresh_index(self, client: AccountClient, *, account_key: str | None) -> int | None:
-        """Bring a warm index up to date (an `updated_after` refresh when it is not fresh) and
-        answer the calls spent; None when the index is cold (the caller asks the API)."""
+    def fresh_index(
+        self, client: AccountClient, *, account_key: str | None, after: datetime | None = None
+    ) -> int | None:
+        """Bring a warm index up to date (an `updated_after` refresh when it is not fresh, or
+        was last refreshed before `after`: a change known to have ended then) and answer the
+        calls spent; None when the index is cold (the caller asks the API)."""
         key = account_key_of(account_key)
         asked_at = self._clock.now()
         if not self._warm(self._index.sync_state(key)):
             return None
         with self._sync_lock(key):
             state = self._index.sync_state(key)
-            if self._fresh(state, asked_at) or state is None:
+            if state is None or self._fresh_after(state, asked_at, after):
                 return 0
             calls, _ = self._refresh(client, key, state)
         return calls
+
+    def _fresh_after(self, state: SyncState, asked_at: datetime, after: datetime | None) -> bool:
+        refreshed = state.refreshed_at
+        late_enough = after is None or (refreshed is not None and refreshed > after)
+        return self._fresh(state, asked_at) and late_enough
 
     @property
     def index(self) -> ContactIndex:

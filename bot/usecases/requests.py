@@ -40,7 +40,7 @@ from bot.usecases.ports import (
     TellsProgress,
 )
 from bot.usecases.service import Operations
-from bot.usecases.undo.record import record_change
+from bot.usecases.undo.record import record_change, with_record_cost
 
 log = logging.getLogger(__name__)
 # A confirmation carries the line it confirms (as JSON, in a button's 2,000 characters); a
@@ -219,6 +219,7 @@ class Turn:
             inp = self.ops.named(self.actor, account, inp)
         self._announce_slow_lookup(account, inp)
         plan = self.ops.plan(self.actor, account, inp, notify=lambda text: self.say(Message(text)))
+        plan = with_record_cost(self.ops, self.actor, account, plan)
         if plan.needs_confirmation and not confirmed:
             self.ops.audit(self.actor, plan.kind.value, plan.summary, "confirmation asked")
             pending = Pending(self._short(line), inp, self.channel)

@@ -76,7 +76,7 @@ def register(app: App, deps: Deps) -> None:
         """`Undo` under a change's end: the undo's preview, for the one who clicked."""
         change_id = str(incoming.action.get("value") or "")
         channel = str((incoming.body.get("channel") or {}).get("id", ""))
-        click = f"undo:{change_id}:{incoming.actor.user_id}:{incoming.body.get('trigger_id')}"
+        click = f"undo:{change_id}:{incoming.actor.user_id}:{incoming.action.get('action_ts')}"
         request = Request(incoming.actor, f"undo {change_id}", channel, once=click)
         deps.pipeline.handle(request, SlackConversation(incoming.respond, incoming.client, channel))
 

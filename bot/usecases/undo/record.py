@@ -11,6 +11,7 @@ tag or list, 500 a call.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -164,7 +165,8 @@ def read_members(
 ) -> Members:
     """Who carries each tag (is on each list): the warm index, else the API."""
     resolver: ContactResolver = ops.resolver
-    calls = resolver.fresh_index(account, account_key=account.account_key)
+    after = RecordStore(ops.store).last_change_ended(actor.workspace_id)
+    calls = resolver.fresh_index(account, account_key=account.account_key, after=after)
     if calls is not None:
         key = account_key_of(account.account_key)
         index = resolver.index
@@ -213,14 +215,15 @@ def _members_from_api(account: AccountClient, ids: Sequence[str], *, lists: bool
     return Members(of, calls, PAGES, names)
 
 
-def record_cost(ops: Operations, account: AccountClient, plan: Plan) -> int | None:
+def record_cost(ops: Operations, actor: Actor, account: AccountClient, plan: Plan) -> int | None:
     """What recording the plan costs (for the preview): 0 or 1 call with a warm index, else
     one call plus one per 500 members of each tag or list (its count as last seen), or None
     when the change needs no record."""
     kind = ActivityKind(plan.kind)
     if kind not in (*TAG_KINDS, *LIST_KINDS):
         return None
-    warm = ops.resolver.index_cost(account_key=account.account_key)
+    after = RecordStore(ops.store).last_change_ended(actor.workspace_id)
+    warm = ops.resolver.index_cost(account_key=account.account_key, after=after)
     if warm is not None:
         return warm
     ids = touched_ids(kind, plan.parts)
@@ -232,9 +235,11 @@ def record_cost(ops: Operations, account: AccountClient, plan: Plan) -> int | No
     return total
 
 
-def record_note(ops: Operations, account: AccountClient, plan: Plan) -> str | None:
-    cost = record_cost(ops, account, plan)
+def with_record_cost(ops: Operations, actor: Actor, account: AccountClient, plan: Plan) -> Plan:
+    """The plan, its preview saying what recording it for an undo costs."""
+    cost = record_cost(ops, actor, account, plan)
     if cost is None:
-        return None
+        return plan
     calls = "no API call" if cost == 0 else f"about {cost} API call" + ("" if cost == 1 else "s")
-    return f"Recording who carries what before it starts, so it can be undone: {calls}."
+    note = f"Recording who carries what before it starts, so it can be undone: {calls}."
+    return dataclasses.replace(plan, notes=(*plan.notes, note))

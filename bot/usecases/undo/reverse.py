@@ -269,7 +269,9 @@ class Undoer:
         the warm index knows; else the contacts deleted since the record, 500 a call."""
         if not contacts:
             return set(), 0, {}
-        refreshed = self.ops.resolver.fresh_index(account, account_key=account.account_key)
+        after = RecordStore(self.ops.store).last_change_ended(record.workspace_id)
+        key = account.account_key
+        refreshed = self.ops.resolver.fresh_index(account, account_key=key, after=after)
         if refreshed is not None:
             known = self.ops.resolver.index.by_ids(account_key_of(account.account_key), contacts)
             gone = {c for c, i in known.items() if i.status == DELETED}
