@@ -305,7 +305,7 @@ class ContactResolver:
 
     def _fresh_after(self, state: SyncState, asked_at: datetime, after: datetime | None) -> bool:
         refreshed = state.refreshed_at
-        late_enough = after is None or (refreshed is not None and refreshed > after)
+        late_enough = after is None or (refreshed is not None and refreshed >= after)
         return self._fresh(state, asked_at) and late_enough
 
     @property
