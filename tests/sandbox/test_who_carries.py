@@ -75,7 +75,12 @@ def test_a_tagging_updates_the_contacts_it_changed(
     body = {"source": {"contact_ids": untagged + tagged}, "tag_ids": [vip]}
     started = cc.post("/activities/contacts_taggings_add", json=body).json()
     assert finish(clock, cc, started["activity_id"])["state"] == "completed"
-    query = {"updated_after": since, "status": "all", "limit": 500, "include": "taggings"}
+    query: dict[str, str | int] = {
+        "updated_after": since,
+        "status": "all",
+        "limit": 500,
+        "include": "taggings",
+    }
     changed = cc.get("/contacts", params=query).json()["contacts"]
     # Only those whose tags changed: the three that carried it already were not updated.
     assert {c["contact_id"] for c in changed} == set(untagged)
