@@ -96,7 +96,10 @@ def preview(plan: Plan) -> Message:
     lines = [f"You asked to *{shortened(plan.summary)}*."]
     if plan.kind == ActivityKind.DELETE_TAGS:
         total = f" ({_contacts(plan.contacts)} in all)" if plan.contacts is not None else ""
-        lines.append(f"Deleting a tag removes it from every contact{total}; it cannot be undone.")
+        lines.append(
+            f"Deleting a tag removes it from every contact{total}; an undo makes it again, "
+            "under a new id, and gives it back to them."
+        )
     lines += plan.notes  # what a source selected (a campaign's clickers, a segment's members)
     if plan.is_job or plan.people is not None:
         lines.append(cost_line(plan))
