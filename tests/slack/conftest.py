@@ -20,6 +20,7 @@ from bot.devkit.fakeslack.server import FakeSlack, FakeSlackServer, SlackMessage
 from bot.devkit.local_slack import LocalSlack
 from bot.devkit.sandbox.server import SandboxServer
 from bot.devkit.threaded_server import ThreadedServer
+from bot.permissions import Permissions
 from bot.poller import Poller
 from bot.ports import SingleAccount, SingleSlack
 from bot.settings import Settings
@@ -114,15 +115,24 @@ def _block_text(block: dict[str, Any]) -> str:
 
 
 @contextmanager
-def bot_over(sandbox: SandboxServer, store: Store, rate_per_second: float) -> Iterator[Bot]:
+def bot_over(
+    sandbox: SandboxServer,
+    store: Store,
+    rate_per_second: float,
+    permissions: Callable[[WebClient], Permissions] | None = None,
+) -> Iterator[Bot]:
     """The real bolt app behind the real web app on a local port, over `sandbox` and `store`,
-    with a strict fake Slack; requests are signed as Slack signs them."""
+    with a strict fake Slack; requests are signed as Slack signs them. `permissions` makes
+    the app's Permits from its Slack client (none: everything is allowed)."""
     with FakeSlackServer() as slack:
         api = CCApi(sandbox.base_url, SpacingLimiter(rate_per_second), max_retries=1)
         account = api.for_account(StaticTokens(sandbox.access_token))
         settings = Settings(slack_signing_secret=SECRET, database_url=store.database_url)
         client = WebClient(token="xoxb-test", base_url=slack.api_url)
-        app = create_app(settings, store, SingleAccount(account), client, SYSTEM_CLOCK)
+        permits = permissions(client) if permissions is not None else None
+        app = create_app(
+            settings, store, SingleAccount(account), client, SYSTEM_CLOCK, permissions=permits
+        )
         with ThreadedServer(create_web_app(app, store)) as web:
             local = LocalSlack(f"{web.url}/slack/events", SECRET, slack.response_url)
             yield Bot(sandbox, slack, store, account, web, local)

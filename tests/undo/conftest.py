@@ -3,14 +3,16 @@ what its threads and the sandbox hold."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
+from slack_sdk import WebClient
 
 from bot.clock import FakeClock
 from bot.devkit.fakeslack.server import SlackMessage
 from bot.devkit.sandbox.server import SandboxServer
+from bot.permissions import Permissions
 from bot.store import Store
 from bot.usecases.undo import UNDO_BUTTON
 from tests.slack.conftest import Bot, bot_over, run_poller, text_of, wait_for
@@ -23,7 +25,12 @@ def clock() -> FakeClock:
     return FakeClock()
 
 
-def bot_on(database_url: str, clock: FakeClock, contacts: int = CONTACTS) -> Iterator[Bot]:
+def bot_on(
+    database_url: str,
+    clock: FakeClock,
+    contacts: int = CONTACTS,
+    permissions: Callable[[WebClient], Permissions] | None = None,
+) -> Iterator[Bot]:
     """A bot whose store, poller and sandbox share one fake clock (the undo window is counted
     on it; the contact index compares its moments with the sandbox's), activities of 20 s."""
     with SandboxServer(
@@ -31,7 +38,7 @@ def bot_on(database_url: str, clock: FakeClock, contacts: int = CONTACTS) -> Ite
     ) as sandbox:
         store = Store(database_url, clock)
         store.upgrade()
-        with bot_over(sandbox, store, rate_per_second=1000.0) as served:
+        with bot_over(sandbox, store, 1000.0, permissions) as served:
             yield served
         store.close()
 
