@@ -242,4 +242,4 @@ def with_record_cost(ops: Operations, actor: Actor, account: AccountClient, plan
         return plan
     calls = "no API call" if cost == 0 else f"about {cost} API call" + ("" if cost == 1 else "s")
     note = f"Recording who carries what before it starts, so it can be undone: {calls}."
-    return dataclasses.replace(plan, notes=(*plan.notes, note))
+    return dataclasses.replace(plan, notes=(note, *plan.notes))
