@@ -38,10 +38,10 @@ from bot.store import Store
 from bot.store.contact_index import account_key_of
 from bot.usecases.catalog import Catalog
 from bot.usecases.inputs import Actor, Source, SourceKind, TaggingInput
-from bot.usecases.launch import JobLauncher
+from bot.usecases.launch import Launcher
 from bot.usecases.ports import Message, Pending
 from bot.usecases.service import Operations
-from bot.usecases.undo.record import loads, record_change
+from bot.usecases.undo.record import change_recorder, loads, record_change
 from bot.usecases.undo.reverse import Undoer, UndoPlan
 
 TAG = "T"
@@ -137,23 +137,24 @@ def run(args: argparse.Namespace) -> str:
         assert loads(cold).held == loads(warm).held, "cold and warm records differ"
         print(f"record: cold {record_cold} calls, warm {record_warm} calls")
 
-        launched = JobLauncher(ops, ACTOR, Quiet(slack)).launch(account, plan, CHANNEL)
+        launcher = Launcher(
+            store, ops.starter(ACTOR), ACTOR, Quiet(slack), change_recorder(ops, ACTOR)
+        )
+        launched = launcher.launch(account, plan, CHANNEL)
+        assert launched.job is not None
+        job_id = launched.job.id
         follow(poller, store, clock)
         tag = sandbox.state.account().tag_by_name(TAG)
         assert tag is not None
         tagged = set(sandbox.state.account().tag_members[tag.tag_id])
-        print(f"change: job {launched.job.id} done, {len(tagged)} contacts carry {TAG}")
+        print(f"change: job {job_id} done, {len(tagged)} contacts carry {TAG}")
 
         undoer = Undoer(ops, days=7)
         # Warm: the index as the change left it (one `updated_after` refresh reads the contacts
         # the change updated); cold: no index (T's members, 500 a call, and who was deleted).
-        undo_plan, undo_warm = counted(
-            sandbox, lambda: undoer.plan(ACTOR, account, launched.job.id)
-        )
+        undo_plan, undo_warm = counted(sandbox, lambda: undoer.plan(ACTOR, account, job_id))
         ops.resolver.index.forget(account_key_of(account.account_key))
-        plan_cold, undo_cold = counted(
-            sandbox, lambda: undoer.plan(ACTOR, account, launched.job.id)
-        )
+        plan_cold, undo_cold = counted(sandbox, lambda: undoer.plan(ACTOR, account, job_id))
         same = _reversed(plan_cold) == _reversed(undo_plan)
         print(
             f"undo plan: cold {undo_cold} calls, warm {undo_warm} calls, "
@@ -170,7 +171,8 @@ def run(args: argparse.Namespace) -> str:
     goal_cold = math.ceil(args.carriers / MAX_CONTACT_IDS) + 1
     goal_undo = math.ceil((args.emails - args.overlap) / MAX_CONTACT_IDS)
     print(
-        f"undo: job {undo_job.job.id}, {start_calls} calls to record it (index cold) and start it"
+        f"undo: {len(undo_job.started)} activities started; {start_calls} calls to record "
+        "it (index cold) and start it"
     )
     print(f"goals: wrong 0, record cold <= {goal_cold}, warm 0, undo <= {goal_undo} activities")
     return (

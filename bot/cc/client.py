@@ -16,6 +16,9 @@ Retry policy:
   activity) is never retried blindly. Its answer counts as lost on a read/write timeout, a
   connection broken after sending, or any 5xx (a gateway may answer 502/504 after the API
   committed). `AccountClient._reconcile` then asks the recent activities whether it started;
+  when they do not show it, a 5xx (answered: nothing is travelling any more) is sent once
+  more, but an unanswered request raises StartInDoubt: it may reach the API after the look,
+  so it is sent again only once the API is asked after no request could still be travelling;
 - a POST /contact_tags whose answer is lost looks the tag up by name before sending again;
 - a 401 gets one refresh of the account's token and one retry.
 """
@@ -41,6 +44,7 @@ from bot.cc.errors import (
     ConnectionBroken,
     RateLimited,
     ServerError,
+    StartInDoubt,
     Timeout,
     TooManyQueuedActivities,
     TransportError,
@@ -440,6 +444,9 @@ class AccountClient:
                 found = self._reconcile(sent_at, ticket)
                 if found is not None:
                     return self._remember(found)
+                if not isinstance(lost.cause, ServerError):
+                    # Unanswered: it may still be travelling, and start after this look.
+                    raise StartInDoubt(lost.cause) from None
                 response = self._send_once_more(method, path, body, lost)
             return self._remember(parse_answer(Activity, response))
         finally:
@@ -485,7 +492,9 @@ class AccountClient:
         try:
             return self._api.request(self._tokens, method, path, body=body, retry_unsafe=False)
         except _AnswerLost as again:
-            raise again.cause from lost.cause
+            if isinstance(again.cause, ServerError):
+                raise again.cause from lost.cause
+            raise StartInDoubt(again.cause) from lost.cause
 
     def _remember(self, activity: Activity) -> Activity:
         self._api.remember_started(activity.activity_id)

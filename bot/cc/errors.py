@@ -114,6 +114,20 @@ class AmbiguousActivity(CCError):
         self.candidates = candidates
 
 
+class StartInDoubt(CCError):
+    """A request that starts an activity got no answer (a timeout, or a connection broken
+    after sending), and the activity list does not show it yet: it may still be on its way
+    and start later. Never sent again before Constant Contact is asked once no request could
+    still be travelling (bot/usecases/launch.py settles it)."""
+
+    def __init__(self, cause: CCError) -> None:
+        super().__init__(
+            f"Constant Contact did not answer in time ({cause.message}); whether it started is "
+            "not known yet"
+        )
+        self.cause = cause
+
+
 _BY_STATUS: dict[int, type[CCError]] = {
     400: BadRequest,
     401: Unauthorized,

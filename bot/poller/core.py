@@ -41,10 +41,11 @@ from bot.poller.slack import bounded
 from bot.poller.thread import PROGRESS, ReadBack, Thread, post_key
 from bot.ports import Accounts, SlackClients
 from bot.store import Observation, SlackPost, Store, TrackedActivity
-from bot.store.jobs import LAUNCHED, JobStore, PartSeen
+from bot.store.jobs import LAUNCHED, WAITING, Job, JobStore, PartSeen
 from bot.store.models import Poll, Settlement
 from bot.store.store import POSTED, SKIPPED
 from bot.usecases.jobs import JobProgress, job_progress
+from bot.usecases.launch import IN_FLIGHT_WINDOW, settle, start_ready
 
 log = logging.getLogger(__name__)
 
@@ -187,6 +188,7 @@ class Poller:
         waits for the rate budget only behind polls more urgent than itself, and two pollers
         split the workspaces between them as they go. An account is listed once a cycle.
         """
+        self._settle_plans()
         served: set[str] = set()
         listings: _Listings = {}
         while claimed := self._store.claim_workspace_due(self._owner, self._lease, exclude=served):
@@ -219,6 +221,34 @@ class Poller:
                 log.exception("poll cycle failed; leases expire and the next cycle resumes")
                 wait = self._base
             stop.wait(wait)
+
+    def _settle_plans(self) -> None:
+        """Plans whose launcher is gone, or with a step in doubt past the in-flight window:
+        taken over (bot/usecases/launch.py `settle`), so every step Constant Contact ran is
+        followed once, none is sent twice, and the rest start or end in words."""
+        for job_id in self._jobs.to_settle(IN_FLIGHT_WINDOW):
+            job = self._jobs.get(job_id)
+            client = self._accounts.client_for(job.workspace_id) if job is not None else None
+            if client is None:
+                continue  # not connected now: its lease lapses and a later cycle tries again
+            try:
+                settled = settle(self._store, client, job_id)
+            except Exception:
+                log.exception("settling plan %s failed; a later cycle tries again", job_id)
+                continue
+            if settled is not None and settled.nothing_sent:
+                self._tell_not_started(settled.job)
+
+    def _tell_not_started(self, job: Job) -> None:
+        """Its launcher died before the parent message: the requester learns it by DM, once
+        (the plan was ended before this is sent)."""
+        told = messages.plan_not_started(job.requester_id, job.summary)
+        try:
+            self._slack.client_for(job.workspace_id).chat_postMessage(
+                channel=job.requester_id, text=told.text, blocks=told.blocks
+            )
+        except Exception as exc:
+            log.warning("could not tell %s by DM (%s)", job.requester_id, classify(exc).error)
 
     def _seconds_to_next(self) -> float:
         due = self._store.next_due_at()
@@ -259,7 +289,7 @@ class Poller:
                 activity = self._fetch_one(client, poll)
             if activity is not None:
                 seen.append((poll, activity))
-        self._follow(seen)
+        self._follow(seen, client)
 
     def _listing(
         self, client: AccountClient, rows: int, listings: _Listings
@@ -317,7 +347,7 @@ class Poller:
         poll.done.next_poll_at = self._at(interval)
 
     # ------------------------------------------------------------------ activities
-    def _follow(self, seen: list[tuple[_Poll, Activity]]) -> None:
+    def _follow(self, seen: list[tuple[_Poll, Activity]], client: AccountClient) -> None:
         """Record what the list said in one transaction, then tell the threads, ends first."""
         records: list[tuple[_Poll, Poll]] = []
         for poll, activity in seen:
@@ -329,7 +359,9 @@ class Poller:
                 )
                 self._unreachable(poll)
         recorded = self._store.observe_all(self._owner, [record for _, record in records])
-        self._record_parts([poll for poll, _ in records if poll.tracked.id in recorded])
+        jobs = self._record_parts([poll for poll, _ in records if poll.tracked.id in recorded])
+        for job_id in jobs:
+            self._start_waiting(client, job_id)
         moving: list[_Poll] = []
         for poll, record in records:
             if poll.tracked.id not in recorded:
@@ -394,8 +426,8 @@ class Poller:
             poll.done.finish = True
 
     # ------------------------------------------------------------------ jobs
-    def _record_parts(self, polls: list[_Poll]) -> None:
-        """What the parts of jobs were seen doing, one transaction per job."""
+    def _record_parts(self, polls: list[_Poll]) -> list[str]:
+        """What the parts of jobs were seen doing, one transaction per job; answers the jobs."""
         by_job: dict[str, dict[str, PartSeen]] = {}
         for poll in polls:
             tracked = poll.tracked
@@ -409,13 +441,26 @@ class Poller:
                 )
         for job_id, seen in by_job.items():
             self._jobs.observe_activities(job_id, seen)
+        return list(by_job)
+
+    def _start_waiting(self, client: AccountClient, job_id: str) -> None:
+        """Steps waiting for a step that ended: started, or ended in words (bot/usecases)."""
+        job = self._jobs.get(job_id)
+        if job is None or not any(part.state == WAITING for part in job.parts):
+            return
+        try:
+            start_ready(self._store, client, job_id, launch_over=self._launch_over(job))
+        except Exception:
+            log.exception("starting the waiting steps of job %s failed; next cycle", job_id)
+
+    def _launch_over(self, job: Job) -> bool:
+        return job.state == LAUNCHED or self._clock.now() - job.created_at > LAUNCH_GRACE
 
     def _job_now(self, job_id: str) -> JobProgress | None:
         job = self._jobs.get(job_id)
         if job is None:
             return None
-        launch_over = job.state == LAUNCHED or self._clock.now() - job.created_at > LAUNCH_GRACE
-        return job_progress(job.id, job.parts, given_up=launch_over)
+        return job_progress(job.id, job.parts, given_up=self._launch_over(job))
 
     def _publish_part(self, poll: _Poll) -> None:
         """A job's part: the carrier tells the whole job; the others only end when they end."""

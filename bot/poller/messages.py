@@ -210,6 +210,16 @@ def thread_lost(tracked: TrackedActivity, error: str) -> Message:
     return _message(text, context=_summary(tracked))
 
 
+def plan_not_started(requester_id: str, summary: str) -> Message:
+    """The DM for a plan whose launcher stopped before its parent message (and so before any
+    step was sent)."""
+    text = (
+        f"<@{requester_id}> cctag stopped before it started your request, and nothing was "
+        "sent for it to Constant Contact. Run it again when you want it."
+    )
+    return _message(text, context=fit(escape(summary), limit=MAX_SUMMARY))
+
+
 def parent_final(tracked: TrackedActivity, *, gave_up: bool) -> Message:
     state = "no longer followed" if gave_up else tracked.state
     drawn = parent_message(tracked.requester_id, tracked.summary, state, tracked.activity_id)

@@ -164,8 +164,7 @@ class ModalConversation(ChannelPosts):
         self.client.views_update(view_id=self._view_id, view=shown)
 
     def ask_to_confirm(self, preview: Message, pending: Pending) -> None:
-        assert pending.input is not None, "a form asks to confirm only its own bulk request"
-        self._confirm_with(preview, Form.of(pending.input, pending.channel or "").to_metadata())
+        self._confirm_with(preview, form_of(pending).to_metadata())
 
     def _confirm_with(self, preview: Message, meta: str) -> None:
         """The confirmation view, its form kept server-side behind a short key when it can be."""
@@ -179,6 +178,13 @@ class ModalConversation(ChannelPosts):
 
     def open_form(self, command: str) -> None:
         raise Refused("Finish this form first")
+
+
+def form_of(pending: Pending) -> Form:
+    """The form a modal confirms (a modal asks only for what a form planned)."""
+    if pending.input is None:
+        raise Refused("Confirm this with its command line")
+    return Form.of(pending.input, pending.channel or "")
 
 
 class HomeConversation(ChannelPosts):

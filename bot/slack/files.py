@@ -19,7 +19,7 @@ from slack_sdk.errors import SlackApiError
 
 from bot.cc.models import LimitError
 from bot.mrkdwn import escape
-from bot.slack.conversation import ModalConversation
+from bot.slack.conversation import ModalConversation, form_of
 from bot.slack.forms import Form
 from bot.usecases import BulkInput, DeleteInput, Source, SourceKind
 from bot.usecases.bodies import check_limits
@@ -217,8 +217,7 @@ class FileFormConversation(ModalConversation):
         self._form = form
 
     def ask_to_confirm(self, preview: Message, pending: Pending) -> None:
-        assert pending.input is not None, "a form asks to confirm only its own bulk request"
-        planned = Form.of(pending.input, pending.channel or "")
+        planned = form_of(pending)
         carried = replace(
             planned, source=self._form.source, files=self._form.files, kept=self._form.kept
         )

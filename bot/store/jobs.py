@@ -12,7 +12,7 @@ import json
 import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
@@ -26,6 +26,10 @@ if TYPE_CHECKING:  # bot.store.tables imports this module to register its tables
     from bot.store.store import Store
 
 PLANNED = "planned"  # a part not started yet
+WAITING = "waiting"  # a part that starts once the part it waits for completed
+STARTING = "starting"  # its POST may be on its way: in doubt until settled
+SKIPPED = "skipped"  # never started: the part it waited for did not complete
+UNKNOWN = "unknown"  # sent, unanswered, and Constant Contact's list cannot tell whether it ran
 RUNNING = "running"
 LAUNCHED = "launched"  # every part was tried: a part still planned will never start
 ENDED = "ended"
@@ -52,6 +56,8 @@ class JobRow(SQLModel, table=True):
     ended_at: datetime | None = _when()
     end_posted: bool = Field(default=False)
     end_ts: str | None = Field(default=None, max_length=32)
+    # Its launcher is alive until then (renewed at each step); None once every part was tried.
+    launch_until: datetime | None = _when()
 
 
 class JobActivityRow(SQLModel, table=True):
@@ -61,6 +67,9 @@ class JobActivityRow(SQLModel, table=True):
     job_id: str = Field(foreign_key="job.id", primary_key=True, max_length=36)
     position: int = Field(primary_key=True)
     request: str = Field(sa_column=sa.Column(sa.Text(), nullable=False))  # the body, JSON
+    kind: str | None = Field(default=None, max_length=64)  # None: the job's kind
+    after: int | None = None  # the position of the part it waits for
+    attempts: int = Field(default=0)  # times it was sent
     activity_id: str | None = Field(default=None, max_length=64)
     state: str = Field(max_length=32)
     percent_done: int | None = None
@@ -71,6 +80,13 @@ class JobActivityRow(SQLModel, table=True):
     updated_at: datetime = _when(nullable=False)
 
 
+class StepSpec(BaseModel):
+    """A part's activity kind, and the position of the part it waits for (None: none)."""
+
+    kind: str
+    after: int | None = None
+
+
 class NewJob(BaseModel):
     workspace_id: str
     channel_id: str
@@ -78,11 +94,15 @@ class NewJob(BaseModel):
     kind: str
     summary: str
     requests: list[dict[str, Any]]  # each part's request body, in the order they start
+    steps: list[StepSpec] = PydanticField(default_factory=list)  # none: all of `kind`, no wait
 
 
 class JobPart(BaseModel):
     position: int
     request: dict[str, Any]
+    kind: str | None = None
+    after: int | None = None
+    attempts: int = 0
     activity_id: str | None = None
     state: str = PLANNED
     percent_done: int | None = None
@@ -107,6 +127,7 @@ class Job(BaseModel):
     ended_at: datetime | None
     end_posted: bool
     end_ts: str | None
+    launch_until: datetime | None = None
     parts: list[JobPart]
 
 
@@ -141,8 +162,9 @@ class JobStore:
     def _now(self) -> datetime:
         return self._store.clock.now()
 
-    def create(self, new: NewJob) -> Job:
-        """The job and every part, `planned`, in one transaction; its id is a fresh uuid4."""
+    def create(self, new: NewJob, launch_seconds: float = 60.0) -> Job:
+        """The job and every part, `planned`, in one transaction; its id is a fresh uuid4.
+        Its launcher holds it for `launch_seconds` (renewed as it goes)."""
         if not new.requests:
             raise ValueError("A job has at least one activity")
         now = self._now()
@@ -151,20 +173,24 @@ class JobStore:
             session.add(
                 JobRow(
                     id=job_id,
-                    **new.model_dump(exclude={"requests"}),
+                    **new.model_dump(exclude={"requests", "steps"}),
                     state=PLANNED,
                     created_at=now,
                     updated_at=now,
+                    launch_until=now + timedelta(seconds=launch_seconds),
                 )
             )
             session.flush()
-            for position, request in enumerate(new.requests):
+            steps = new.steps or [StepSpec(kind=new.kind) for _ in new.requests]
+            for position, (request, step) in enumerate(zip(new.requests, steps, strict=True)):
                 session.add(
                     JobActivityRow(
                         job_id=job_id,
                         position=position,
                         request=json.dumps(request, sort_keys=True),
-                        state=PLANNED,
+                        kind=step.kind,
+                        after=step.after,
+                        state=PLANNED if step.after is None else WAITING,
                         updated_at=now,
                     )
                 )
@@ -187,9 +213,6 @@ class JobStore:
     def set_parent(self, job_id: str, channel_id: str, parent_ts: str) -> None:
         self._update_job(job_id, channel_id=channel_id, parent_ts=parent_ts)
 
-    def set_progress_ts(self, job_id: str, progress_ts: str) -> None:
-        self._update_job(job_id, progress_ts=progress_ts)
-
     def part_started(self, job_id: str, position: int, activity_id: str, state: str) -> None:
         """Part `position` is activity `activity_id` now; the job runs once a part does."""
         now = self._now()
@@ -208,9 +231,122 @@ class JobStore:
                 .values(state=RUNNING, updated_at=now)
             )
 
+    def skip(self, job_id: str, position: int) -> bool:
+        """A waiting part will never start: True the first time only."""
+        with self._store.write() as session:
+            result = session.execute(
+                sa.update(JobActivityRow)
+                .where(
+                    col(JobActivityRow.job_id) == job_id,
+                    col(JobActivityRow.position) == position,
+                    col(JobActivityRow.state) == WAITING,
+                )
+                .values(state=SKIPPED, updated_at=self._now())
+            )
+            return bool(result.rowcount)  # type: ignore[attr-defined]
+
+    def starting(
+        self, job_id: str, position: int, was: str = PLANNED, lease_seconds: float | None = None
+    ) -> bool:
+        """Part `position` is about to be sent (recorded before its POST): True for one
+        caller only, so two processes never send it twice. `lease_seconds`: its launcher
+        holds the job that much longer."""
+        now = self._now()
+        with self._store.write() as session:
+            if lease_seconds is not None:
+                session.execute(
+                    sa.update(JobRow)
+                    .where(col(JobRow.id) == job_id)
+                    .values(launch_until=now + timedelta(seconds=lease_seconds))
+                )
+            result = session.execute(
+                sa.update(JobActivityRow)
+                .where(
+                    col(JobActivityRow.job_id) == job_id,
+                    col(JobActivityRow.position) == position,
+                    col(JobActivityRow.state) == was,
+                )
+                .values(
+                    state=STARTING,
+                    started_at=now,
+                    updated_at=now,
+                    attempts=JobActivityRow.attempts + 1,
+                )
+            )
+            return bool(result.rowcount)  # type: ignore[attr-defined]
+
+    def not_sent(self, job_id: str, position: int) -> None:
+        """Part `position` was refused before Constant Contact started anything."""
+        with self._store.write() as session:
+            session.execute(
+                sa.update(JobActivityRow)
+                .where(
+                    col(JobActivityRow.job_id) == job_id,
+                    col(JobActivityRow.position) == position,
+                    col(JobActivityRow.state) == STARTING,
+                )
+                .values(state=PLANNED, started_at=None, updated_at=self._now())
+            )
+
+    def in_doubt(self, job_id: str, position: int, state: str = UNKNOWN) -> None:
+        """Part `position`, sent and unanswered, is settled as `state`: `unknown` when
+        Constant Contact's list cannot tell, `planned` when it shows it did not run."""
+        with self._store.write() as session:
+            session.execute(
+                sa.update(JobActivityRow)
+                .where(
+                    col(JobActivityRow.job_id) == job_id,
+                    col(JobActivityRow.position) == position,
+                    col(JobActivityRow.state) == STARTING,
+                )
+                .values(state=state, updated_at=self._now())
+            )
+
+    def claim_launch(self, job_id: str, seconds: float) -> bool:
+        """Take a job over from a launcher that is gone (or to settle a part in doubt): True
+        for one process only."""
+        now = self._now()
+        free = sa.or_(col(JobRow.launch_until).is_(None), col(JobRow.launch_until) < now)
+        with self._store.write() as session:
+            result = session.execute(
+                sa.update(JobRow)
+                .where(col(JobRow.id) == job_id, col(JobRow.ended_at).is_(None), free)
+                .values(launch_until=now + timedelta(seconds=seconds), updated_at=now)
+            )
+            return bool(result.rowcount)  # type: ignore[attr-defined]
+
+    def to_settle(self, window: timedelta, limit: int = 50) -> list[str]:
+        """Jobs whose launcher is gone, or with a part in doubt for longer than `window`."""
+        now = self._now()
+        doubtful = (
+            select(JobActivityRow.job_id)
+            .where(
+                col(JobActivityRow.state) == STARTING,
+                col(JobActivityRow.started_at) < now - window,
+            )
+            .distinct()
+        )
+        query = (
+            select(JobRow.id)
+            .where(
+                col(JobRow.ended_at).is_(None),
+                sa.or_(col(JobRow.launch_until) < now, col(JobRow.id).in_(doubtful)),
+            )
+            .order_by(col(JobRow.created_at))
+            .limit(limit)
+        )
+        with self._read() as session:
+            return list(session.exec(query).all())
+
+    def forget(self, job_id: str) -> None:
+        """A plan of one step once its activity is tracked on its own: no job to follow."""
+        with self._store.write() as session:
+            session.execute(sa.delete(JobActivityRow).where(col(JobActivityRow.job_id) == job_id))
+            session.execute(sa.delete(JobRow).where(col(JobRow.id) == job_id))
+
     def launched(self, job_id: str) -> None:
         """Every part was tried (those still `planned` failed to start and never will)."""
-        self._update_job(job_id, state=LAUNCHED)
+        self._update_job(job_id, state=LAUNCHED, launch_until=None)
 
     def observe_activities(self, job_id: str, seen: dict[str, PartSeen]) -> None:
         """Record what Constant Contact said of several parts, by their activity ids."""
@@ -289,4 +425,4 @@ class JobStore:
             )
 
 
-__all__: Sequence[str] = ["Job", "JobPart", "JobStore", "NewJob", "PartSeen"]
+__all__: Sequence[str] = ["Job", "JobPart", "JobStore", "NewJob", "PartSeen", "StepSpec"]

@@ -28,6 +28,7 @@ class ChangeRecordRow(SQLModel, table=True):
     __tablename__ = "change_record"
     __table_args__ = (
         sa.Index("ix_change_record_job", "job_id"),
+        sa.Index("ix_change_record_activity", "activity_id"),
         sa.Index("ix_change_record_parent", "workspace_id", "channel_id", "parent_ts"),
     )
 
@@ -36,6 +37,8 @@ class ChangeRecordRow(SQLModel, table=True):
     channel_id: str = Field(max_length=64)
     parent_ts: str = Field(max_length=32)
     job_id: str | None = Field(default=None, max_length=36)
+    # The single activity of a plan of one step, once it started.
+    activity_id: str | None = Field(default=None, max_length=64)
     requester_id: str = Field(max_length=64)
     kind: str = Field(max_length=64)
     summary: str = Field(sa_column=sa.Column(sa.Text(), nullable=False))
@@ -60,6 +63,7 @@ class NewRecord(BaseModel):
 
 class ChangeRecord(NewRecord):
     id: str
+    activity_id: str | None = None
     created_at: datetime
     undo_claim: str | None = None
     undo_job_id: str | None = None
@@ -96,6 +100,21 @@ class RecordStore:
             col(ChangeRecordRow.workspace_id) == workspace_id,
             col(ChangeRecordRow.job_id) == job_id,
         )
+
+    def of_activity(self, workspace_id: str, activity_id: str) -> ChangeRecord | None:
+        return self._first(
+            col(ChangeRecordRow.workspace_id) == workspace_id,
+            col(ChangeRecordRow.activity_id) == activity_id,
+        )
+
+    def bind(self, record_id: str, activity_id: str) -> None:
+        """The record's plan of one step started as this activity."""
+        with self._store.write() as session:
+            session.execute(
+                sa.update(ChangeRecordRow)
+                .where(col(ChangeRecordRow.id) == record_id)
+                .values(activity_id=activity_id)
+            )
 
     def of_parent(self, workspace_id: str, channel_id: str, parent_ts: str) -> ChangeRecord | None:
         """The record of the single activity told under this parent message."""
@@ -148,21 +167,28 @@ class RecordStore:
                 .values(undo_claim=None, undone_by=None, undone_at=None, undo_job_id=None)
             )
 
-    def undone_by_job(self, record_id: str, claim: str, job_id: str) -> None:
+    def undone_by(self, record_id: str, claim: str, change_id: str) -> None:
+        """The undo started as this job or activity."""
         with self._store.write() as session:
             session.execute(
                 sa.update(ChangeRecordRow)
                 .where(
                     col(ChangeRecordRow.id) == record_id, col(ChangeRecordRow.undo_claim) == claim
                 )
-                .values(undo_job_id=job_id)
+                .values(undo_job_id=change_id)
             )
 
-    def created_tag(self, job_id: str, tag_id: str) -> None:
-        """The change of job `job_id` made the tag (an undo of a delete): its undo deletes it."""
+    def created_tag(self, change_id: str, tag_id: str) -> None:
+        """The change (a job or an activity) made the tag (an undo of a delete): its undo
+        deletes it."""
         with self._store.write() as session:
             row = session.exec(
-                select(ChangeRecordRow).where(col(ChangeRecordRow.job_id) == job_id)
+                select(ChangeRecordRow).where(
+                    sa.or_(
+                        col(ChangeRecordRow.job_id) == change_id,
+                        col(ChangeRecordRow.activity_id) == change_id,
+                    )
+                )
             ).first()
             if row is not None:
                 data = json.loads(row.data)

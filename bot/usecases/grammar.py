@@ -257,3 +257,27 @@ def parse_bulk_line(name: str, rest: str) -> BulkInput:
     if name in ("lists", "unlists"):
         return parse_lists(name, rest)
     return parse_tagging(name, rest)
+
+
+MERGE_SYNTAX = "`/cctag merge <tag>[, <tag>...] --into <tag>`"
+
+
+def parse_merge(rest: str) -> tuple[tuple[str, ...], str]:
+    """`merge vip, "V.I.P." --into VIP` → (("vip", "V.I.P."), "VIP")."""
+    head, flags = split_flags(rest)
+    if not head:
+        raise ParseError(f"Name the tags to merge: {MERGE_SYNTAX}")
+    if [flag for flag, _ in flags] != ["--into"]:
+        raise ParseError(f"Name the tag they become once, after --into: {MERGE_SYNTAX}")
+    target = parse_single_name(flags[0][1])
+    if not target:
+        raise ParseError(f"`--into` needs the tag they become: {MERGE_SYNTAX}")
+    return tuple(split_names(head)), target
+
+
+def parse_tags_flags(rest: str) -> bool:
+    """`tags` or `tags --similar`: True when the similar names are asked for."""
+    words = rest.strip().lower()
+    if words not in ("", "--similar"):
+        raise ParseError("`/cctag tags` takes nothing, or `--similar`")
+    return words == "--similar"

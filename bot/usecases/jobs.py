@@ -16,7 +16,7 @@ from bot.cc.models import (
     ActivityState,
     LimitError,
 )
-from bot.store.jobs import PLANNED, JobPart
+from bot.store.jobs import PLANNED, SKIPPED, UNKNOWN, WAITING, JobPart
 
 NEXT_STEP = {
     ActivityState.FAILED: "see why with `/cctag status` and its id, then run that part again",
@@ -121,9 +121,13 @@ def job_progress(job_id: str, parts: Sequence[JobPart], *, given_up: bool = Fals
     """
     items = [_items(part) for part in parts]
     items_done, items_total = sum(d for d, _ in items), sum(t for _, t in items)
-    ended = sum(1 for part in parts if _ended(part))
+    skipped = [part for part in parts if part.state in (SKIPPED, UNKNOWN)]
+    ended = sum(1 for part in parts if _ended(part)) + len(skipped)
     not_started = [part for part in parts if part.state == PLANNED]
-    over = ended == len(parts) or (given_up and ended + len(not_started) == len(parts))
+    waiting = any(part.state == WAITING for part in parts)
+    over = not waiting and (
+        ended == len(parts) or (given_up and ended + len(not_started) == len(parts))
+    )
     completed = all(_state(part) == ActivityState.COMPLETED for part in parts)
     counts = f"{items_done:,} of {items_total:,} items"
     if completed:
@@ -147,6 +151,20 @@ def _ended_text(
         if hit:
             ids = ", ".join(part.activity_id or "?" for part in hit)
             lines.append(f"{len(hit)} {state.value} ({ids}): {NEXT_STEP[state]}.")
+    unknown = [part for part in parts if part.state == UNKNOWN]
+    if unknown:
+        positions = ", ".join(str(part.position + 1) for part in unknown)
+        lines.append(
+            f"{len(unknown)} unknown (part {positions}): Constant Contact did not answer when "
+            "it was sent, and its activity list cannot tell whether it ran. Check the "
+            "account's recent activities in Constant Contact before running it again."
+        )
+    skipped = [part for part in parts if part.state == SKIPPED]
+    if skipped:
+        lines.append(
+            f"{len(skipped)} not started ({_waited_for(skipped)}): the part it waited for did "
+            "not complete, so nothing was sent for it."
+        )
     if not_started:
         positions = ", ".join(str(part.position + 1) for part in not_started)
         lines.append(
@@ -154,3 +172,9 @@ def _ended_text(
             "run the request again for the contacts they held."
         )
     return "\n".join(lines)
+
+
+def _waited_for(parts: Sequence[JobPart]) -> str:
+    return ", ".join(
+        f"part {part.position + 1}, after part {(part.after or 0) + 1}" for part in parts
+    )

@@ -1,145 +1,345 @@
-"""Starting a job: its parts stored before any starts, one parent message naming the job, then
-each activity started (the client's limiter spaces the calls) and tracked as it starts.
+"""The one launcher: a plan of 1..n steps started in order, each step one activity.
 
-The first part that starts carries the job's thread: the poller posts the job's progress and
-its end through that one row, and the other parts' rows post nothing (bot/poller/core.py).
-A part that fails to start stops the launch: the job says which parts did not start, and the
+A plan of one step is one activity: one parent message, the activity, then tracking. A plan of
+several is a job: its steps stored (kind, body, the step each waits for) before any starts,
+one parent naming the job, then each step that waits for nothing started (the client's limiter
+spaces the calls) and tracked as it starts. A step that waits is started by the poller once
+the step it waits for completed (`start_ready`), or ended in words when that step did not.
+
+The first step that starts carries the job's thread: the poller posts the job's progress and
+its end through that one row, and the other steps' rows post nothing (bot/poller/core.py).
+A step that fails to start stops the launch: the job says which steps did not start, and the
 poller's last word tells what to do with them.
 """
 
 from __future__ import annotations
 
-import dataclasses
+from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import timedelta
+
+from pydantic import BaseModel
 
 from bot.cc.client import AccountClient
-from bot.cc.models import Activity
-from bot.store import NewActivity
-from bot.store.jobs import Job, JobStore, NewJob
+from bot.cc.errors import AmbiguousActivity, CCError, StartInDoubt
+from bot.cc.models import (
+    Activity,
+    ActivityKind,
+    ActivityState,
+    LimitError,
+    ListMembershipRequest,
+    TagDeleteRequest,
+    TaggingRequest,
+    build,
+)
+from bot.store import NewActivity, Store
+from bot.store.jobs import (
+    LAUNCHED,
+    PLANNED,
+    SKIPPED,
+    STARTING,
+    UNKNOWN,
+    WAITING,
+    Job,
+    JobPart,
+    JobStore,
+    NewJob,
+    StepSpec,
+)
+from bot.store.records import RecordStore
 from bot.usecases.inputs import Actor
 from bot.usecases.outcomes import Refused
-from bot.usecases.parent import job_parent, parent_failed, shortened
-from bot.usecases.plans import Plan
+from bot.usecases.parent import job_parent, parent_failed, parent_message, shortened
+from bot.usecases.plans import Plan, Step
 from bot.usecases.ports import Conversation, Message
-from bot.usecases.service import Operations
-from bot.usecases.undo.record import record_change
 
 OUR_SIDE = "something went wrong on our side"
+# How long a launcher holds its plan without a word: past it, the next process takes over.
+LAUNCH_LEASE = 60.0
+# Longer than any request could still be travelling (the client's 10 s timeout, a rate
+# limiter's wait before it, and the API's own hold): a step in doubt is settled from
+# Constant Contact's list only after this, and sent again only when the list shows nothing.
+IN_FLIGHT_WINDOW = timedelta(seconds=45)
+CLOCK_SKEW = timedelta(seconds=5)  # how far Constant Contact's clock may be behind ours
+RECENT_ACTIVITIES = 50  # read to settle steps in doubt (newest first)
+MAX_ATTEMPTS = 2  # sends of one step: past them, it is not started, said in words
+IN_DOUBT = (
+    "unknown: Constant Contact did not answer in time; cctag checks its activity list and "
+    "says what happened in the thread"
+)
+# Starts one step's activity for the launcher, audited (bot/usecases/service.py).
+StartStep = Callable[[AccountClient, Step, str], Activity]
+# Records what an undo of the plan needs, before its first step starts
+# (bot/usecases/undo/record.py): (account, plan, channel, parent, job id or None) → the
+# record's id, or None when the plan needs none.
+RecordChange = Callable[[AccountClient, Plan, str, str, str | None], str | None]
 
 
 @dataclass(frozen=True)
 class Launched:
-    """A job once every part was tried: the activities started, and why the rest did not."""
+    """A plan once every step that waits for nothing was tried: the job (None for a plan of
+    one step that started), the activities started, the steps not started and why, and the
+    steps sent but unanswered (settled from Constant Contact's list later)."""
 
-    job: Job
+    job: Job | None
     started: tuple[Activity, ...]
     not_started: tuple[int, ...] = ()  # positions
     why: str | None = None
+    in_doubt: tuple[int, ...] = ()
+
+
+@dataclass(frozen=True)
+class Doubt:
+    """A step sent without an answer; `unknown`: Constant Contact's list cannot tell."""
+
+    why: str
+    unknown: bool = False
 
 
 def activities(count: int) -> str:
     return f"{count:,} activit" + ("y" if count == 1 else "ies")
 
 
-def part_summary(plan: Plan, position: int) -> str:
-    return f"{plan.summary} (part {position + 1} of {len(plan.parts)})"
+def part_summary(summary: str, position: int, parts: int) -> str:
+    return f"{summary} (part {position + 1} of {parts})"
 
 
 def _why(exc: Exception) -> str:
     return exc.message if isinstance(exc, Refused) else OUR_SIDE
 
 
-class JobLauncher:
-    def __init__(self, ops: Operations, actor: Actor, conversation: Conversation) -> None:
-        self._ops = ops
-        self._jobs = JobStore(ops.store)
+def start_step(client: AccountClient, step: Step) -> Activity:
+    """POST the step's activity (the one place that knows which call starts which kind)."""
+    body: BaseModel = step.body
+    if isinstance(body, TaggingRequest):
+        if step.kind == ActivityKind.ADD_TAGS:
+            return client.add_tags(body)
+        return client.remove_tags(body)
+    if isinstance(body, ListMembershipRequest):
+        if step.kind == ActivityKind.ADD_TO_LISTS:
+            return client.add_to_lists(body)
+        return client.remove_from_lists(body)
+    if isinstance(body, TagDeleteRequest):
+        return client.delete_tags(body.tag_ids)
+    raise TypeError(f"cannot start {type(body).__name__}")
+
+
+class Launcher:
+    """Starts a plan for one requester, telling them through `conversation`.
+
+    Every plan is stored before anything is sent, each step marked `starting` before its POST:
+    a process that dies at any point leaves a record that the next process settles (`settle`).
+    A plan of one step, once its activity is tracked, needs no job and is forgotten as one.
+    """
+
+    def __init__(
+        self,
+        store: Store,
+        start: StartStep,
+        actor: Actor,
+        conversation: Conversation,
+        record: RecordChange | None = None,
+    ) -> None:
+        self._record = record
+        self._store = store
+        self._jobs = JobStore(store)
+        self._start = start
         self._actor = actor
         self._talk = conversation
 
     def launch(self, account: AccountClient, plan: Plan, channel: str) -> Launched:
-        """Stored, announced, started part by part; Refused when no part could start."""
-        user = self._actor.user_id
+        """Started as one activity or as a job; Refused when nothing could start."""
         job = self._jobs.create(
             NewJob(
                 workspace_id=self._actor.workspace_id,
                 channel_id=channel,
-                requester_id=user,
-                kind=plan.kind.value,
+                requester_id=self._actor.user_id,
+                kind=plan.action,
                 summary=plan.summary,
-                requests=[part.model_dump(mode="json", exclude_none=True) for part in plan.parts],
-            )
+                requests=[_dumped(step.body) for step in plan.steps],
+                steps=[StepSpec(kind=step.kind.value, after=step.after) for step in plan.steps],
+            ),
+            launch_seconds=LAUNCH_LEASE,
         )
         try:
-            ref = self._talk.post_parent(
-                channel, job_parent(user, plan.summary, "starting…", job.id)
-            )
+            ref = self._talk.post_parent(channel, self._parent(plan, job, "starting…"))
         except Exception:
-            self._jobs.end(job.id)  # nothing started: the job is over before it began
+            self._jobs.end(job.id)  # nothing started: the plan is over before it began
             raise
         self._jobs.set_parent(job.id, channel, ref)
-        started, failed_at, why = self._start_parts(account, plan, job, channel, ref)
+        record = self._recorded(account, plan, job, channel, ref)
+        if plan.is_job:
+            return self._launch_job(account, plan, job, channel, ref)
+        return self._launch_one(account, plan, job, channel, ref, record)
+
+    def _recorded(
+        self, account: AccountClient, plan: Plan, job: Job, channel: str, ref: str
+    ) -> str | None:
+        """What an undo needs, before anything starts; without it nothing starts."""
+        if self._record is None:
+            return None
+        try:
+            return self._record(account, plan, channel, ref, job.id if plan.is_job else None)
+        except Exception as exc:
+            self._jobs.end(job.id)
+            user = self._actor.user_id
+            self._talk.update_parent(channel, ref, parent_failed(user, plan.summary, _why(exc)))
+            raise
+
+    def _parent(self, plan: Plan, job: Job, state: str) -> Message:
+        user = self._actor.user_id
+        if plan.is_job:
+            return job_parent(user, plan.summary, state, job.id)
+        return parent_message(user, plan.summary, state)
+
+    # ------------------------------------------------------------ one step
+    def _launch_one(
+        self,
+        account: AccountClient,
+        plan: Plan,
+        job: Job,
+        channel: str,
+        ref: str,
+        record: str | None = None,
+    ) -> Launched:
+        """The activity, then tracking (the poller does the thread); the plan is forgotten
+        once its activity is tracked."""
+        user = self._actor.user_id
+        [step] = plan.steps
+        outcome = self._start_step(account, job, 0, step, plan.summary)
+        if isinstance(outcome, Activity):
+            self._track(channel, ref, step.kind, plan.summary, outcome)
+            if record is not None:
+                RecordStore(self._store).bind(record, outcome.activity_id)
+            self._jobs.forget(job.id)
+            shown = parent_message(user, plan.summary, outcome.state, outcome.activity_id)
+            self._talk.update_parent(channel, ref, shown)
+            return Launched(None, (outcome,))
+        if isinstance(outcome, Doubt):
+            self._jobs.launched(job.id)
+            if outcome.unknown:
+                self._jobs.end(job.id)  # nothing the poller can follow: said here, once
+            self._talk.update_parent(channel, ref, parent_message(user, plan.summary, IN_DOUBT))
+            return Launched(job, (), in_doubt=(0,), why=outcome.why)
+        self._jobs.forget(job.id)
+        self._talk.update_parent(channel, ref, parent_failed(user, plan.summary, outcome))
+        raise Refused(outcome)
+
+    # ------------------------------------------------------------ a job
+    def _launch_job(
+        self, account: AccountClient, plan: Plan, job: Job, channel: str, ref: str
+    ) -> Launched:
+        """Started step by step; Refused when no step could start."""
+        user = self._actor.user_id
+        started: list[Activity] = []
+        doubts: list[int] = []
+        why: str | None = None
+        failed_at: int | None = None
+        for position, step in enumerate(plan.steps):
+            if step.after is not None:
+                continue  # the poller starts it once the step it waits for completed
+            summary = part_summary(plan.summary, position, len(plan.steps))
+            outcome = self._start_step(account, job, position, step, summary)
+            if isinstance(outcome, Activity):
+                carrier = not started and not doubts
+                self._track(
+                    channel, ref, step.kind, summary, outcome, job_id=job.id, carrier=carrier
+                )
+                started.append(outcome)
+            elif isinstance(outcome, Doubt):
+                doubts.append(position)
+                why = outcome.why
+            else:
+                failed_at, why = position, outcome
+                break
         self._jobs.launched(job.id)
-        if not started:
+        if not started and not doubts:
             self._jobs.end(job.id)
             self._talk.update_parent(
                 channel, ref, parent_failed(user, plan.summary, why or OUR_SIDE)
             )
             raise Refused(f"Nothing was started: {why or OUR_SIDE}")
-        left = tuple(range(failed_at, len(plan.parts))) if failed_at is not None else ()
-        state = "processing" if not left else f"{len(started)} of {len(plan.parts)} started"
+        tried = range(failed_at, len(plan.steps)) if failed_at is not None else ()
+        left = tuple(position for position in tried if plan.steps[position].after is None)
+        now = [step for step in plan.steps if step.after is None]
+        state = "processing" if not left else f"{len(started)} of {len(now)} started"
         self._talk.update_parent(channel, ref, job_parent(user, plan.summary, state, job.id))
-        return Launched(job, tuple(started), left, why)
+        return Launched(job, tuple(started), left, why, tuple(doubts))
 
-    def _start_parts(
-        self, account: AccountClient, plan: Plan, job: Job, channel: str, ref: str
-    ) -> tuple[list[Activity], int | None, str | None]:
-        started: list[Activity] = []
-        try:  # what an undo needs, before anything starts
-            record_change(self._ops, self._actor, account, plan, channel, ref, job_id=job.id)
+    def _start_step(
+        self, account: AccountClient, job: Job, position: int, step: Step, summary: str
+    ) -> Activity | Doubt | str:
+        """The activity; or a Doubt (sent, unanswered); or why it was refused (not sent)."""
+        # Before the POST: never sent blind; the launcher holds its plan a while longer.
+        self._jobs.starting(job.id, position, lease_seconds=LAUNCH_LEASE)
+        try:
+            activity = self._start(account, step, summary)
+        except StartInDoubt as exc:
+            return Doubt(exc.message)  # settled from Constant Contact's list later
+        except AmbiguousActivity as exc:
+            self._jobs.in_doubt(job.id, position, UNKNOWN)
+            return Doubt(exc.message, unknown=True)
         except Exception as exc:
-            return started, 0, _why(exc)
-        for position, request in enumerate(plan.parts):
-            part = dataclasses.replace(plan, request=request, requests=())
-            try:
-                activity = self._ops.start(self._actor, account, part)
-            except Exception as exc:
-                return started, position, _why(exc)
-            self._jobs.part_started(job.id, position, activity.activity_id, activity.state)
-            self._track(plan, job, position, channel, ref, activity, carrier=not started)
-            started.append(activity)
-        return started, None, None
+            self._jobs.not_sent(job.id, position)
+            return _why(exc)
+        self._jobs.part_started(job.id, position, activity.activity_id, activity.state)
+        return activity
 
     def _track(
         self,
-        plan: Plan,
-        job: Job,
-        position: int,
         channel: str,
         ref: str,
+        kind: ActivityKind,
+        summary: str,
         activity: Activity,
         *,
-        carrier: bool,
+        job_id: str | None = None,
+        carrier: bool = False,
     ) -> None:
-        self._ops.store.track_activity(
+        self._store.track_activity(
             NewActivity(
                 workspace_id=self._actor.workspace_id,
                 channel_id=channel,
                 parent_ts=ref,
                 requester_id=self._actor.user_id,
-                kind=plan.kind.value,
-                summary=part_summary(plan, position),
+                kind=kind.value,
+                summary=summary,
                 activity_id=activity.activity_id,
                 state=activity.state,
                 percent_done=activity.percent_done,
-                job_id=job.id,
+                job_id=job_id,
                 job_carrier=carrier,
             )
         )
 
 
+def _dumped(body: BaseModel) -> dict[str, object]:
+    return body.model_dump(mode="json", exclude_none=True)
+
+
+def started(plan: Plan, activity: Activity) -> Message:
+    return Message(
+        f"Started: {shortened(plan.summary)}. Activity `{activity.activity_id}` is "
+        f"*{activity.state}*; "
+        "its progress follows in the channel thread."
+    )
+
+
+def in_doubt(plan: Plan, launched: Launched) -> Message:
+    """Sent, unanswered: never "nothing was sent"; what happens next, and what to check."""
+    assert launched.job is not None
+    return Message(
+        f"Constant Contact did not answer in time when cctag started: {shortened(plan.summary)}. "
+        "Whether it started is *unknown* for now: cctag asks Constant Contact's activity list "
+        "in about a minute and follows it in the channel thread. Do not run it again meanwhile; "
+        f"`/cctag status {launched.job.id}` tells where it stands."
+    )
+
+
 def job_started(plan: Plan, launched: Launched) -> Message:
+    assert launched.job is not None
     job_id = launched.job.id
-    count = activities(len(plan.parts))
+    count = activities(len(plan.steps))
     text = (
         f"Started job `{job_id}`: {shortened(plan.summary)}, as {count}; its progress follows "
         "in the channel thread."
@@ -148,8 +348,254 @@ def job_started(plan: Plan, launched: Launched) -> Message:
         parts = ", ".join(str(position + 1) for position in launched.not_started)
         why = launched.why or OUR_SIDE
         text += (
-            f"\n:warning: Part {parts} of {len(plan.parts)} did not start ({shortened(why)}). "
+            f"\n:warning: Part {parts} of {len(plan.steps)} did not start ({shortened(why)}). "
             f"The {len(launched.started)} started follow in the thread; run the request again "
             "later for the contacts of the parts not started (contacts tagged already stay so)."
         )
+    if launched.in_doubt:
+        parts = ", ".join(str(position + 1) for position in launched.in_doubt)
+        text += (
+            f"\n:warning: Part {parts}: Constant Contact did not answer in time, so whether it "
+            "started is *unknown* for now; cctag asks its activity list in about a minute and "
+            "the thread says what happened. Do not run it again meanwhile."
+        )
     return Message(text)
+
+
+def launched_message(plan: Plan, launched: Launched) -> Message:
+    if launched.job is not None and not plan.is_job:
+        return in_doubt(plan, launched)
+    if launched.job is not None:
+        return job_started(plan, launched)
+    return started(plan, launched.started[0])
+
+
+# ---------------------------------------------------------------- steps that wait
+
+BODIES: dict[ActivityKind, type[BaseModel]] = {
+    ActivityKind.ADD_TAGS: TaggingRequest,
+    ActivityKind.REMOVE_TAGS: TaggingRequest,
+    ActivityKind.ADD_TO_LISTS: ListMembershipRequest,
+    ActivityKind.REMOVE_FROM_LISTS: ListMembershipRequest,
+    ActivityKind.DELETE_TAGS: TagDeleteRequest,
+}
+NOT_COMPLETED = {ActivityState.FAILED, ActivityState.CANCELLED, ActivityState.TIMED_OUT}
+
+
+def stored_step(job: Job, part: JobPart) -> Step:
+    """A stored part as the step it was planned as."""
+    kind = ActivityKind(part.kind or job.kind)
+    return Step(kind, build(BODIES[kind], part.request), part.after)
+
+
+def start_ready(store: Store, client: AccountClient, job_id: str, *, launch_over: bool) -> int:
+    """Start each waiting step whose step completed; end in words (skipped) each whose step
+    did not. `launch_over`: a step never started by now never will. Answers the steps started.
+    Called by the poller after it records what the job's steps did."""
+    jobs = JobStore(store)
+    job = jobs.get(job_id)
+    if job is None or job.ended_at is not None:
+        return 0
+    started = 0
+    for part in job.parts:
+        if part.state != WAITING or part.after is None:
+            continue
+        awaited = job.parts[part.after]
+        if awaited.state == ActivityState.COMPLETED:
+            started += _start_waiting(store, jobs, client, job, part)
+        elif (
+            awaited.state in NOT_COMPLETED
+            or awaited.state == SKIPPED
+            or (awaited.state == PLANNED and launch_over)
+        ):
+            jobs.skip(job.id, part.position)
+    return started
+
+
+def _start_waiting(
+    store: Store, jobs: JobStore, client: AccountClient, job: Job, part: JobPart
+) -> int:
+    if job.parent_ts is None:
+        return 0
+    _send(store, jobs, client, job, part, was=WAITING)
+    after = _reread(jobs, job.id).parts[part.position]
+    return 1 if after.activity_id else 0
+
+
+def _audit(store: Store, job: Job, step: Step, summary: str, outcome: str) -> None:
+    store.audit(
+        workspace_id=job.workspace_id,
+        user_id=job.requester_id,
+        action=step.kind.value,
+        detail=summary[:2000],
+        outcome=outcome[:2000],
+    )
+
+
+# ---------------------------------------------------------------- a plan taken over
+
+
+@dataclass(frozen=True)
+class Settled:
+    """What taking a plan over came to; `nothing_sent`: its launcher died before its parent
+    message, so no step was sent (the requester is told by whoever settled it)."""
+
+    job: Job
+    nothing_sent: bool = False
+
+
+def settle(store: Store, client: AccountClient, job_id: str) -> Settled | None:
+    """Take over a plan whose launcher is gone, or settle its steps in doubt: a step sent
+    without an answer is looked for in Constant Contact's activity list once no request
+    could still be travelling (adopted when found, sent again when the list shows nothing,
+    `unknown` when it cannot tell); a step started but not tracked is tracked; the steps its
+    launcher did not reach are started. None: another process has it, or it is over."""
+    jobs = JobStore(store)
+    if not jobs.claim_launch(job_id, LAUNCH_LEASE):
+        return None
+    job = jobs.get(job_id)
+    if job is None or job.ended_at is not None:
+        return None
+    if job.parent_ts is None:  # its steps start only after the parent: none was sent
+        jobs.end(job.id)
+        return Settled(job, nothing_sent=True)
+    launcher_gone = job.state != LAUNCHED
+    _settle_doubts(store, jobs, client, job)
+    job = _reread(jobs, job_id)
+    if _forgotten(store, jobs, job):
+        return Settled(job)
+    for part in job.parts:
+        if part.activity_id and store.get_tracked(job.workspace_id, part.activity_id) is None:
+            _track_part(store, job, part)
+    if launcher_gone:
+        for part in job.parts:
+            if part.state == PLANNED and part.after is None:
+                _send(store, jobs, client, _reread(jobs, job_id), part, was=PLANNED)
+    jobs.launched(job_id)
+    return Settled(_reread(jobs, job_id))
+
+
+def _reread(jobs: JobStore, job_id: str) -> Job:
+    job = jobs.get(job_id)
+    assert job is not None
+    return job
+
+
+def _settle_doubts(store: Store, jobs: JobStore, client: AccountClient, job: Job) -> None:
+    now = store.clock.now()
+    listed: list[Activity] | None = None
+    for part in job.parts:
+        if part.state != STARTING:
+            continue
+        if part.started_at is not None and now - part.started_at < IN_FLIGHT_WINDOW:
+            continue  # it may still be travelling: never looked for, never sent again, yet
+        if listed is None:
+            listed = client.list_activities(limit=RECENT_ACTIVITIES)
+        found = _candidates(store, jobs, job, part, listed)
+        if len(found) == 1:
+            [activity] = found
+            jobs.part_started(job.id, part.position, activity.activity_id, activity.state)
+        elif found:
+            jobs.in_doubt(job.id, part.position, UNKNOWN)
+        elif part.attempts >= MAX_ATTEMPTS:
+            jobs.in_doubt(job.id, part.position, PLANNED)  # not started, said in words
+        else:
+            _send(store, jobs, client, job, part, was=STARTING)
+
+
+def _candidates(
+    store: Store, jobs: JobStore, job: Job, part: JobPart, listed: list[Activity]
+) -> list[Activity]:
+    """Activities created while the step was being sent, of its size, that nothing else
+    claims (the list does not say which endpoint started an activity)."""
+    assert part.started_at is not None
+    since = part.started_at - CLOCK_SKEW
+    until = part.started_at + IN_FLIGHT_WINDOW
+    expected = _expected_items(job, part)
+    return [
+        activity
+        for activity in listed
+        if activity.created_at is not None
+        and since <= activity.created_at <= until
+        and _items_fit(activity, expected)
+        and store.get_tracked(job.workspace_id, activity.activity_id) is None
+        and jobs.job_of_activity(activity.activity_id) is None
+    ]
+
+
+def _expected_items(job: Job, part: JobPart) -> int | None:
+    """How many items Constant Contact counts for the step, when its body says."""
+    kind = ActivityKind(part.kind or job.kind)
+    if kind == ActivityKind.DELETE_TAGS:
+        return len(part.request.get("tag_ids", []))
+    source = part.request.get("source")
+    ids = source.get("contact_ids") if isinstance(source, dict) else None
+    return len(ids) if isinstance(ids, list) else None
+
+
+def _items_fit(activity: Activity, expected: int | None) -> bool:
+    total = activity.status.items_total_count if activity.status else None
+    return expected is None or total is None or total == expected
+
+
+def _forgotten(store: Store, jobs: JobStore, job: Job) -> bool:
+    """A plan of one step whose activity is tracked on its own already: no job to follow."""
+    [part, *more] = job.parts
+    if more or not part.activity_id:
+        return False
+    tracked = store.get_tracked(job.workspace_id, part.activity_id)
+    if tracked is None or tracked.job_id is not None:
+        return False
+    jobs.forget(job.id)
+    return True
+
+
+def _send(
+    store: Store, jobs: JobStore, client: AccountClient, job: Job, part: JobPart, *, was: str
+) -> None:
+    """Send a step (recorded as starting first); a refusal leaves it not started."""
+    if not jobs.starting(job.id, part.position, was=was):
+        return
+    step = stored_step(job, part)
+    summary = _part_summary(job, part)
+    try:
+        activity = start_step(client, step)
+    except StartInDoubt:
+        return  # in doubt again: settled after the window
+    except AmbiguousActivity:
+        jobs.in_doubt(job.id, part.position, UNKNOWN)
+        return
+    except (CCError, LimitError) as exc:
+        jobs.not_sent(job.id, part.position)
+        _audit(store, job, step, summary, f"refused: {exc}")
+        return
+    jobs.part_started(job.id, part.position, activity.activity_id, activity.state)
+    _audit(store, job, step, summary, f"started {activity.activity_id}")
+    _track_part(store, _reread(jobs, job.id), _reread(jobs, job.id).parts[part.position])
+
+
+def _part_summary(job: Job, part: JobPart) -> str:
+    if len(job.parts) == 1:
+        return job.summary
+    return part_summary(job.summary, part.position, len(job.parts))
+
+
+def _track_part(store: Store, job: Job, part: JobPart) -> None:
+    """Followed as a part of its job; the first tracked carries the job's thread."""
+    assert part.activity_id is not None and job.parent_ts is not None
+    carrier = not any(tracked.job_carrier for tracked in store.tracked_of_job(job.id))
+    store.track_activity(
+        NewActivity(
+            workspace_id=job.workspace_id,
+            channel_id=job.channel_id,
+            parent_ts=job.parent_ts,
+            requester_id=job.requester_id,
+            kind=stored_step(job, part).kind.value,
+            summary=_part_summary(job, part),
+            activity_id=part.activity_id,
+            state=part.state,
+            percent_done=part.percent_done,
+            job_id=job.id,
+            job_carrier=carrier,
+        )
+    )

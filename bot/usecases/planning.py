@@ -11,9 +11,9 @@ from bot.cc.models import ActivityKind, TagDeleteRequest, build
 from bot.usecases.bodies import activity_kind, looked_up, refuse_limits, split
 from bot.usecases.catalog import Catalog
 from bot.usecases.inputs import Actor, BulkInput, DeleteInput, SourceKind, TaggingInput
-from bot.usecases.outcomes import Refused, quoted, unique, unknown
+from bot.usecases.outcomes import Refused, plural, quoted, unique, unknown
 from bot.usecases.people import ContactResolver
-from bot.usecases.plans import Plan
+from bot.usecases.plans import Plan, Step, independent
 from bot.usecases.resolver import Resolver, count, name_key
 from bot.usecases.sources import Sources
 from bot.usecases.words import summarize
@@ -62,14 +62,14 @@ class BulkPlanner:
         requests = split(inp, source, targets, exclude)
         contacts = count(client, inp.source.kind, source, len(exclude))
         broad = inp.source.kind == SourceKind.ALL_ACTIVE or (contacts or 0) > BROAD_CONTACTS
+        kind = activity_kind(inp)
         return Plan(
-            activity_kind(inp),
+            kind.value,
             summarize(inp),
-            requests[0],
+            independent(kind, requests),
             contacts,
             broad=broad,
             notes=notes,
-            requests=tuple(requests),
             people=people,
             calls_left=calls_left_today(client),
         )
@@ -84,13 +84,24 @@ def plan_delete(client: AccountClient, inp: DeleteInput) -> Plan:
     chosen = unique([by_name[name_key(name)] for name in inp.tag_names])
     request = build(TagDeleteRequest, {"tag_ids": [tag.tag_id for tag in chosen]})
     counts = tuple((tag.name, tag.contacts_count) for tag in chosen)
+    total = sum(c or 0 for _, c in counts)
     return Plan(
-        ActivityKind.DELETE_TAGS,
+        ActivityKind.DELETE_TAGS.value,
         f"delete tags {quoted([tag.name for tag in chosen])}",
-        request,
-        contacts=sum(c or 0 for _, c in counts),
+        (Step(ActivityKind.DELETE_TAGS, request),),
+        contacts=total,
         tag_counts=counts,
         broad=True,
+        warning=deleting_warning(total),
+        confirm=True,
+    )
+
+
+def deleting_warning(contacts: int | None) -> str:
+    total = f" ({plural(contacts, 'contact')} in all)" if contacts is not None else ""
+    return (
+        f"Deleting a tag removes it from every contact{total}; an undo makes it again, under a "
+        "new id, and gives it back to them."
     )
 
 

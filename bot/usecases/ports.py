@@ -35,8 +35,8 @@ class Message:
 
 @dataclass(frozen=True)
 class Pending:
-    """A planned request waiting for a yes: the line to run again (None for a form), its input
-    (None: a command that is not a bulk one, run again from its line), and where it was asked."""
+    """A planned request waiting for a yes: the line to run again through the registry (None
+    for a form), the form's input (None for a line), and where it was asked."""
 
     line: str | None
     input: BulkInput | None

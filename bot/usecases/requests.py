@@ -15,15 +15,15 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from bot.cc.client import AccountClient
-from bot.cc.models import Activity, ActivityKind, LimitError
+from bot.cc.models import LimitError
 from bot.mrkdwn import shorten_names
-from bot.store import NewActivity
 from bot.usecases.bodies import action_name, check_limits
-from bot.usecases.grammar import ParseError, parse_bulk_line, split_command
+from bot.usecases.catalog import Catalog
+from bot.usecases.grammar import ParseError, split_command
 from bot.usecases.inputs import Actor, BulkInput, DeleteInput, SourceKind
-from bot.usecases.launch import JobLauncher, activities, job_started
+from bot.usecases.launch import Launched, Launcher, activities, launched_message
 from bot.usecases.outcomes import People, Refused, plural
-from bot.usecases.parent import parent_failed, parent_message, shortened
+from bot.usecases.parent import shortened
 from bot.usecases.people import contacts_in
 from bot.usecases.plans import Plan
 from bot.usecases.ports import (
@@ -40,7 +40,8 @@ from bot.usecases.ports import (
     TellsProgress,
 )
 from bot.usecases.service import Operations
-from bot.usecases.undo.record import record_change, with_record_cost
+from bot.usecases.sources import CampaignMenus
+from bot.usecases.undo.record import change_recorder, with_record_cost
 
 log = logging.getLogger(__name__)
 # A confirmation carries the line it confirms (as JSON, in a button's 2,000 characters); a
@@ -77,9 +78,6 @@ class Runnable(Protocol):
     @property
     def run(self) -> Callable[[Turn, str], None]: ...
 
-    @property
-    def confirm(self) -> Callable[[Turn, str], None] | None: ...
-
 
 def required_action(inp: BulkInput) -> str:
     """Deleting tags and all active contacts are restricted; the rest need an allowed channel."""
@@ -94,12 +92,8 @@ def preview(plan: Plan) -> Message:
     """The request, its warning and its cost first, then the itemised counts: a front end that
     must shorten a long preview drops items from the end, never the warning."""
     lines = [f"You asked to *{shortened(plan.summary)}*."]
-    if plan.kind == ActivityKind.DELETE_TAGS:
-        total = f" ({_contacts(plan.contacts)} in all)" if plan.contacts is not None else ""
-        lines.append(
-            f"Deleting a tag removes it from every contact{total}; an undo makes it again, "
-            "under a new id, and gives it back to them."
-        )
+    if plan.warning:
+        lines.append(plan.warning)
     lines += plan.notes  # what a source selected (a campaign's clickers, a segment's members)
     if plan.is_job or plan.people is not None:
         lines.append(cost_line(plan))
@@ -128,9 +122,9 @@ def people_lines(people: People) -> list[str]:
 
 def cost_line(plan: Plan) -> str:
     """The activities and API calls the request spends, and what is left of today's budget."""
-    starts = len(plan.parts)
+    starts = len(plan.steps) + plan.single_calls
     spent = plan.people.calls if plan.people is not None else 0
-    how = f"a job of *{activities(starts)}*" if plan.is_job else "*one activity*"
+    how = f"a job of *{activities(len(plan.steps))}*" if plan.is_job else "*one activity*"
     text = f"It runs as {how}: {plural(starts, 'API call')} to start"
     if plan.people is not None:
         text += f" (finding the contacts took {plural(spent, 'call')})"
@@ -159,14 +153,6 @@ def _contacts(count: int | None) -> str:
     return "unknown number of contacts" if count is None else plural(count, "contact")
 
 
-def started(plan: Plan, activity: Activity) -> Message:
-    return Message(
-        f"Started: {shortened(plan.summary)}. Activity `{activity.activity_id}` is "
-        f"*{activity.state}*; "
-        "its progress follows in the channel thread."
-    )
-
-
 def with_preview(plan: Plan, message: Message) -> Message:
     """What was found (for an emails request) above the word that it started."""
     if plan.people is None:
@@ -183,6 +169,7 @@ class Turn:
         self.actor = request.actor
         self.channel = request.channel
         self.conversation = conversation
+        self.confirmed = False  # a yes to this request was given
 
     def permit(self, action: str) -> None:
         self.pipeline.permit(self.actor, self.channel, action)
@@ -222,26 +209,22 @@ class Turn:
             inp = self.ops.named(self.actor, account, inp)
         self._announce_slow_lookup(account, inp)
         plan = self.ops.plan(self.actor, account, inp, notify=lambda text: self.say(Message(text)))
+        self.confirmed = self.confirmed or confirmed
+        self.carry_out(account, plan, line, inp)
+
+    def carry_out(
+        self, account: AccountClient, plan: Plan, line: str | None, inp: BulkInput | None = None
+    ) -> None:
+        """Any command's plan: ask to confirm when it needs it (the yes comes back through
+        the registry with `line`, or with `inp` for a form), else launch it and say so."""
         plan = with_record_cost(self.ops, self.actor, account, plan)
-        if plan.needs_confirmation and not confirmed:
-            self.ops.audit(self.actor, plan.kind.value, plan.summary, "confirmation asked")
+        if plan.needs_confirmation and not self.confirmed:
+            self.ops.audit(self.actor, plan.action, plan.summary, "confirmation asked")
             pending = Pending(self._short(line), inp, self.channel)
             self.conversation.ask_to_confirm(preview(plan), pending)
             return
-        if plan.is_job:
-            channel = self.channel or self.actor.user_id
-            launched = JobLauncher(self.ops, self.actor, self.conversation).launch(
-                account, plan, channel
-            )
-            self.say(
-                job_started(plan, launched)
-                if confirmed
-                else with_preview(plan, job_started(plan, launched))
-            )
-            return
-        activity = self.launch(account, plan)
-        shown = started(plan, activity)
-        self.say(shown if confirmed else with_preview(plan, shown))
+        shown = launched_message(plan, self.launch(account, plan))
+        self.say(shown if self.confirmed else with_preview(plan, shown))
 
     def _announce_slow_lookup(self, account: AccountClient, inp: BulkInput) -> None:
         """Hundreds of emails on a cold contact index take a while: say so at once, and how
@@ -263,8 +246,9 @@ class Turn:
             )
         )
 
-    def bulk_line(self, line: str, *, confirmed: bool = False) -> None:
-        """A one-line bulk command, or a saved one (`saved <id>`, see `_short`)."""
+    def confirm_line(self, line: str) -> None:
+        """A yes to a one-line command, or to a saved one (`saved <id>`, see `_short`): run
+        again through the registry (names may have changed), confirmed."""
         head = split_command(line)
         if head.name == SAVED:
             found = self.ops.store.saved_line(
@@ -272,12 +256,9 @@ class Turn:
             )
             if found is None:
                 raise Refused("This request is no longer known; type it again")
-            line, head = found, split_command(found)
-        command = self.pipeline.commands.get(head.name)
-        if confirmed and command is not None and command.confirm is not None:
-            command.confirm(self, head.rest)  # a command that confirms its own way (undo)
-            return
-        self.bulk(parse_bulk_line(head.name, head.rest), line, confirmed=confirmed)
+            head = split_command(found)
+        self.confirmed = True
+        self.pipeline.dispatch(self, head.name, head.rest)
 
     def _short(self, line: str | None) -> str | None:
         """A line too long to ride on a confirmation button is saved, and named instead."""
@@ -286,39 +267,13 @@ class Turn:
         line_id = self.ops.store.save_line(self.actor.workspace_id, self.actor.user_id, line)
         return f"{SAVED} {line_id}"
 
-    def launch(self, account: AccountClient, plan: Plan) -> Activity:
-        """One parent message, then the activity, then tracking (the poller does the thread)."""
+    def launch(self, account: AccountClient, plan: Plan) -> Launched:
+        """The plan's steps through the one launcher (the poller does the thread)."""
         channel = self.channel or self.actor.user_id
-        user = self.actor.user_id
-        ref = self.conversation.post_parent(
-            channel, parent_message(user, plan.summary, "starting…")
-        )
-        try:
-            record_change(self.ops, self.actor, account, plan, channel, ref)
-            activity = self.ops.start(self.actor, account, plan)
-        except Exception as exc:
-            why = exc.message if isinstance(exc, Refused) else "something went wrong on our side"
-            self.conversation.update_parent(channel, ref, parent_failed(user, plan.summary, why))
-            raise
-        self._track(channel, ref, plan, activity)
-        shown = parent_message(user, plan.summary, activity.state, activity.activity_id)
-        self.conversation.update_parent(channel, ref, shown)
-        return activity
-
-    def _track(self, channel: str, ref: str, plan: Plan, activity: Activity) -> None:
-        self.ops.store.track_activity(
-            NewActivity(
-                workspace_id=self.actor.workspace_id,
-                channel_id=channel,
-                parent_ts=ref,
-                requester_id=self.actor.user_id,
-                kind=plan.kind.value,
-                summary=plan.summary,
-                activity_id=activity.activity_id,
-                state=activity.state,
-                percent_done=activity.percent_done,
-            )
-        )
+        starter = self.ops.starter(self.actor)
+        record = change_recorder(self.ops, self.actor)
+        launcher = Launcher(self.ops.store, starter, self.actor, self.conversation, record)
+        return launcher.launch(account, plan, channel)
 
 
 class Pipeline:
@@ -336,6 +291,28 @@ class Pipeline:
         self.commands = commands
         self.permits = permits
         self.connections = connections
+
+    # ------------------------------------------------------------ its face to front ends
+    @property
+    def catalog(self) -> Catalog:
+        """Tags and lists, cached (the menus' type-ahead)."""
+        return self.ops.catalog
+
+    @property
+    def menus(self) -> CampaignMenus:
+        """Recent campaigns and their links (the menus' type-ahead)."""
+        return self.ops.sources.menus
+
+    def audit(self, actor: Actor, action: str, detail: str, outcome: str) -> None:
+        self.ops.audit(actor, action, detail, outcome)
+
+    def keep(self, actor: Actor, text: str) -> str:
+        """Keep `text` for this person server-side; answers its short key."""
+        return self.ops.store.save_line(actor.workspace_id, actor.user_id, text)
+
+    def kept(self, actor: Actor, key: str) -> str | None:
+        """What this person kept under `key` (another's key reads nothing)."""
+        return self.ops.store.saved_line(actor.workspace_id, actor.user_id, key)
 
     # ------------------------------------------------------------ the steps
     def claim(self, key: str | None) -> bool:
@@ -373,23 +350,39 @@ class Pipeline:
         line = split_command(request.text)
         turn = Turn(self, request, conversation)
         with self.guarded(turn, line.name, request.text):
-            command = self.commands.get(line.name)
-            if command is None:
-                raise Refused(f"I do not know `{line.name}`. See `/cctag help`.")
-            if command.permission:
-                turn.permit(command.permission)
-            command.run(turn, line.rest)
+            self.dispatch(turn, line.name, line.rest)
 
-    def confirmed(self, request: Request, pending: Pending, conversation: Conversation) -> None:
-        """A yes to a confirmation: planned again (names may have changed), then launched."""
+    def dispatch(self, turn: Turn, name: str, rest: str) -> None:
+        """The command `name` from the registry, permitted, run on `turn`."""
+        command = self.commands.get(name)
+        if command is None:
+            raise Refused(f"I do not know `{name}`. See `/cctag help`.")
+        if command.permission:
+            turn.permit(command.permission)
+        command.run(turn, rest)
+
+    def confirmed(
+        self,
+        request: Request,
+        pending: Pending,
+        conversation: Conversation,
+        *,
+        starting: Message | None = None,
+    ) -> None:
+        """A yes to a confirmation, from any front end: planned again through the registry
+        (names may have changed), then launched. `starting` is said first, once claimed."""
         if not self.claim(request.once):
             return  # a double click, or already cancelled
+        if starting is not None:
+            conversation.say(starting)
         turn = Turn(self, request, conversation)
         with self.guarded(turn, "confirm", pending.line or request.text):
-            if pending.input is None:
-                turn.bulk_line(pending.line or "", confirmed=True)
+            if pending.line is not None:
+                turn.confirm_line(pending.line)
+            elif pending.input is not None:
+                turn.bulk(pending.input, None, confirmed=True)
             else:
-                turn.bulk(pending.input, pending.line, confirmed=True)
+                raise Refused("This request is no longer known; type it again")
 
     def cancelled(self, request: Request, conversation: Conversation) -> None:
         if not self.claim(request.once):

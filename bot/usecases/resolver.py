@@ -5,6 +5,7 @@ refusing. `name_key` is the one place that says when two names are the same name
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -22,6 +23,21 @@ from bot.usecases.sources import CampaignMenus
 def name_key(name: str) -> str:
     """What two tag or list names share when Constant Contact takes them for one name."""
     return name.strip().casefold()
+
+
+def similar_key(name: str) -> str:
+    """What names that differ only in case, spaces or punctuation share."""
+    folded = unicodedata.normalize("NFKC", name).casefold()
+    return "".join(char for char in folded if char.isalnum()) or name_key(name)
+
+
+def similar_groups(tags: Sequence[Tag]) -> list[list[Tag]]:
+    """Groups of two tags or more whose names differ only in case, spaces or punctuation."""
+    groups: dict[str, list[Tag]] = {}
+    for tag in tags:
+        groups.setdefault(similar_key(tag.name), []).append(tag)
+    found = [sorted(group, key=lambda tag: tag.name) for group in groups.values()]
+    return sorted((g for g in found if len(g) > 1), key=lambda g: name_key(g[0].name))
 
 
 def tag_named(catalog: Catalog, workspace_id: str, client: AccountClient, name: str) -> Tag:

@@ -12,15 +12,12 @@ from dataclasses import dataclass
 from typing import TypeVar
 
 from bot.cc.client import AccountClient
-from bot.cc.errors import CCError, Conflict, NotFound
+from bot.cc.errors import AmbiguousActivity, CCError, Conflict, NotFound, StartInDoubt
 from bot.cc.models import (
     Activity,
     ActivityKind,
     LimitError,
-    ListMembershipRequest,
     Tag,
-    TagDeleteRequest,
-    TaggingRequest,
     validate_tag_name,
 )
 from bot.clock import SYSTEM_CLOCK, Clock
@@ -30,10 +27,11 @@ from bot.usecases.bodies import action_name
 from bot.usecases.catalog import Catalog
 from bot.usecases.inputs import Actor, BulkInput
 from bot.usecases.jobs import JobProgress, job_progress
+from bot.usecases.launch import start_step
 from bot.usecases.outcomes import Refused, cc_message, tag_exists
 from bot.usecases.people import ContactResolver, is_uuid
 from bot.usecases.planning import BulkPlanner
-from bot.usecases.plans import Plan
+from bot.usecases.plans import Plan, Step
 from bot.usecases.resolver import named, tag_named
 from bot.usecases.sources import Sources
 from bot.usecases.words import summarize
@@ -86,6 +84,9 @@ class Operations:
         """Run `work`; any refusal is audited and raised as Refused, never half-done."""
         try:
             return work()
+        except (StartInDoubt, AmbiguousActivity) as exc:
+            self.audit(actor, action, detail, f"unknown: {exc.message}")
+            raise  # not a refusal: it may have started (bot/usecases/launch.py settles it)
         except Refused as exc:
             refused = exc
         except LimitError as exc:
@@ -188,25 +189,14 @@ class Operations:
         )
 
     # ------------------------------------------------------------ start
-    def start(self, actor: Actor, client: AccountClient, plan: Plan) -> Activity:
-        activity = self._refusing(
-            actor, plan.kind.value, plan.summary, lambda: _start(client, plan)
-        )
-        if plan.kind == ActivityKind.DELETE_TAGS:
+    def start_step(self, actor: Actor, client: AccountClient, step: Step, summary: str) -> Activity:
+        """One step's activity, started and audited (a refusal is audited and raised)."""
+        activity = self._refusing(actor, step.kind.value, summary, lambda: start_step(client, step))
+        if step.kind == ActivityKind.DELETE_TAGS:
             self.catalog.forget_tags(actor.workspace_id)
-        self.audit(actor, plan.kind.value, plan.summary, f"started {activity.activity_id}")
+        self.audit(actor, step.kind.value, summary, f"started {activity.activity_id}")
         return activity
 
-
-def _start(client: AccountClient, plan: Plan) -> Activity:
-    request = plan.request
-    if isinstance(request, TaggingRequest):
-        starter = client.add_tags if plan.kind == ActivityKind.ADD_TAGS else client.remove_tags
-        return starter(request)
-    if isinstance(request, ListMembershipRequest):
-        if plan.kind == ActivityKind.ADD_TO_LISTS:
-            return client.add_to_lists(request)
-        return client.remove_from_lists(request)
-    if isinstance(request, TagDeleteRequest):
-        return client.delete_tags(request.tag_ids)
-    raise TypeError(f"cannot start {type(request).__name__}")
+    def starter(self, actor: Actor) -> Callable[[AccountClient, Step, str], Activity]:
+        """What the launcher calls to start a step for `actor`."""
+        return lambda client, step, summary: self.start_step(actor, client, step, summary)

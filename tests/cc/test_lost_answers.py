@@ -14,7 +14,7 @@ import httpx
 import pytest
 
 from bot.cc.client import AccountClient, AmbiguousActivity
-from bot.cc.errors import ServerError
+from bot.cc.errors import ServerError, StartInDoubt
 from bot.cc.models import ActivityState, TaggingRequest, build
 from bot.cc.tokens import StaticTokens
 from tests.cc.conftest import TIMEOUT, Rig, Tenant, Traffic, World, tag_id, wait_done
@@ -249,3 +249,19 @@ def test_two_lost_answers_in_flight_together_are_both_ambiguous(world: World) ->
     # the second times out before its held request is handled: the one activity it sees was
     # contested by the first, so it does not claim it either
     assert isinstance(outcomes["second"], AmbiguousActivity)
+
+
+def test_a_post_that_arrives_after_the_timeout_is_in_doubt_and_never_sent_twice(
+    tenant: Tenant, traffic: Traffic, short_rig: Rig
+) -> None:
+    """The API holds the request past the client's timeout, then starts it: the look finds
+    nothing yet, and the client says so (StartInDoubt) instead of sending it again."""
+    rig = short_rig
+    tenant.sb.faults.hold_then_commit(0.6, path=ADD_TAGS, method="POST")
+    with pytest.raises(StartInDoubt):
+        rig.cc.add_tags(vip_for_everyone(tenant))
+    assert traffic.count(ADD_TAGS, "POST") == 1
+    deadline = time.monotonic() + 5
+    while not tenant.account.activities and time.monotonic() < deadline:
+        time.sleep(0.05)  # the held request reaches the sandbox on its own time
+    assert len(tenant.account.activities) == 1

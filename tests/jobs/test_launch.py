@@ -177,14 +177,14 @@ def test_a_long_broad_line_is_confirmed_through_a_saved_line(world: World) -> No
 
     def confirm(turn: Turn) -> None:
         assert pending.line is not None
-        turn.bulk_line(pending.line, confirmed=True)
+        turn.confirm_line(pending.line)
 
     world.pipeline(world.client()).run(Request(ACTOR, "", "C1", "yes"), yes, "confirm", confirm)
     assert yes.refused == [] and yes.said[0].startswith("Started job")
     other = Recorded()
     stranger = Request(Actor("T1", "U2"), "", "C1", "yes-2")
     world.pipeline(world.client()).run(
-        stranger, other, "confirm", lambda turn: turn.bulk_line(pending.line or "", confirmed=True)
+        stranger, other, "confirm", lambda turn: turn.confirm_line(pending.line or "")
     )
     assert other.refused == ["This request is no longer known; type it again"]
 

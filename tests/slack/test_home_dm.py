@@ -33,7 +33,7 @@ def test_an_activity_from_the_app_home_is_reported_in_the_dm_by_its_real_id(bot:
         bot.store, SingleAccount(bot.account), SingleSlack(client), SYSTEM_CLOCK, owner="p"
     )
     poller.run_once()
-    # The first reply: progress (a 0.3 s activity may also have ended by this first look).
+    # Its 0.3 s activity may have moved on by the first poll: the progress reply comes first.
     progress = bot.fake.thread(DM, tracked.parent_ts)[0]
     assert "items" in progress.text or "%" in progress.text
     followed = bot.store.get_tracked(tracked.workspace_id, tracked.activity_id)

@@ -129,7 +129,7 @@ def click_undo_and_confirm(
     yes = confirm_button(asked)
     assert bot.local.click(yes, key=f"{key}-yes", user=user).status_code == 200
     wait_for(
-        lambda: any("Started job" in text_of(r) for r in bot.responses(f"{key}-yes")),
+        lambda: any("Started" in text_of(r) for r in bot.responses(f"{key}-yes")),
         what=f"the undo started: {[text_of(r) for r in bot.responses(key + '-yes')]}",
     )
     run_poller(bot, clock)

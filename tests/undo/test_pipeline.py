@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from bot.clock import FakeClock
 from bot.ports import SingleAccount
-from bot.store.jobs import JobStore
 from bot.usecases import Actor, Catalog, Operations
 from bot.usecases.commands import REGISTRY
 from bot.usecases.ports import Message
@@ -45,10 +44,10 @@ def test_a_yes_to_an_undo_runs_it_in_the_changes_thread(undo_bot: Bot, clock: Fa
     assert pending.input is None and pending.line == f"undo {tracked.activity_id}"
     assert pending.channel == "C0001"
     pipeline.confirmed(Request(REQUESTER, "yes", "C0001", once="yes-1"), pending, talk)
-    assert not talk.refused and "Started job" in talk.said[-1], talk.said
+    assert not talk.refused and "Started: undo “add tag" in talk.said[-1], talk.said
     assert talk.parents == {}  # no new parent: the undo is told in the change's thread
     assert "asked to undo “add tag" in talk.edited[tracked.parent_ts]
-    [undo] = JobStore(bot.store).recent("T0001")
+    undo, _ = bot.store.recent_activities("T0001")
     assert undo.parent_ts == tracked.parent_ts and undo.summary.startswith("undo “add tag")
     run_poller(bot, clock)
     assert members(bot, "Alumni") == set()

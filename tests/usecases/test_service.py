@@ -106,7 +106,7 @@ def test_start_audits_and_create_explains_conflict(parts: tuple[Operations, Acco
         client,
         TaggingInput("remove", ("VIP",), Source(SourceKind.CONTACTS, ("contact1@example.com",))),
     )
-    activity = ops.start(ACTOR, client, plan)
+    activity = ops.start_step(ACTOR, client, plan.steps[0], plan.summary)
     assert plan.summary == ("remove tag “VIP” from the contacts “contact1@example.com”")
     assert ops.store.audit_log("T1")[0].outcome == f"started {activity.activity_id}"
     with pytest.raises(Refused, match="“VIP” exists already"):

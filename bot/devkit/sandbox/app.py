@@ -94,6 +94,9 @@ class SandboxApp:
             return None, None
         if rule.kind == "delay":
             await asyncio.sleep(rule.seconds)
+        if rule.kind == "hold_then_commit":
+            await request.body()  # kept by the request: handled even once the client is gone
+            await asyncio.sleep(rule.seconds)
         return _fault_answer(rule), rule
 
     # ------------------------------------------------------------ /v3

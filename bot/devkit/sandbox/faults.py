@@ -15,7 +15,7 @@ from typing import Any, Literal
 from bot.cc.models import ActivityState
 from bot.devkit.sandbox.state import SandboxState
 
-FaultKind = Literal["fail", "throttle", "delay", "commit_then_delay"]
+FaultKind = Literal["fail", "throttle", "delay", "commit_then_delay", "hold_then_commit"]
 
 
 @dataclass
@@ -65,6 +65,14 @@ class Faults:
         lost-answer case it must reconcile (e.g. find the activity in GET /activities).
         """
         self._arm(FaultRule("commit_then_delay", path, method, times, seconds=seconds))
+
+    def hold_then_commit(
+        self, seconds: float, path: str = "", method: str | None = None, times: int = 1
+    ) -> None:
+        """Take the next matching requests whole, hold them `seconds`, then handle them even
+        if the client has given up: a request that reaches the API after the client's
+        timeout (and after any look the client took in the meantime)."""
+        self._arm(FaultRule("hold_then_commit", path, method, times, seconds=seconds))
 
     def end_next_activity(
         self, state: ActivityState | str, errors: list[str] | None = None
@@ -126,7 +134,7 @@ class Faults:
         """Arm a fault from its JSON form (the body of POST /_sandbox/faults).
 
         kinds: fail {path, method, times, status}, throttle {path, method, times},
-        delay / commit_then_delay {seconds, path, method, times},
+        delay / commit_then_delay / hold_then_commit {seconds, path, method, times},
         end_next_activity {state, errors}, segment_computing {times, segment_id},
         contacts_service_links {on},
         expire_token {token}, clear {}.
@@ -143,6 +151,8 @@ class Faults:
             self.delay(float(spec["seconds"]), path, method, times)
         elif kind == "commit_then_delay":
             self.commit_then_delay(float(spec["seconds"]), path, method, times)
+        elif kind == "hold_then_commit":
+            self.hold_then_commit(float(spec["seconds"]), path, method, times)
         elif kind == "end_next_activity":
             self.end_next_activity(str(spec["state"]), [str(e) for e in spec.get("errors", [])])
         elif kind == "segment_computing":

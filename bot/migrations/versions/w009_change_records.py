@@ -3,7 +3,7 @@ keeps each contact's tag ids and list ids. The index is made cold, so that its n
 reads them.
 
 Revision ID: w009
-Revises: w005
+Revises: w006
 Create Date: 2026-12-02
 """
 
@@ -15,7 +15,7 @@ from alembic import op
 from bot.store.tables import UTCDateTime
 
 revision = "w009"
-down_revision = "w005"
+down_revision = "w006"
 branch_labels = None
 depends_on = None
 
@@ -34,6 +34,7 @@ def upgrade() -> None:
         sa.Column("channel_id", sa.String(64), nullable=False),
         sa.Column("parent_ts", sa.String(32), nullable=False),
         sa.Column("job_id", sa.String(36), nullable=True),
+        sa.Column("activity_id", sa.String(64), nullable=True),
         sa.Column("requester_id", sa.String(64), nullable=False),
         sa.Column("kind", sa.String(64), nullable=False),
         sa.Column("summary", sa.Text(), nullable=False),
@@ -45,6 +46,7 @@ def upgrade() -> None:
         sa.Column("undone_at", UTCDateTime(), nullable=True),
     )
     op.create_index("ix_change_record_job", "change_record", ["job_id"])
+    op.create_index("ix_change_record_activity", "change_record", ["activity_id"])
     op.create_index(
         "ix_change_record_parent", "change_record", ["workspace_id", "channel_id", "parent_ts"]
     )
@@ -52,6 +54,7 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_index("ix_change_record_parent", table_name="change_record")
+    op.drop_index("ix_change_record_activity", table_name="change_record")
     op.drop_index("ix_change_record_job", table_name="change_record")
     op.drop_table("change_record")
     with op.batch_alter_table("contact_index") as table:

@@ -16,8 +16,8 @@ from bot.slack.views import (
     HOME_ACTIONS,
     HOME_CONNECT,
 )
-from bot.usecases.ports import Message
-from bot.usecases.requests import Request, Turn
+from bot.usecases.ports import Message, Pending
+from bot.usecases.requests import Request
 from bot.usecases.undo import UNDO_BUTTON
 
 HOME_COMMANDS = {
@@ -47,13 +47,9 @@ def register(app: App, deps: Deps) -> None:
         line = str(value.get("t", ""))
         channel = str(value.get("c") or (incoming.body.get("channel") or {}).get("id", ""))
         request = Request(incoming.actor, line, channel, once=f"confirm:{value.get('k')}")
-        talk = reply_in_place(incoming)
-
-        def start(turn: Turn) -> None:
-            talk.say(Message(":hourglass_flowing_sand: Starting…"))
-            turn.bulk_line(line, confirmed=True)
-
-        deps.pipeline.run(request, talk, "confirm", start)
+        starting = Message(":hourglass_flowing_sand: Starting…")
+        pending = Pending(line, None, channel)
+        deps.pipeline.confirmed(request, pending, reply_in_place(incoming), starting=starting)
 
     def on_cancel(incoming: Incoming) -> None:
         value = _value(incoming)

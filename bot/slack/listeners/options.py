@@ -22,7 +22,7 @@ def register(app: App, deps: Deps) -> None:
         actor = actor_of(context, body)
         try:
             account = pipeline.account(actor)
-            catalog = pipeline.ops.catalog
+            catalog = pipeline.catalog
             within = catalog.menu_deadline
             if what == "tags":
                 tags = catalog.tags(actor.workspace_id, account, within=within)
@@ -56,7 +56,7 @@ def register(app: App, deps: Deps) -> None:
     ) -> list[dict[str, Any]]:
         """Recent campaigns, or the links of `campaign` (a picked option's value)."""
         actor = actor_of(context, body)
-        menus = pipeline.ops.sources.menus
+        menus = pipeline.menus
         try:
             account = pipeline.account(actor)
             if campaign:

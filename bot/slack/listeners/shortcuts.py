@@ -78,7 +78,7 @@ def register(app: App, deps: Deps) -> None:
         actor = incoming.actor
 
         def keep(line: str) -> str:
-            return deps.pipeline.ops.store.save_line(actor.workspace_id, actor.user_id, line)
+            return deps.pipeline.keep(actor, line)
 
         talk = ShortcutConversation(incoming.client, trigger, actor.user_id, channel, emails, keep)
         request = Request(actor, SHORTCUT_NAME, channel, once=f"shortcut:{trigger}")

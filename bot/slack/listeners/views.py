@@ -19,7 +19,7 @@ from bot.slack.files import (
 from bot.slack.forms import SAVED_FORM, Form, block_errors, from_metadata, metadata, read_form
 from bot.slack.listeners import Deps, actor_of
 from bot.slack.views import CONFIRM_VIEW, CREATE_FORM, DELETE_FORM, LISTS_FORM, TAGGING_FORM
-from bot.usecases.commands.tags import created
+from bot.usecases.commands.tags import create
 from bot.usecases.inputs import Actor
 from bot.usecases.requests import Request, Turn
 
@@ -55,13 +55,12 @@ def register(app: App, deps: Deps) -> None:
         if errors:
             ack(response_action="errors", errors=errors)
             problems = "; ".join(errors.values())
-            deps.later(lambda: pipeline.ops.audit(actor, form.form, title, f"refused: {problems}"))
+            deps.later(lambda: pipeline.audit(actor, form.form, title, f"refused: {problems}"))
             return
         ack(response_action="update", view=views.working_view(title))
-        store = pipeline.ops.store
 
         def keep(meta: str) -> str:
-            return store.save_line(actor.workspace_id, actor.user_id, meta)
+            return pipeline.keep(actor, meta)
 
         talk = (
             FileFormConversation(client, str(view["id"]), title, "Started", form, keep=keep)
@@ -100,15 +99,14 @@ def register(app: App, deps: Deps) -> None:
 
     def kept_lines(actor: Actor) -> KeptLines:
         """Lines kept by this person in this workspace: another's key reads nothing."""
-        store = pipeline.ops.store
-        return lambda key: store.saved_line(actor.workspace_id, actor.user_id, key)
+        return lambda key: pipeline.kept(actor, key)
 
     def saved_form(actor: Actor, view: dict[str, Any]) -> Form | None:
         """The form a confirmation stands for: saved server-side behind the key it carries."""
         key = str(metadata(view).get(SAVED_FORM) or "")
         if not key:
             return from_metadata(view.get("private_metadata") or "{}")
-        saved = pipeline.ops.store.saved_line(actor.workspace_id, actor.user_id, key)
+        saved = pipeline.kept(actor, key)
         return from_metadata(saved) if saved is not None else None
 
     def on_create_form(
@@ -128,10 +126,10 @@ def register(app: App, deps: Deps) -> None:
         talk = ModalConversation(client, str(view["id"]), "Create a tag", "Tag created")
         request = Request(actor_of(context, body), name, once=f"create:{view['id']}")
 
-        def create(turn: Turn) -> None:
-            turn.say(created(turn.ops.create_tag(turn.actor, turn.account(), name, source)))
+        def create_it(turn: Turn) -> None:
+            create(turn, name, source)
 
-        deps.later(lambda: pipeline.run(request, talk, "create", create))
+        deps.later(lambda: pipeline.run(request, talk, "create", create_it))
 
     for callback_id in (TAGGING_FORM, LISTS_FORM, DELETE_FORM):
         app.view(callback_id)(on_form)

@@ -25,8 +25,6 @@ class Command:
     run: Callable[[Turn, str], None]
     permission: str | None = None
     form: str | None = None
-    # What a yes to its confirmation runs (None: a bulk command, planned again and launched).
-    confirm: Callable[[Turn, str], None] | None = None
 
 
 SOURCES_HELP = (
@@ -63,9 +61,16 @@ HELP = Command("help", (), _help)
 
 
 def _families() -> list[Iterable[Command]]:
-    from bot.usecases.commands import bulk, connect, tags, undo
+    from bot.usecases.commands import bulk, connect, merge, tags, undo
 
-    return [(HELP,), tags.COMMANDS, bulk.COMMANDS, undo.COMMANDS, connect.COMMANDS]
+    return [
+        (HELP,),
+        tags.COMMANDS,
+        bulk.COMMANDS,
+        merge.COMMANDS,
+        undo.COMMANDS,
+        connect.COMMANDS,
+    ]
 
 
 REGISTRY: dict[str, Command] = _registry(_families())

@@ -22,7 +22,7 @@ def _bulk(name: str) -> Callable[[Turn, str], None]:
             if name != "delete":  # its campaign menu answers from the cache
                 turn.ops.sources.menus.warm(turn.actor.workspace_id, turn.account())
         else:
-            turn.bulk(parse_bulk_line(name, rest), f"{name} {rest}")
+            turn.bulk(parse_bulk_line(name, rest), f"{name} {rest}", confirmed=turn.confirmed)
 
     return run
 

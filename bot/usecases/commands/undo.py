@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 from bot.cc.client import AccountClient
 from bot.usecases.commands import Command
 from bot.usecases.grammar import parse_undo
-from bot.usecases.launch import job_started
+from bot.usecases.launch import launched_message
 from bot.usecases.outcomes import Refused
 from bot.usecases.ports import UNDO_ANY, Pending
 from bot.usecases.undo.reverse import Undoer, UndoPlan, nothing_left, preview
@@ -33,16 +33,16 @@ def _planned(turn: Turn, rest: str) -> tuple[Undoer, AccountClient, UndoPlan]:
 
 
 def _undo(turn: Turn, rest: str) -> None:
-    _, _, plan = _planned(turn, rest)
+    """Previewed and asked to confirm; the yes comes back here, `turn.confirmed`, planned
+    again from the account as it is then."""
+    undoer, account, plan = _planned(turn, rest)
+    if turn.confirmed:
+        launched, launched_plan = undoer.run(turn.actor, account, plan, turn.conversation)
+        turn.say(launched_message(launched_plan, launched))
+        return
     turn.audit(UNDO, plan.change_id, "confirmation asked")
     line = f"{UNDO} {plan.change_id}"
     turn.conversation.ask_to_confirm(preview(plan), Pending(line, None, plan.record.channel_id))
-
-
-def _confirmed(turn: Turn, rest: str) -> None:
-    undoer, account, plan = _planned(turn, rest)
-    launched, job_plan = undoer.run(turn.actor, account, plan, turn.conversation)
-    turn.say(job_started(job_plan, launched))
 
 
 COMMANDS = (
@@ -55,6 +55,5 @@ COMMANDS = (
         ),
         _undo,
         permission=UNDO,
-        confirm=_confirmed,
     ),
 )

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from pydantic import BaseModel, Field
@@ -103,8 +103,8 @@ def _record(
     parent_ts: str,
     job_id: str | None,
 ) -> ChangeRecord | None:
-    kind = ActivityKind(plan.kind)
-    if kind not in (*TAG_KINDS, *LIST_KINDS):
+    kind = plan_kind(plan)
+    if kind is None:
         return None
     requests = [part.model_dump(mode="json", exclude_none=True) for part in plan.parts]
     ids = touched_ids(kind, plan.parts)
@@ -136,6 +136,30 @@ def _record(
             data=data.model_dump_json(),
         )
     )
+
+
+def plan_kind(plan: Plan) -> ActivityKind | None:
+    """The one kind of a plan whose steps change tags or lists; None for any other (a plan of
+    several kinds, such as a merge, is not recorded)."""
+    kinds = {step.kind for step in plan.steps}
+    if len(kinds) != 1:
+        return None
+    [kind] = kinds
+    return kind if kind in (*TAG_KINDS, *LIST_KINDS) else None
+
+
+def change_recorder(
+    ops: Operations, actor: Actor
+) -> Callable[[AccountClient, Plan, str, str, str | None], str | None]:
+    """What the launcher calls before a plan starts: the record's id (None: none needed)."""
+
+    def record(
+        account: AccountClient, plan: Plan, channel: str, parent_ts: str, job_id: str | None
+    ) -> str | None:
+        found = record_change(ops, actor, account, plan, channel, parent_ts, job_id=job_id)
+        return None if found is None else found.id
+
+    return record
 
 
 def touched_ids(kind: ActivityKind, parts: Sequence[BaseModel]) -> list[str]:
@@ -219,8 +243,8 @@ def record_cost(ops: Operations, actor: Actor, account: AccountClient, plan: Pla
     """What recording the plan costs (for the preview): 0 or 1 call with a warm index, else
     one call plus one per 500 members of each tag or list (its count as last seen), or None
     when the change needs no record."""
-    kind = ActivityKind(plan.kind)
-    if kind not in (*TAG_KINDS, *LIST_KINDS):
+    kind = plan_kind(plan)
+    if kind is None:
         return None
     after = RecordStore(ops.store).last_change_ended(actor.workspace_id)
     warm = ops.resolver.index_cost(account_key=account.account_key, after=after)

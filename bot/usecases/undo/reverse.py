@@ -36,13 +36,13 @@ from bot.store.jobs import ENDED, JobStore
 from bot.store.records import ChangeRecord, RecordStore
 from bot.usecases.inputs import Actor
 from bot.usecases.jobs import chunks
-from bot.usecases.launch import JobLauncher, Launched, activities
+from bot.usecases.launch import Launched, Launcher, activities
 from bot.usecases.outcomes import Refused, cc_message, plural, quoted
 from bot.usecases.people import DELETED, indexed, is_uuid
-from bot.usecases.plans import Plan
+from bot.usecases.plans import Plan, independent
 from bot.usecases.ports import Conversation, Message, Pending
 from bot.usecases.service import Operations
-from bot.usecases.undo.record import Held, RecordData, loads, read_members
+from bot.usecases.undo.record import Held, RecordData, change_recorder, loads, read_members
 
 COMPLETED = "completed"
 # How far before the record a contact's deletion is looked for (clocks that disagree).
@@ -142,9 +142,7 @@ def _find(ops: Operations, actor: Actor, change_id: str) -> _Change:
         return _Change(record, job.id, _done_in_parts(loads(record), completed))
     if tracked is None:
         raise Refused(f"No change `{ident}` was made through cctag in this workspace")
-    record = RecordStore(ops.store).of_parent(
-        actor.workspace_id, tracked.channel_id, tracked.parent_ts
-    )
+    record = RecordStore(ops.store).of_activity(actor.workspace_id, tracked.activity_id)
     if record is None:
         raise Refused(f"Activity `{ident}` left no record of what it changed: it cannot be undone")
     if tracked.ended_at is None:
@@ -298,8 +296,8 @@ class Undoer:
     def run(
         self, actor: Actor, account: AccountClient, plan: UndoPlan, talk: Conversation
     ) -> tuple[Launched, Plan]:
-        """Claimed once (a second undo, at once or later, is refused), then launched as a job
-        told in the change's thread. A tag deleted is made again first."""
+        """Claimed once (a second undo, at once or later, is refused), then launched as a plan
+        told in the change's thread, recorded in turn. A tag deleted is made again first."""
         records = RecordStore(self.ops.store)
         claim = str(uuid.uuid4())
         if not records.claim(plan.record.id, claim, actor.user_id):
@@ -308,20 +306,29 @@ class Undoer:
             made = {h.id: self._make_again(actor, account, h) for h in plan.recreate}
             parts = plan.requests({old: tag for old, (tag, _) in made.items()})
             job_plan = Plan(
-                plan.kind, plan.summary, parts[0], contacts=plan.contacts, requests=tuple(parts)
+                plan.kind.value,
+                plan.summary,
+                independent(plan.kind, parts),
+                contacts=plan.contacts,
+                single_calls=len(made),
             )
-            thread = InThread(talk, plan.record.parent_ts)
-            launched = JobLauncher(self.ops, actor, thread).launch(
-                account, job_plan, plan.record.channel_id
+            launcher = Launcher(
+                self.ops.store,
+                self.ops.starter(actor),
+                actor,
+                InThread(talk, plan.record.parent_ts),
+                change_recorder(self.ops, actor),
             )
+            launched = launcher.launch(account, job_plan, plan.record.channel_id)
         except BaseException:
             records.release(plan.record.id, claim)
             raise
-        records.undone_by_job(plan.record.id, claim, launched.job.id)
+        undo = launched.job.id if launched.job else launched.started[0].activity_id
+        records.undone_by(plan.record.id, claim, undo)
         created = [tag for tag, new in made.values() if new]
         if created:
-            records.created_tag(launched.job.id, created[0])
-        self.ops.audit(actor, "undo", plan.change_id, f"started job {launched.job.id}")
+            records.created_tag(undo, created[0])
+        self.ops.audit(actor, "undo", plan.change_id, f"started {undo}")
         return launched, job_plan
 
     def _make_again(self, actor: Actor, account: AccountClient, held: Held) -> tuple[str, bool]:
@@ -422,7 +429,7 @@ def preview(plan: UndoPlan, listed: int = 1200) -> Message:
         )
     lines += [f"It will {_what(plan, r)}." for r in plan.reversals]
     lines.append(
-        f"It runs as a job of *{activities(plan.activities)}*: "
+        f"It runs as *{activities(plan.activities)}*: "
         f"{plural(plan.activities + len(plan.recreate), 'API call')} to start (reading who carries "
         f"what now took {plural(plan.calls, 'call')})."
     )
