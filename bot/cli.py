@@ -10,7 +10,13 @@ import threading
 from collections.abc import Sequence
 from typing import NoReturn
 
-from bot.settings import Settings, SettingsError, load_settings
+from bot.settings import (
+    Settings,
+    SettingsError,
+    ensure_port_free,
+    load_settings,
+    refuse_in_memory,
+)
 from bot.store.engine import DatabaseUnusable
 
 USAGE_ERROR = 2
@@ -106,6 +112,7 @@ def _poll(settings: Settings) -> int:
 def _sandbox(args: argparse.Namespace) -> int:
     from bot.devkit.sandbox.server import serve
 
+    ensure_port_free(args.port, "--port", host="127.0.0.1")
     serve(
         port=args.port,
         access_token=args.access_token,
@@ -125,6 +132,7 @@ def _shell(settings: Settings) -> int:
 def _db_upgrade(settings: Settings) -> int:
     from bot.store import Store
 
+    refuse_in_memory(settings.database_url)
     Store(settings.database_url).upgrade()
     print(f"database schema is up to date ({_redacted(settings.database_url)})")
     return 0

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import errno
+import socket
+
 from pydantic import AnyHttpUrl, Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -90,3 +93,29 @@ def require(settings: Settings, *names: str) -> None:
     for name in names:
         if not getattr(settings, name.lower()):
             raise SettingsError(f"{name.upper()} is required but not set")
+
+
+def ensure_port_free(port: int, setting: str, host: str = "0.0.0.0") -> None:
+    """Refuse a start whose port another program holds, in one line naming the setting."""
+    probe = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    try:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        probe.bind((host, port))
+    except OSError as exc:
+        why = "is in use by another program" if exc.errno == errno.EADDRINUSE else exc.strerror
+        raise SettingsError(f"{setting}: port {port} {why}; choose another") from None
+    finally:
+        probe.close()
+
+
+def refuse_in_memory(database_url: str) -> None:
+    """An in-memory SQLite database would lose every activity followed and every connection."""
+    from sqlalchemy.engine import make_url
+
+    url = make_url(database_url)
+    memory = url.database in (None, "", ":memory:") or url.query.get("mode") == "memory"
+    if url.drivername.startswith("sqlite") and memory:
+        raise SettingsError(
+            "DATABASE_URL: an in-memory SQLite database is lost at exit and not shared between "
+            "serve and poll; use a file (sqlite:///cctag.db) or PostgreSQL"
+        )

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import re
+import tempfile
 import threading
 import time
 import uuid
@@ -45,6 +46,7 @@ TEAM = "T0001"
 DRAIN_SECONDS = 20.0
 ANSWER_SECONDS = 30.0
 PROMPT = "cctag> "
+INTERRUPTED = "Stopped waiting (what was started goes on). Ctrl-C again, or quit, leaves."
 CLEAR_LINE = "\r\x1b[2K"
 BANNER = """cctag shell: the bot in your terminal (a sandbox Constant Contact, no Slack needed).
 Try:
@@ -125,6 +127,8 @@ class Screen:
         self._out = out
         self._lock = threading.Lock()
         self._progress = False
+        self._terminal = out.isatty()
+        self._last_progress = ""
 
     def line(self, who: str, text: str) -> None:
         with self._lock:
@@ -135,11 +139,18 @@ class Screen:
             self._out.flush()
 
     def progress(self, text: str) -> None:
-        """Rewrite the current progress line (a terminal shows one line, updated)."""
+        """On a terminal, rewrite the one progress line in place; elsewhere (a pipe, a log)
+        no control codes: a line for each new progress text."""
+        shown = f"[progress] {plain(text)}"
         with self._lock:
-            self._out.write(f"{CLEAR_LINE}[progress] {plain(text)}")
+            if not self._terminal:
+                if shown != self._last_progress:
+                    self._out.write(shown + "\n")
+                    self._last_progress = shown
+            else:
+                self._out.write(CLEAR_LINE + shown)
+                self._progress = True
             self._out.flush()
-            self._progress = True
 
     def ask(self, question: str) -> None:
         with self._lock:
@@ -261,6 +272,7 @@ class Session:
     talk: TerminalConversation
     lines: TextIO
     work: ThreadPoolExecutor
+    demo: str = ""
     last: Future[None] | None = None
 
     def submit(self, run: Any, *args: Any) -> None:
@@ -326,6 +338,9 @@ def _handle(session: Session, raw: str) -> bool:
     full = _completed(session, text)
     if full is None:
         return True
+    if split_command(full).name == "help" and session.demo:
+        session.submit(_help_here, session, _request(full))
+        return True
     try:
         full = with_csv_emails(full)
     except CsvRefused as exc:
@@ -333,6 +348,11 @@ def _handle(session: Session, raw: str) -> bool:
         return True
     session.submit(session.pipeline.handle, _request(full), session.talk)
     return True
+
+
+def _help_here(session: Session, request: Request) -> None:
+    session.pipeline.handle(request, session.talk)
+    session.screen.line("shell", session.demo)
 
 
 def _in_flight(store: Store, since: Any) -> int:
@@ -368,21 +388,48 @@ def quiet_logs() -> None:
         root.addHandler(logging.NullHandler())
 
 
-def _loop(session: Session, out: TextIO) -> None:
+def _loop(session: Session, out: TextIO) -> bool:
+    """Lines until exit, end of input or a second Ctrl-C in a row (then True: leave at once).
+    A first Ctrl-C only stops what the shell waits for (a question, an answer)."""
     prompt = PROMPT if session.lines.isatty() else ""  # piped lines need no prompt
+    interrupted = False
     while True:
         out.write(prompt)
         out.flush()
-        raw = session.lines.readline()
-        if not raw or not _handle(session, raw):
-            return
+        try:
+            raw = session.lines.readline()
+            if not raw or not _handle(session, raw):
+                return False
+        except KeyboardInterrupt:
+            if interrupted:
+                return True
+            interrupted = True
+            session.screen.line("shell", INTERRUPTED)
+            continue
+        interrupted = False
 
 
 def run_shell(
-    settings: Settings, input_stream: TextIO, out: TextIO, *, contacts: int = DEMO_CONTACTS
+    settings: Settings,
+    input_stream: TextIO,
+    out: TextIO,
+    *,
+    contacts: int = DEMO_CONTACTS,
+    database_url: str | None = None,
 ) -> int:
-    """`contacts`: how many demo contacts the session's sandbox account holds."""
-    store = Store(settings.database_url)
+    """`contacts`: how many demo contacts the session's sandbox account holds.
+
+    The session keeps its own database (a temporary SQLite file, unless `database_url`): its
+    sandbox lives and dies with the process, so nothing an earlier session left (an activity
+    cut short by Ctrl-C) can be followed against it, and DATABASE_URL, perhaps a real
+    deployment's, is never touched by a sandbox session."""
+    with tempfile.TemporaryDirectory(prefix="cctag-shell-") as folder:
+        url = database_url or f"sqlite:///{folder}/shell.db"
+        return _session(url, input_stream, out, contacts)
+
+
+def _session(database_url: str, input_stream: TextIO, out: TextIO, contacts: int) -> int:
+    store = Store(database_url)
     store.upgrade()
     quiet_logs()
     screen = Screen(out)
@@ -396,12 +443,43 @@ def run_shell(
         talk = TerminalConversation(screen, slack)
         with poller_thread(store, account, slack), ThreadPoolExecutor(1, "cctag-shell") as work:
             out.write(BANNER)
-            _loop(Session(pipeline, screen, talk, input_stream, work), out)
-            work.shutdown(wait=True)
-            deadline = time.monotonic() + DRAIN_SECONDS
-            while _in_flight(store, started_at) and time.monotonic() < deadline:
-                time.sleep(0.1)  # the activities started here run to their end before we leave
+            session = Session(pipeline, screen, talk, input_stream, work, demo=demo_text(sandbox))
+            left_at_once = _loop(session, out)
+            try:
+                if not left_at_once:
+                    _drain(work, store, started_at)
+            except KeyboardInterrupt:
+                pass  # Ctrl-C while waiting for the last activities: leave now
+            work.shutdown(wait=False, cancel_futures=True)
         api.close()
     store.close()
     screen.line("shell", "bye")
     return 0
+
+
+def _drain(work: ThreadPoolExecutor, store: Store, started_at: Any) -> None:
+    """The activities started here run to their end before we leave (Ctrl-C stops waiting)."""
+    work.shutdown(wait=True)
+    deadline = time.monotonic() + DRAIN_SECONDS
+    while _in_flight(store, started_at) and time.monotonic() < deadline:
+        time.sleep(0.1)
+
+
+def demo_text(sandbox: SandboxServer) -> str:
+    """What the session's sandbox holds, for `help`: names a newcomer can type at once."""
+    account = sandbox.state.account()
+    lists = ", ".join(sorted(x.name for x in account.lists.values()))
+    tags = ", ".join(sorted(t.name for t in account.tags.values()))
+    segments = ", ".join(
+        f"{name} ({ident})" for ident, name in sorted(account.segment_names.items())
+    )
+    book = account.campaigns
+    campaigns = ", ".join(sorted(c.name for c in book.campaigns.values())[:8]) if book else ""
+    count = len(account.contacts)
+    return (
+        "In this shell: `--csv <path>` is a source too (the emails of a CSV file: "
+        "`add VIP --csv attendees.csv`); `show lists`, `show segments`, `show campaigns` name "
+        "what the account holds; Ctrl-C stops waiting, a second Ctrl-C (or `quit`) leaves.\n"
+        f"The demo account: contacts contact1@example.com … contact{count}@example.com; "
+        f"lists {lists}; tags {tags}; segments {segments}; campaigns {campaigns}."
+    )

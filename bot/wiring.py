@@ -18,6 +18,8 @@ from slack_sdk.http_retry.builtin_handlers import (
     ConnectionErrorRetryHandler,
     RateLimitErrorRetryHandler,
 )
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
 from starlette.applications import Starlette
 from starlette.routing import BaseRoute
 
@@ -40,11 +42,12 @@ from bot.crypto import cipher_from
 from bot.permissions import Permissions, Policy
 from bot.poller import Poller
 from bot.ports import Accounts, SingleAccount, SingleSlack, SlackClients
-from bot.settings import Settings, require
+from bot.settings import Settings, SettingsError, ensure_port_free, refuse_in_memory, require
 from bot.slack.app import connect_socket_mode, create_app
 from bot.slack.workspaces import HomeData
 from bot.store import Store
 from bot.store.connections import ConnectionRepository
+from bot.store.engine import make_engine, unusable
 from bot.store.ratelimit import DatabaseRateLimiter
 from bot.web import create_web_app
 
@@ -174,6 +177,8 @@ def build_poller(parts: Parts) -> Poller:
 
 
 def poll(settings: Settings, stop: threading.Event) -> int:
+    check_start(settings)
+    log.info(describe_mode(settings, "poll"))
     parts = build_parts(settings)
     log.info("poller started")
     build_poller(parts).run_forever(stop)
@@ -221,7 +226,67 @@ def build_web_app(parts: Parts, bolt_app: App, *, slack_events: bool = True) -> 
         routes += slack_install_routes(bolt_app)
     if parts.connect is not None:
         routes += connect_routes(parts.connect)
-    return create_web_app(bolt_app, parts.store, extra_routes=routes, slack_events=slack_events)
+    return create_web_app(
+        bolt_app,
+        parts.store,
+        extra_routes=routes,
+        slack_events=slack_events,
+        signing_secret=parts.settings.slack_signing_secret,
+    )
+
+
+# ---------------------------------------------------------------- start-up in one line
+
+
+def check_start(settings: Settings) -> None:
+    """What would make `serve` or `poll` useless or unsafe, refused before anything starts,
+    in one line naming the setting (SettingsError)."""
+    if not settings.cc_access_token and not settings.cc_client_id:
+        raise SettingsError(
+            "CC_ACCESS_TOKEN or CC_CLIENT_ID: neither is set, so no Constant Contact account "
+            "can be reached; set CC_ACCESS_TOKEN (one account) or CC_CLIENT_ID and "
+            "CC_CLIENT_SECRET (each workspace connects its own)"
+        )
+    refuse_in_memory(settings.database_url)
+    if settings.cctag_encryption_key:
+        cipher_from(settings.cctag_encryption_key)  # a short key fails here, naming itself
+    _database_answers(settings.database_url)
+
+
+def _database_answers(database_url: str) -> None:
+    """Before the first line: a database that cannot be reached is the only line."""
+    engine = make_engine(database_url)
+    try:
+        with engine.connect():
+            pass
+    except DBAPIError as exc:
+        raise unusable(database_url, exc) from None
+    finally:
+        engine.dispose()
+
+
+def describe_mode(settings: Settings, command: str) -> str:
+    """The first line of a start: what runs, how Slack and Constant Contact are reached."""
+    parts = [f"cctag {command}"]
+    if command == "serve":
+        parts.append(
+            "Socket Mode (SLACK_APP_TOKEN)"
+            if settings.slack_app_token
+            else f"HTTP on port {settings.port} (POST /slack/events)"
+        )
+        parts.append(
+            "Slack installs over OAuth (SLACK_CLIENT_ID)"
+            if multi_workspace(settings)
+            else "one Slack workspace (SLACK_BOT_TOKEN)"
+        )
+    parts.append(
+        "one Constant Contact account (CC_ACCESS_TOKEN)"
+        if settings.cc_access_token
+        else "Constant Contact accounts connected per workspace (CC_CLIENT_ID)"
+    )
+    database = make_url(settings.database_url).render_as_string(hide_password=True)
+    parts.append(f"database {database}")
+    return "; ".join(parts)
 
 
 def serve(settings: Settings) -> int:
@@ -229,6 +294,9 @@ def serve(settings: Settings) -> int:
         require(settings, "SLACK_SIGNING_SECRET")
     if not multi_workspace(settings):
         require(settings, "SLACK_BOT_TOKEN")
+    check_start(settings)
+    ensure_port_free(settings.port, "--port or PORT")
+    log.info(describe_mode(settings, "serve"))
     parts = build_parts(settings)
     bolt_app = build_bolt_app(parts)
     stop = threading.Event()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -48,11 +49,15 @@ def test_db_upgrade_creates_the_schema(tmp_path: Path) -> None:
 def test_poll_stops_cleanly_on_sigterm(tmp_path: Path) -> None:
     process = subprocess.Popen(
         [sys.executable, "-m", "bot", "poll"],
-        env=_env(tmp_path),
+        env=_env(tmp_path, CC_ACCESS_TOKEN="cli-token"),
         stderr=subprocess.PIPE,
         text=True,
     )
     try:
+        assert process.stderr is not None
+        first = process.stderr.readline()  # the mode it runs in comes first
+        assert "cctag poll; one Constant Contact account (CC_ACCESS_TOKEN)" in first
+        assert f"database sqlite:///{tmp_path}/cctag.db" in first
         _wait_for_line(process, "poller started", time.monotonic() + 30)
         process.send_signal(signal.SIGTERM)
         assert process.wait(timeout=15) == 0
@@ -101,6 +106,10 @@ def test_serve_keeps_oauth_codes_and_states_out_of_its_access_log(tmp_path: Path
             text=True,
         )
     try:
+        assert process.stderr is not None
+        first = process.stderr.readline()
+        assert f"cctag serve; HTTP on port {port} (POST /slack/events)" in first
+        assert "Constant Contact accounts connected per workspace (CC_CLIENT_ID)" in first
         _wait_for_line(process, "Uvicorn running", time.monotonic() + 30)
         callback = f"http://127.0.0.1:{port}/cc/oauth/callback"
         answer = httpx.get(callback, params={"code": "CODE-1234", "state": "STATE-5678"})
@@ -136,7 +145,8 @@ def test_an_unwritable_database_path_is_one_line(tmp_path: Path) -> None:
 @pytest.mark.parametrize("command", [["db", "upgrade"], ["poll"]])
 def test_an_unreachable_postgresql_is_one_line(tmp_path: Path, command: list[str]) -> None:
     url = f"postgresql://cctag:secret@127.0.0.1:{free_port()}/cctag"
-    line = _one_line_failure(command, _env(tmp_path, DATABASE_URL=url))
+    env = _env(tmp_path, DATABASE_URL=url, CC_ACCESS_TOKEN="cli-token")
+    line = _one_line_failure(command, env)
     assert "cannot reach PostgreSQL at 127.0.0.1:" in line and "secret" not in line
 
 
@@ -165,3 +175,48 @@ def test_an_unsupported_database_url_is_one_line(tmp_path: Path, url: str, said:
 )
 def test_bad_flags_are_one_line(tmp_path: Path, args: list[str], said: str) -> None:
     assert said in _one_line_failure(args, _env(tmp_path))
+
+
+SERVE_ENV = {"SLACK_BOT_TOKEN": "xoxb-cli", "SLACK_SIGNING_SECRET": "cli-secret"}
+
+
+@pytest.mark.parametrize("command", [["serve"], ["poll"]])
+def test_no_constant_contact_token_nor_application_is_one_line(
+    tmp_path: Path, command: list[str]
+) -> None:
+    line = _one_line_failure(command, _env(tmp_path, **SERVE_ENV))
+    assert "CC_ACCESS_TOKEN or CC_CLIENT_ID: neither is set" in line
+
+
+@pytest.mark.parametrize("url", ["sqlite://", "sqlite:///:memory:"])
+@pytest.mark.parametrize("command", [["serve"], ["poll"], ["db", "upgrade"]])
+def test_an_in_memory_database_is_one_line(tmp_path: Path, command: list[str], url: str) -> None:
+    env = _env(tmp_path, DATABASE_URL=url, CC_ACCESS_TOKEN="cli-token", **SERVE_ENV)
+    line = _one_line_failure(command, env)
+    assert "DATABASE_URL: an in-memory SQLite database is lost at exit" in line
+
+
+@pytest.mark.parametrize("command", [["serve"], ["poll"]])
+def test_a_short_encryption_key_is_one_line(tmp_path: Path, command: list[str]) -> None:
+    env = _env(tmp_path, CC_ACCESS_TOKEN="cli-token", CCTAG_ENCRYPTION_KEY="short", **SERVE_ENV)
+    line = _one_line_failure(command, env)
+    assert "CCTAG_ENCRYPTION_KEY must be a Fernet key or a passphrase of at least 16" in line
+
+
+@pytest.mark.parametrize(
+    ("command", "host", "setting"),
+    [(["serve"], "0.0.0.0", "--port or PORT"), (["sandbox"], "127.0.0.1", "--port")],
+)
+def test_a_port_in_use_is_one_line(
+    tmp_path: Path, command: list[str], host: str, setting: str
+) -> None:
+    taken = socket.socket()
+    try:
+        taken.bind((host, 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        env = _env(tmp_path, CC_ACCESS_TOKEN="cli-token", **SERVE_ENV)
+        line = _one_line_failure([*command, "--port", str(port)], env)
+        assert f"{setting}: port {port} is in use by another program" in line
+    finally:
+        taken.close()

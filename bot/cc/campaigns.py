@@ -187,6 +187,17 @@ class UnknownSegment(CCError):
         self.candidates = list(candidates)
 
 
+class AmbiguousSegment(CCError):
+    """Several segments answer to that name: picked only by id."""
+
+    def __init__(self, wanted: str, segments: Sequence[Segment]) -> None:
+        from bot.usecases.names import Named, Pick, ambiguity  # see name_key
+
+        named = tuple(Named(str(s.segment_id), s.name) for s in segments)
+        super().__init__(ambiguity("segment", Pick(wanted, named)))
+        self.candidates = list(segments)
+
+
 class SegmentStillComputing(CCError):
     def __init__(self, segment: Segment, tries: int, waited: float) -> None:
         super().__init__(
@@ -205,8 +216,10 @@ def _describe(campaign: CampaignSummary) -> str:
 
 
 def name_key(name: str) -> str:
-    """How names compare: case and runs of spaces do not matter."""
-    return " ".join(name.split()).casefold()
+    """How names compare: case, runs of spaces and Unicode forms do not matter."""
+    from bot.usecases.names import fold  # here, not above: bot.usecases imports this module
+
+    return fold(name)
 
 
 def url_key(url: str) -> str:
@@ -340,6 +353,8 @@ class Campaigns:
         matches = [s for s in segments if name_key(s.name) == name_key(wanted)]
         if len(matches) == 1:
             return matches[0]
+        if matches:
+            raise AmbiguousSegment(wanted, matches)
         names = [s.name for s in segments]
         raise UnknownSegment(wanted, close_names(wanted, names))
 

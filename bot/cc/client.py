@@ -42,6 +42,7 @@ from bot.cc.errors import (
     AuthError,
     CCError,
     ConnectionBroken,
+    NotFound,
     RateLimited,
     ServerError,
     StartInDoubt,
@@ -541,6 +542,13 @@ class AccountClient:
         params = {"email": email.strip().lower(), "limit": 1}
         page = parse_answer(ContactPage, self._get("/contacts", params))
         return next((c for c in page.contacts if c.deleted_at is None), None)
+
+    def get_contact(self, contact_id: str) -> Contact | None:
+        """The contact of that id (a deleted one too: it says `deleted_at`), or None."""
+        try:
+            return parse_answer(Contact, self._get(f"/contacts/{inputs.contact_id(contact_id)}"))
+        except NotFound:
+            return None
 
     def count_contacts(
         self,

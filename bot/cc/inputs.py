@@ -26,6 +26,7 @@ EXAMPLE_UUID = "04fe9a97-a579-43c5-bb1a-58ed29bf0a6a"
 __all__ = [
     "MAX_TAG_NAME",
     "activity_id",
+    "contact_id",
     "engagement_level",
     "job_id",
     "list_name",
@@ -55,6 +56,11 @@ def _uuid(value: str, what: str, missing: str) -> str:
 def activity_id(value: str) -> str:
     """An activity id: a UUID (lower-cased)."""
     return _uuid(value, "an activity id", "No activity")
+
+
+def contact_id(value: str) -> str:
+    """A contact id: a UUID (lower-cased)."""
+    return _uuid(value, "a contact id", "No contact")
 
 
 def job_id(value: str) -> str:

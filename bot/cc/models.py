@@ -12,6 +12,7 @@ the limits from its descriptions apply: 50 lists, 500 contacts, 50 tags.
 
 from __future__ import annotations
 
+import unicodedata
 from datetime import date, datetime
 from enum import StrEnum
 from typing import Any, Literal, TypeVar
@@ -87,11 +88,36 @@ def _check_max(values: list[str] | None, limit: int, what: str) -> None:
         raise _exceeds(what, len(values), limit)
 
 
+# Letters that draw nothing (Hangul fillers, the blank Braille pattern, the Mongolian vowel
+# separator): a name of only these looks empty.
+_BLANK_LETTERS = frozenset("\u115f\u1160\u3164\uffa0\u2800\u180e")
+
+
+def _hidden(character: str) -> bool:
+    """Control and format characters: newlines, zero-width spaces, direction overrides."""
+    return unicodedata.category(character) in ("Cc", "Cf")
+
+
+def _unseen(character: str) -> bool:
+    return character.isspace() or _hidden(character) or character in _BLANK_LETTERS
+
+
 def name_within(value: str, what: str, limit: int) -> str:
-    """`value` stripped, refused in words when empty or longer than `limit` characters."""
+    """`value` stripped, refused in words when empty, invisible, holding control or format
+    characters (a direction override makes a name read otherwise than it is), or longer than
+    `limit` characters."""
     stripped = value.strip()
     if not stripped:
         raise LimitError(f"A {what} name needs at least one character")
+    if all(_unseen(c) for c in stripped):
+        raise LimitError(f"A {what} name needs at least one visible character")
+    hidden = [c for c in stripped if _hidden(c)]
+    if hidden:
+        codes = ", ".join(dict.fromkeys(f"U+{ord(c):04X}" for c in hidden))
+        raise LimitError(
+            f"A {what} name cannot hold control characters, invisible characters or direction "
+            f"overrides ({codes}): type it with letters, digits, spaces and keyboard symbols"
+        )
     if len(stripped) > limit:
         raise LimitError(
             f"The {what} name is {len(stripped)} characters, {len(stripped) - limit} over "

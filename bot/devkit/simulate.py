@@ -176,7 +176,7 @@ def run_simulation(settings: Settings, input_stream: TextIO, out: TextIO) -> int
         app_settings = settings.model_copy(update={"slack_signing_secret": secret})
         app = create_app(app_settings, store, SingleAccount(account), client, SYSTEM_CLOCK)
         with (
-            ThreadedServer(create_web_app(app, store)) as web,
+            ThreadedServer(create_web_app(app, store, signing_secret=secret)) as web,
             poller_thread(store, account, client),
         ):
             local = LocalSlack(f"{web.url}/slack/events", secret, slack.response_url, team=TEAM)

@@ -45,7 +45,8 @@ from bot.store.jobs import LAUNCHED, WAITING, Job, JobStore, PartSeen
 from bot.store.models import Poll, Settlement
 from bot.store.store import POSTED, SKIPPED
 from bot.usecases.jobs import JobProgress, job_progress
-from bot.usecases.launch import IN_FLIGHT_WINDOW, settle, start_ready
+from bot.usecases.launch import IN_FLIGHT_WINDOW
+from bot.usecases.resume import settle, start_ready
 
 log = logging.getLogger(__name__)
 
@@ -224,7 +225,7 @@ class Poller:
 
     def _settle_plans(self) -> None:
         """Plans whose launcher is gone, or with a step in doubt past the in-flight window:
-        taken over (bot/usecases/launch.py `settle`), so every step Constant Contact ran is
+        taken over (bot/usecases/resume.py `settle`), so every step Constant Contact ran is
         followed once, none is sent twice, and the rest start or end in words."""
         for job_id in self._jobs.to_settle(IN_FLIGHT_WINDOW):
             job = self._jobs.get(job_id)
@@ -444,7 +445,7 @@ class Poller:
         return list(by_job)
 
     def _start_waiting(self, client: AccountClient, job_id: str) -> None:
-        """Steps waiting for a step that ended: started, or ended in words (bot/usecases)."""
+        """Steps waiting for a step that ended: started, or ended in words (usecases/resume.py)."""
         job = self._jobs.get(job_id)
         if job is None or not any(part.state == WAITING for part in job.parts):
             return

@@ -230,72 +230,6 @@ class Store:
             return int(session.exec(query).one())
 
     # ------------------------------------------------------------------ leases (poller)
-    def claim_due(
-        self,
-        owner: str,
-        lease_seconds: float,
-        limit: int = 200,
-        *,
-        one_workspace: bool = False,
-        exclude: Collection[str] = (),
-    ) -> list[TrackedActivity]:
-        """Lease the activities due for a poll, with every other free one of the same workspaces.
-
-        `one_workspace`: only the workspace whose poll is the most overdue. Workspaces in
-        `exclude`, and those with rows leased by another live poller, are left alone.
-        Rows are picked with SELECT ... FOR UPDATE SKIP LOCKED on PostgreSQL (inside a BEGIN
-        IMMEDIATE transaction on SQLite), so two pollers never lease the same row; a lease of a
-        dead poller expires after `lease_seconds` and the row is free again.
-        """
-        now = self._now()
-        free = or_(
-            col(TrackedActivityRow.lease_expires_at).is_(None),
-            col(TrackedActivityRow.lease_expires_at) <= now,
-        )
-        unfinished = col(TrackedActivityRow.ended_at).is_(None)
-        # A workspace another poller is working on stays with it: one list call, not two.
-        busy = (
-            select(TrackedActivityRow.workspace_id)
-            .where(
-                unfinished,
-                col(TrackedActivityRow.lease_owner) != owner,
-                col(TrackedActivityRow.lease_expires_at) > now,
-            )
-            .distinct()
-        )
-        with self.write() as session:
-            due_query = (
-                select(TrackedActivityRow)
-                .where(unfinished, free, col(TrackedActivityRow.next_poll_at) <= now)
-                .where(col(TrackedActivityRow.workspace_id).not_in(busy))
-            )
-            if exclude:
-                due_query = due_query.where(col(TrackedActivityRow.workspace_id).not_in(exclude))
-            due = session.exec(
-                due_query.order_by(col(TrackedActivityRow.next_poll_at), col(TrackedActivityRow.id))
-                .limit(1 if one_workspace else limit)
-                .with_for_update(skip_locked=True)
-            ).all()
-            workspaces = {row.workspace_id for row in due}
-            taken = {row.id for row in due}
-            companions = (
-                session.exec(
-                    select(TrackedActivityRow)
-                    .where(unfinished, free, col(TrackedActivityRow.workspace_id).in_(workspaces))
-                    .limit(limit)
-                    .with_for_update(skip_locked=True)
-                ).all()
-                if workspaces
-                else []
-            )
-            rows = [*due, *(row for row in companions if row.id not in taken)]
-            expires = now + timedelta(seconds=lease_seconds)
-            for row in rows:
-                row.lease_owner, row.lease_expires_at = owner, expires
-                session.add(row)
-            session.flush()
-            return [_tracked(row) for row in rows]
-
     def renew_lease(self, tracked_id: int, owner: str, lease_seconds: float) -> bool:
         """Extend our lease; False when another poller has taken the row over meanwhile."""
         expires = self._now() + timedelta(seconds=lease_seconds)
@@ -399,46 +333,6 @@ class Store:
             "poll_count": TrackedActivityRow.poll_count + 1,
         }
 
-    def observe(
-        self,
-        tracked_id: int,
-        owner: str,
-        seen: Observation,
-        *,
-        next_poll_at: datetime,
-        poll_interval: float,
-        release: bool = False,
-    ) -> TrackedActivity | None:
-        """Record what Constant Contact said, only while we hold the lease; answers the record.
-
-        `release` lets go of the lease in the same transaction (nothing left to post).
-        """
-        values = self._observed(seen, next_poll_at, poll_interval, self._now())
-        if release:
-            values |= {"lease_owner": None, "lease_expires_at": None}
-        with self.write() as session:
-            if not session.execute(self._leased(tracked_id, owner).values(**values)).rowcount:  # type: ignore[attr-defined]
-                return None
-            row = session.get(TrackedActivityRow, tracked_id, populate_existing=True)
-            return _tracked(row) if row is not None else None
-
-    def release(self, tracked_id: int, owner: str, next_poll_at: datetime | None = None) -> bool:
-        values: dict[str, Any] = {"lease_owner": None, "lease_expires_at": None}
-        if next_poll_at is not None:
-            values["next_poll_at"] = next_poll_at
-        return self._update_leased(tracked_id, owner, **values)
-
-    def finish(self, tracked_id: int, owner: str, *, gave_up: bool = False) -> bool:
-        """The activity's end is posted: stop following it, and let go of the lease."""
-        return self._update_leased(
-            tracked_id,
-            owner,
-            ended_at=self._now(),
-            gave_up=gave_up,
-            lease_owner=None,
-            lease_expires_at=None,
-        )
-
     def _leased(self, tracked_id: int, owner: str) -> Any:
         return update(TrackedActivityRow).where(
             col(TrackedActivityRow.id) == tracked_id,
@@ -468,15 +362,6 @@ class Store:
         return min(found) if found else None
 
     # ------------------------------------------------------------------ Slack post intents
-    def posts(self, tracked_id: int) -> list[SlackPost]:
-        query = (
-            select(SlackPostRow)
-            .where(SlackPostRow.tracked_id == tracked_id)
-            .order_by(col(SlackPostRow.id))
-        )
-        with self._read() as session:
-            return [_post(row) for row in session.exec(query)]
-
     def get_post(self, tracked_id: int, key: str) -> SlackPost | None:
         query = select(SlackPostRow).where(
             SlackPostRow.tracked_id == tracked_id, SlackPostRow.key == key
@@ -503,11 +388,6 @@ class Store:
             if found is None:
                 raise
             return found
-
-    def confirm_post(self, tracked_id: int, key: str, ts: str) -> None:
-        """The reply `key` is in the thread as message `ts`."""
-        with self.write() as session:
-            self._confirm(session, tracked_id, key, ts, self._now())
 
     def _confirm(self, session: Session, tracked_id: int, key: str, ts: str, now: datetime) -> None:
         session.execute(
@@ -665,9 +545,11 @@ class Store:
     ) -> list[TrackedActivity]:
         """Lease the most overdue free activity with every other free one of its workspace.
 
-        Unlike `claim_due`, a workspace where another poller holds rows is not passed over: a
-        dead poller's lease holds back its own activities only, until it expires (the price is
-        one more list call when two live pollers share a workspace's new activities).
+        Rows are picked with SELECT ... FOR UPDATE SKIP LOCKED on PostgreSQL (inside a BEGIN
+        IMMEDIATE transaction on SQLite), so two pollers never lease the same row. A workspace
+        where another poller holds rows is not passed over: a dead poller's lease holds back
+        its own activities only, until it expires (the price is one more list call when two
+        live pollers share a workspace's new activities).
         """
         now = self._now()
         free = or_(

@@ -1,4 +1,4 @@
-"""Use cases of cctag, free of Slack payloads and HTTP (see service.py)."""
+"""Use cases of cctag, free of Slack payloads and HTTP (see docs/ARCHITECTURE.md)."""
 
 from bot.usecases.bodies import check_limits
 from bot.usecases.catalog import Catalog

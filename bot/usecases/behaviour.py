@@ -19,6 +19,7 @@ from enum import StrEnum
 from bot.cc.campaigns import (
     SEGMENT_WAITS,
     AmbiguousCampaign,
+    AmbiguousSegment,
     Campaign,
     CampaignActivityRef,
     Campaigns,
@@ -235,5 +236,11 @@ def _not_a_link(link: str, campaign: str, links: Sequence[str]) -> str:
 
 
 def _sentence(exc: CCError) -> str:
-    told = (UnknownCampaign, AmbiguousCampaign, UnknownSegment, SegmentStillComputing)
+    told = (
+        UnknownCampaign,
+        AmbiguousCampaign,
+        UnknownSegment,
+        AmbiguousSegment,
+        SegmentStillComputing,
+    )
     return exc.message if isinstance(exc, told) else cc_message(exc)

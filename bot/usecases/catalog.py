@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 from bot.cc.client import AccountClient
 from bot.cc.models import ContactList, Tag
 from bot.clock import SYSTEM_CLOCK, Clock
+from bot.usecases.names import fold
 
 DEFAULT_TTL = 60.0
 T = TypeVar("T")
@@ -120,7 +121,8 @@ class Catalog:
 
 def matching(names: list[tuple[str, str]], typed: str, limit: int = 100) -> list[tuple[str, str]]:
     """(id, name) pairs whose name contains what was typed, names starting with it first."""
-    wanted = typed.strip().casefold()
-    found = [pair for pair in names if wanted in pair[1].casefold()]
-    found.sort(key=lambda pair: (not pair[1].casefold().startswith(wanted), pair[1].casefold()))
-    return found[:limit]
+    wanted = fold(typed)
+    keyed = [(fold(pair[1]), pair) for pair in names]
+    found = [(key, pair) for key, pair in keyed if wanted in key]
+    found.sort(key=lambda item: (not item[0].startswith(wanted), item[0]))
+    return [pair for _, pair in found[:limit]]

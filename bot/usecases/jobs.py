@@ -131,7 +131,8 @@ def job_progress(job_id: str, parts: Sequence[JobPart], *, given_up: bool = Fals
     completed = all(_state(part) == ActivityState.COMPLETED for part in parts)
     counts = f"{items_done:,} of {items_total:,} items"
     if completed:
-        text = f"Job {job_id} completed: all {len(parts)} activities, {counts}."
+        every = f"all {len(parts)} activities" if len(parts) > 1 else "its one activity"
+        text = f"Job {job_id} completed: {every}, {counts}."
     elif not over:
         text = f"Job {job_id} processing: {ended} of {len(parts)} activities done, {counts}" + (
             f" ({round(100 * items_done / items_total)}%)." if items_total else "."

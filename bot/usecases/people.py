@@ -22,7 +22,7 @@ import re
 import uuid
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
 
@@ -49,6 +49,9 @@ SYNC_LOCK_SECONDS = 15 * 60.0
 # The largest CSV read: the size Slack's file_input allows by default.
 MAX_CSV_BYTES = 10 * 1024 * 1024
 MAX_EMAIL_LENGTH = 254
+# Up to this many contact ids are checked one call each on a cold index of unknown size; more
+# are checked by a full sync (500 contacts a call) that also warms the index.
+FEW_IDS = 8
 DELETED = "deleted"
 UNSUBSCRIBED = "unsubscribed"
 
@@ -270,13 +273,21 @@ class ContactResolver:
             client, key, wanted, know_size=known is not None, asked_at=asked_at
         )
 
-    def estimate_calls(self, email_count: int, *, account_key: str | None) -> int:
-        """What resolving `email_count` emails would cost now (cold index: at most that)."""
+    def estimate_calls(
+        self, email_count: int, *, account_key: str | None, account_size: int | None = None
+    ) -> int:
+        """What resolving `email_count` emails would cost now, by the rules `resolve` follows.
+        On a cold index whose account size is unknown, give `account_size` (see
+        `size_unknown`); without it the estimate is the worst case, one call per email."""
         state = self._index.sync_state(account_key_of(account_key))
         if self._warm(state):
             return 0 if self._fresh(state) else 1
+        if email_count <= 1:
+            return email_count
         if state is not None and state.full_sync_at:
             return min(email_count, sync_cost(state.contacts))
+        if account_size is not None:  # the first page, then look-ups or the rest of a sync
+            return min(1 + email_count, sync_cost(account_size))
         return email_count
 
     def index_cost(self, *, account_key: str | None, after: datetime | None = None) -> int | None:
@@ -311,6 +322,50 @@ class ContactResolver:
     @property
     def index(self) -> ContactIndex:
         return self._index
+
+    def size_unknown(self, account_key: str | None) -> bool:
+        """A cold index that never learnt the account's size: only then is it worth a call."""
+        state = self._index.sync_state(account_key_of(account_key))
+        return not self._warm(state) and not (state is not None and state.full_sync_at)
+
+    def check_ids(
+        self, client: AccountClient, contact_ids: Sequence[str], *, account_key: str | None
+    ) -> IdCheck:
+        """Which named contact ids the account holds: through the index when it is warm (or
+        when a sync costs less than one call per id), else one `GET /contacts/{id}` each."""
+        wanted = list(dict.fromkeys(contact_ids))
+        key = account_key_of(account_key)
+        if not wanted:
+            return IdCheck()
+        state = self._index.sync_state(key)
+        calls = 0
+        if self._warm(state):
+            calls = self._from_warm_index(client, key, [], self._clock.now()).calls
+        elif len(wanted) > self._sync_cost_or(state, FEW_IDS):
+            with self._sync_lock(key):
+                calls = self._sync(client, key, [], know_size=True).calls
+        else:
+            return self._get_each(client, wanted)
+        indexed = self._index.lookup_ids(key, wanted)
+        check = IdCheck(calls=calls)
+        for contact_id in wanted:
+            _check_one(check, contact_id, indexed.get(contact_id))
+        return check
+
+    @staticmethod
+    def _sync_cost_or(state: SyncState | None, default: int) -> int:
+        """A full sync's calls when the account's size is known, else `default`."""
+        return sync_cost(state.contacts) if state is not None and state.full_sync_at else default
+
+    def _get_each(self, client: AccountClient, contact_ids: Sequence[str]) -> IdCheck:
+        check = IdCheck(calls=len(contact_ids))
+        for contact_id in contact_ids:
+            contact = client.get_contact(contact_id)
+            found = None
+            if contact is not None:
+                found = IndexedContact("", contact_id, contact_status(contact), contact.updated_at)
+            _check_one(check, contact_id, found)
+        return check
 
     # ------------------------------------------------------------ freshness
     def _warm(self, state: SyncState | None) -> bool:
@@ -439,6 +494,25 @@ class ContactResolver:
         for email in wanted:
             _classify(resolution, email, indexed.get(email, []))
         return resolution
+
+
+@dataclass
+class IdCheck:
+    """What named contact ids came to: taggable ones, unknown ones, skipped ones (id, why)."""
+
+    found: list[str] = field(default_factory=list)
+    unknown: list[str] = field(default_factory=list)
+    skipped: list[tuple[str, str]] = field(default_factory=list)
+    calls: int = 0
+
+
+def _check_one(check: IdCheck, contact_id: str, contact: IndexedContact | None) -> None:
+    if contact is None:
+        check.unknown.append(contact_id)
+    elif (reason := skip_reason(contact.status)) is not None:
+        check.skipped.append((contact_id, reason))
+    else:
+        check.found.append(contact_id)
 
 
 def _classify(resolution: Resolution, email: str, candidates: list[IndexedContact]) -> None:

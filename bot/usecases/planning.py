@@ -11,10 +11,11 @@ from bot.cc.models import ActivityKind, TagDeleteRequest, build
 from bot.usecases.bodies import activity_kind, looked_up, refuse_limits, split
 from bot.usecases.catalog import Catalog
 from bot.usecases.inputs import Actor, BulkInput, DeleteInput, SourceKind, TaggingInput
-from bot.usecases.outcomes import Refused, plural, quoted, unique, unknown
+from bot.usecases.names import Named
+from bot.usecases.outcomes import Refused, plural, quoted
 from bot.usecases.people import ContactResolver
 from bot.usecases.plans import Plan, Step, independent
-from bot.usecases.resolver import Resolver, count, name_key
+from bot.usecases.resolver import Resolver, count, picked
 from bot.usecases.sources import Sources
 from bot.usecases.words import summarize
 
@@ -76,12 +77,12 @@ class BulkPlanner:
 
 
 def plan_delete(client: AccountClient, inp: DeleteInput) -> Plan:
-    tags = client.list_tags(include_count=True)
-    by_name = {name_key(tag.name): tag for tag in tags}
-    missing = [name for name in inp.tag_names if name_key(name) not in by_name]
-    if missing:
-        raise Refused(unknown("tag", missing))
-    chosen = unique([by_name[name_key(name)] for name in inp.tag_names])
+    tags = {tag.tag_id: tag for tag in client.list_tags(include_count=True)}
+    named = [Named(t.tag_id, t.name, t.contacts_count) for t in tags.values()]
+    ids, refusals = picked(inp.tag_names, "tag", lambda _fresh: named)
+    if refusals:
+        raise Refused("; ".join(refusals))
+    chosen = [tags[ident] for ident in ids]
     request = build(TagDeleteRequest, {"tag_ids": [tag.tag_id for tag in chosen]})
     counts = tuple((tag.name, tag.contacts_count) for tag in chosen)
     total = sum(c or 0 for _, c in counts)

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from bot.cc.client import AccountClient
+from bot.cc.errors import CCError
 from bot.cc.models import LimitError
 from bot.mrkdwn import shorten_names
 from bot.usecases.bodies import action_name, check_limits
@@ -233,7 +234,16 @@ class Turn:
         emails = _emails_named(inp)
         if not emails or not isinstance(talk, TellsProgress) or check_limits(inp):
             return  # nothing slow, no way to say it, or refused at once by the plan
-        calls = self.ops.resolver.estimate_calls(emails, account_key=account.account_key)
+        resolver, key = self.ops.resolver, account.account_key
+        size = None
+        if emails > SLOW_LOOKUP_CALLS and resolver.size_unknown(key):
+            # One call for the account's size: a cold look-up pages the index 500 contacts a
+            # call, so its cost is the smaller of the emails and the pages, not the emails.
+            try:
+                size = account.count_contacts(status="all")
+            except CCError:  # the plan meets it too, and says it; announce the worst case
+                size = None
+        calls = resolver.estimate_calls(emails, account_key=key, account_size=size)
         if calls <= SLOW_LOOKUP_CALLS:
             return
         seconds = math.ceil(calls / CALLS_PER_SECOND)
@@ -241,7 +251,7 @@ class Turn:
         talk.working(
             Message(
                 f"Looking up {plural(emails, 'email')} in Constant "
-                f"Contact: about {plural(calls, 'API call')}, so about {about}. "
+                f"Contact: at most {plural(calls, 'API call')}, so about {about}. "
                 "What was found follows before anything starts."
             )
         )

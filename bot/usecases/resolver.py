@@ -1,6 +1,6 @@
 """Names and people into ids: tags and lists by name through the catalog, emails through the
-contact index, ids picked from menus back into names. Every unknown name is collected before
-refusing. `name_key` is the one place that says when two names are the same name.
+contact index, ids picked from menus back into names. Every unknown or ambiguous name is
+collected before refusing. Names are folded and picked by bot/usecases/names.py only.
 """
 
 from __future__ import annotations
@@ -15,14 +15,38 @@ from bot.mrkdwn import shorten_names
 from bot.usecases.bodies import source_body
 from bot.usecases.catalog import Catalog
 from bot.usecases.inputs import BulkInput, DeleteInput, ListsInput, Source, SourceKind, TaggingInput
+from bot.usecases.names import Named, ambiguity, clashing, fold, pick
 from bot.usecases.outcomes import People, Refused, unique, unknown
-from bot.usecases.people import ContactResolver, Resolution, contacts_in
+from bot.usecases.people import ContactResolver, Resolution, Skipped, contacts_in
 from bot.usecases.sources import CampaignMenus
 
 
 def name_key(name: str) -> str:
     """What two tag or list names share when Constant Contact takes them for one name."""
-    return name.strip().casefold()
+    return fold(name)
+
+
+def picked(
+    names: Sequence[str], what: str, load: Callable[[bool], list[Named]]
+) -> tuple[list[str], list[str]]:
+    """Ids of the named things, and a sentence for the unknown names and each ambiguous one;
+    `load(fresh)` answers the account's things (looked up once more when one is not found)."""
+    items = load(False)
+    picks = [pick(name, items) for name in names]
+    if any(chosen.found is None for chosen in picks):
+        items = load(True)  # created a moment ago? look once more
+        picks = [pick(name, items) for name in names]
+    missing = [chosen.wanted for chosen in picks if not chosen.candidates]
+    refusals = [unknown(what, missing)] if missing else []
+    refusals += [ambiguity(what, chosen) for chosen in picks if chosen.ambiguous]
+    ids = [chosen.found.ident for chosen in picks if chosen.found is not None]
+    return unique(ids), refusals
+
+
+def _shown(items: list[Named]) -> dict[str, str]:
+    """Ids picked from a menu become names, save where a name alone could not say which."""
+    unclear = clashing(items)
+    return {item.ident: item.name for item in items if item.ident not in unclear}
 
 
 def similar_key(name: str) -> str:
@@ -42,13 +66,17 @@ def similar_groups(tags: Sequence[Tag]) -> list[list[Tag]]:
 
 def tag_named(catalog: Catalog, workspace_id: str, client: AccountClient, name: str) -> Tag:
     """From the cached catalog, looked up once more before saying it is unknown."""
-    wanted = name_key(name)
-    for fresh in (False, True):
-        tags = catalog.tags(workspace_id, client, fresh=fresh)
-        found = next((tag for tag in tags if name_key(tag.name) == wanted), None)
-        if found is not None:
-            return found
-    raise Refused(unknown("tag", [name.strip()]))
+    tags: dict[str, Tag] = {}
+
+    def load(fresh: bool) -> list[Named]:
+        tags.clear()
+        tags.update({t.tag_id: t for t in catalog.tags(workspace_id, client, fresh=fresh)})
+        return [Named(t.tag_id, t.name, t.contacts_count) for t in tags.values()]
+
+    ids, refusals = picked([name], "tag", load)
+    if refusals:
+        raise Refused("; ".join(refusals))
+    return tags[ids[0]]
 
 
 def named(
@@ -56,12 +84,12 @@ def named(
 ) -> BulkInput:
     """Ids picked from a menu replaced by names (an id no longer known stays, and is then
     reported unknown)."""
-    tags = {t.tag_id: t.name for t in catalog.tags(workspace_id, client)}
+    tags = _shown([Named(t.tag_id, t.name) for t in catalog.tags(workspace_id, client)])
     if isinstance(inp, DeleteInput):
         return DeleteInput(tuple(tags.get(i, i) for i in inp.tag_names))
     lists: dict[str, str] = {}
     if isinstance(inp, ListsInput) or inp.source.kind == SourceKind.LISTS:
-        lists = {x.list_id: x.name for x in catalog.lists(workspace_id, client)}
+        lists = _shown([Named(x.list_id, x.name) for x in catalog.lists(workspace_id, client)])
     source = inp.source
     if source.kind in (SourceKind.TAGS, SourceKind.LISTS):
         names = tags if source.kind == SourceKind.TAGS else lists
@@ -95,32 +123,35 @@ class Resolver:
     def lists(self, names: Sequence[str]) -> list[str]:
         return self._by_name(names, "list", self._list_ids)
 
-    def _tag_ids(self, fresh: bool) -> dict[str, str]:
+    def _tag_ids(self, fresh: bool) -> list[Named]:
         tags = self._catalog.tags(self._workspace, self._client, fresh=fresh)
-        return {name_key(tag.name): tag.tag_id for tag in tags}
+        return [Named(tag.tag_id, tag.name, tag.contacts_count) for tag in tags]
 
-    def _list_ids(self, fresh: bool) -> dict[str, str]:
+    def _list_ids(self, fresh: bool) -> list[Named]:
         lists = self._catalog.lists(self._workspace, self._client, fresh=fresh)
-        return {name_key(found.name): found.list_id for found in lists}
+        return [Named(found.list_id, found.name) for found in lists]
 
     def _by_name(
-        self, names: Sequence[str], what: str, load: Callable[[bool], dict[str, str]]
+        self, names: Sequence[str], what: str, load: Callable[[bool], list[Named]]
     ) -> list[str]:
-        ids = load(False)
-        if any(name_key(name) not in ids for name in names):
-            ids = load(True)  # created a moment ago? look once more
-        missing = [name for name in names if name_key(name) not in ids]
-        if missing:
-            self._unknown.append(unknown(what, missing))
-        return unique([ids[name_key(n)] for n in names if name_key(n) in ids])
+        ids, refusals = picked(names, what, load)
+        self._unknown.extend(refusals)
+        return ids
 
     def _resolve(self, values: Sequence[str]) -> tuple[list[str], Resolution]:
         """Contact ids as named, and the emails resolved through the contact index."""
         named = contacts_in(", ".join(values))
-        resolution = self._people.resolve(
-            self._client, named.emails, account_key=self._client.account_key
-        )
-        return list(named.contact_ids), resolution
+        key = self._client.account_key
+        resolution = self._people.resolve(self._client, named.emails, account_key=key)
+        # An id the account does not hold is refused here, before any message is posted.
+        check = self._people.check_ids(self._client, named.contact_ids, account_key=key)
+        if check.unknown:
+            word = "id" if len(check.unknown) == 1 else "ids"
+            shown = shorten_names(check.unknown, 600)
+            self._unknown.append(f"No contact in this account has the {word} {shown}")
+        resolution.calls += check.calls
+        resolution.skipped += [Skipped(email=i, contact_id=i, reason=r) for i, r in check.skipped]
+        return check.found, resolution
 
     def contacts(self, values: Sequence[str]) -> list[str]:
         """The taggable contacts: ids as given, emails found; unknown and skipped ones are

@@ -23,6 +23,7 @@ from typing import Any
 
 from bot.cc.campaigns import (
     SEGMENT_WAITS,
+    AmbiguousSegment,
     Campaigns,
     CampaignSummary,
     UnknownSegment,
@@ -178,7 +179,7 @@ class Sources:
         try:
             return Campaigns(account, clock=self._clock).find_segment(wanted).segment_id
         except CCError as exc:
-            told = isinstance(exc, UnknownSegment)
+            told = isinstance(exc, UnknownSegment | AmbiguousSegment)
             raise Refused(exc.message if told else cc_message(exc)) from None
 
 

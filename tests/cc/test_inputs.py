@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 
 import pytest
@@ -58,6 +59,39 @@ def test_names_within_the_contract_lengths() -> None:
         inputs.list_name("l" * 256)
     with pytest.raises(LimitError, match="at least one character"):
         inputs.list_name("  ")
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["\u200b\u200b", "\u3164", "\u2800 \u200d", "\ufeff", "\u202e\u2066"],
+)
+def test_names_of_only_invisible_characters_are_refused(name: str) -> None:
+    for check in (inputs.tag_name, inputs.list_name):
+        with pytest.raises(LimitError, match="at least one visible character"):
+            check(name)
+
+
+@pytest.mark.parametrize(
+    ("name", "code"),
+    [
+        ("VIP\u202egpj.exe", "U+202E"),  # right-to-left override: reads "VIPexe.jpg"
+        ("Donors\u2066x\u2069", "U+2066, U+2069"),
+        ("VIP\u200b", "U+200B"),  # looks exactly like "VIP"
+        ("a\nb", "U+000A"),
+        ("bell\x07", "U+0007"),
+    ],
+)
+def test_names_holding_control_or_direction_characters_are_refused_in_words(
+    name: str, code: str
+) -> None:
+    for check in (inputs.tag_name, inputs.list_name):
+        with pytest.raises(LimitError, match=f"cannot hold control characters.*{re.escape(code)}"):
+            check(name)
+
+
+def test_names_of_letters_from_any_script_and_keyboard_symbols_pass() -> None:
+    for name in ("Café 2026", "Ünïcødé & co.", "日本語", "VIP #1 (gold) - 50% off!", "العربية"):
+        assert inputs.tag_name(name) == name
 
 
 def test_the_client_refuses_a_bad_activity_id_before_any_call(

@@ -316,3 +316,21 @@ def test_a_slow_sync_another_process_finished_while_one_waited_serves_it_without
             assert world.contact_calls() - before == 3  # one sync of 3 pages, no refresh
             assert sorted(a.calls for a in answers) == [0, 3]
             assert answers[0].found == answers[1].found
+
+
+def test_contact_ids_are_checked_for_few_calls(world: World) -> None:
+    ids = [world.id_of(e) for e in world.subscribed()[:3]]
+    ghost = "00000000-0000-4000-8000-00000000dead"
+    before = world.contact_calls()
+    cold = world.resolver.check_ids(world.client, [*ids, ghost], account_key="acct")
+    assert cold.found == ids and cold.unknown == [ghost]
+    assert cold.calls == world.contact_calls() - before == 4  # one each: few ids, cold index
+    many = [world.id_of(e) for e in world.subscribed()[:20]]
+    before = world.contact_calls()
+    synced = world.resolver.check_ids(world.client, many, account_key="acct")
+    assert synced.found == many and synced.calls == world.contact_calls() - before == 3
+    gone = world.id_of(world.deleted()[0])
+    before = world.contact_calls()
+    warm = world.resolver.check_ids(world.client, [*many, gone], account_key="acct")
+    assert warm.calls == world.contact_calls() - before == 0  # the sync just warmed the index
+    assert warm.skipped == [(gone, "deleted")]

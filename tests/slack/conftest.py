@@ -133,7 +133,7 @@ def bot_over(
         app = create_app(
             settings, store, SingleAccount(account), client, SYSTEM_CLOCK, permissions=permits
         )
-        with ThreadedServer(create_web_app(app, store)) as web:
+        with ThreadedServer(create_web_app(app, store, signing_secret=SECRET)) as web:
             local = LocalSlack(f"{web.url}/slack/events", SECRET, slack.response_url)
             yield Bot(sandbox, slack, store, account, web, local)
         api.close()

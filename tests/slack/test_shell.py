@@ -60,11 +60,78 @@ def test_a_session_reads_as_plain_text_and_runs_to_its_end(tmp_path: Path) -> No
         assert raw not in printed.split("Answer yes or no")[1], raw
 
 
-def test_progress_is_one_line_rewritten_in_place(tmp_path: Path) -> None:
-    printed = _run(tmp_path / "shell.db", "add VIP --lists Newsletter\nexit\n")
+class Terminal(io.StringIO):
+    """A screen that says it is a terminal."""
+
+    def isatty(self) -> bool:
+        return True
+
+
+def test_progress_is_one_line_rewritten_in_place_on_a_terminal(tmp_path: Path) -> None:
+    out = Terminal()
+    lines = io.StringIO("add VIP --lists Newsletter\nexit\n")
+    assert run_shell(Settings(), lines, out) == 0
+    printed = out.getvalue()
     assert printed.count(f"{CLEAR_LINE}[progress]") >= 2
     assert "\n[progress]" not in printed  # never a new line per update
     assert "[progress]" in printed and "100% (completed)" in printed
+
+
+def test_progress_in_a_pipe_is_plain_lines_without_control_codes(tmp_path: Path) -> None:
+    printed = _run(tmp_path / "shell.db", "add VIP --lists Newsletter\nexit\n")
+    assert "\x1b" not in printed and "\r" not in printed
+    progress = [line for line in printed.splitlines() if line.startswith("[progress]")]
+    assert progress and len(progress) == len(set(progress))  # each text once
+    assert "100% (completed)" in progress[-1]
+
+
+class Keys(io.StringIO):
+    """Typed lines, where `^C` is a Ctrl-C (KeyboardInterrupt, as the terminal raises it)."""
+
+    def readline(self, size: int | None = -1) -> str:  # type: ignore[override]
+        line = super().readline()
+        if line == "^C\n":
+            raise KeyboardInterrupt
+        return line
+
+
+def _keys(text: str) -> str:
+    out = io.StringIO()
+    assert run_shell(Settings(), Keys(text), out) == 0
+    return out.getvalue()
+
+
+def test_a_first_ctrl_c_stops_waiting_and_a_second_leaves(tmp_path: Path) -> None:
+    printed = _keys("^C\ntags\n^C\n^C\ntags\n")
+    assert printed.count("Stopped waiting (what was started goes on)") == 2
+    assert printed.count("VIP:") == 1  # the tags between; the line after the second Ctrl-C unread
+    assert printed.rstrip().endswith("bye") and "Traceback" not in printed
+
+
+def test_ctrl_c_in_a_question_starts_nothing_and_the_shell_goes_on(tmp_path: Path) -> None:
+    printed = _keys("add\nVIP\n^C\ntags\nquit\n")
+    assert "Stopped waiting" in printed and "Started" not in printed
+    assert "VIP:" in printed and printed.rstrip().endswith("bye")
+
+
+def test_a_second_shell_after_a_ctrl_c_during_an_activity_starts_cleanly_and_stays_quiet(
+    tmp_path: Path,
+) -> None:
+    first = _keys("add VIP --lists Newsletter\n^C\n^C\n")
+    assert "[cctag] Started:" in first and first.rstrip().endswith("bye")
+    second = _keys("add Volunteer --tags VIP\nexit\n")
+    assert second.count("[#channel]") == 1 and second.count("[thread] you completed") == 1
+    first_summary = "list “Newsletter”"  # nothing of the first session is followed again
+    for noise in ("message_not_found", "Slack said", "went wrong", "Traceback", first_summary):
+        assert noise not in second, noise
+
+
+def test_help_names_the_csv_source_and_the_demo_data(tmp_path: Path) -> None:
+    printed = _run(tmp_path / "shell.db", "help\nexit\n")
+    assert "--csv <path>" in printed and "contact1@example.com … contact200@example.com" in printed
+    for name in ("Newsletter", "Donors", "Engaged readers (1)", "show campaigns"):
+        assert name in printed, name
+    assert "show lists|segments|campaigns" in printed
 
 
 def test_input_is_read_while_a_command_works(tmp_path: Path) -> None:

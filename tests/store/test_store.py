@@ -5,7 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 import time
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -26,6 +26,15 @@ def _new(activity_id: str = "act-1", workspace_id: str = "T1") -> NewActivity:
         summary="Add tag VIP to 3 contacts",
         activity_id=activity_id,
     )
+
+
+def _schedule(store: Store, when: dict[int, datetime]) -> None:
+    """Each activity next due at the given time (claimed by every workspace, then let go)."""
+    served: set[str] = set()
+    while claimed := store.claim_workspace_due("x", 1, exclude=served):
+        served.update(t.workspace_id for t in claimed)
+    done = [Settlement(tracked_id=i, next_poll_at=at) for i, at in when.items()]
+    store.settle("x", done)
 
 
 @pytest.fixture
@@ -150,12 +159,12 @@ def test_due_rows_are_leased_to_one_owner_until_the_lease_expires(
     store: Store, clock: FakeClock
 ) -> None:
     tracked = store.track_activity(_new())
-    assert [t.id for t in store.claim_due("a", lease_seconds=30)] == [tracked.id]
-    assert store.claim_due("b", lease_seconds=30) == []
+    assert [t.id for t in store.claim_workspace_due("a", lease_seconds=30)] == [tracked.id]
+    assert store.claim_workspace_due("b", lease_seconds=30) == []
     clock.advance(29)
-    assert store.claim_due("b", lease_seconds=30) == []
+    assert store.claim_workspace_due("b", lease_seconds=30) == []
     clock.advance(2)
-    assert [t.lease_owner for t in store.claim_due("b", lease_seconds=30)] == ["b"]
+    assert [t.lease_owner for t in store.claim_workspace_due("b", lease_seconds=30)] == ["b"]
     assert not store.renew_lease(tracked.id, "a", 30), "the old owner lost the row"
     assert store.renew_lease(tracked.id, "b", 30)
 
@@ -166,11 +175,9 @@ def test_a_due_row_brings_along_the_other_free_rows_of_its_workspace(
     due = store.track_activity(_new("due"))
     later = store.track_activity(_new("later"))
     other = store.track_activity(_new("other", workspace_id="T2"))
-    for tracked in (later, other):
-        store.claim_due("x", 1)
-        store.release(tracked.id, "x", next_poll_at=clock.now() + timedelta(seconds=60))
-    store.release(due.id, "x", next_poll_at=clock.now())
-    claimed = {t.activity_id for t in store.claim_due("me", 30)}
+    in_a_minute = clock.now() + timedelta(seconds=60)
+    _schedule(store, {due.id: clock.now(), later.id: in_a_minute, other.id: in_a_minute})
+    claimed = {t.activity_id for t in store.claim_workspace_due("me", 30)}
     assert claimed == {"due", "later"}
 
 
@@ -178,13 +185,13 @@ def test_one_workspace_at_a_time_the_most_overdue_first(store: Store, clock: Fak
     plan = {"a": ("T1", 5), "b": ("T2", 9), "c": ("T1", 0)}
     for activity_id, (workspace, _) in plan.items():
         store.track_activity(_new(activity_id, workspace_id=workspace))
-    for tracked in store.claim_due("x", 1):
-        overdue = timedelta(seconds=plan[tracked.activity_id][1])
-        store.release(tracked.id, "x", next_poll_at=clock.now() - overdue)
-    first = store.claim_due("me", 30, one_workspace=True)
+    rows = store.recent_activities("T1") + store.recent_activities("T2")
+    when = {t.id: clock.now() - timedelta(seconds=plan[t.activity_id][1]) for t in rows}
+    _schedule(store, when)
+    first = store.claim_workspace_due("me", 30)
     assert {t.activity_id for t in first} == {"b"}
-    assert store.claim_due("other", 30, one_workspace=True, exclude={"T1"}) == []
-    second = store.claim_due("me", 30, one_workspace=True, exclude={"T2"})
+    assert store.claim_workspace_due("other", 30, exclude={"T1"}) == []
+    second = store.claim_workspace_due("me", 30, exclude={"T2"})
     assert {t.activity_id for t in second} == {"a", "c"}
 
 
@@ -192,8 +199,8 @@ def test_polls_and_their_ends_are_recorded_in_one_transaction_each(
     store: Store, clock: FakeClock
 ) -> None:
     ours, theirs = store.track_activity(_new("ours")), store.track_activity(_new("theirs", "T2"))
-    store.claim_due("me", 30, one_workspace=True, exclude={"T2"})
-    store.claim_due("other", 30)
+    store.claim_workspace_due("me", 30, exclude={"T2"})
+    store.claim_workspace_due("other", 30)
     store.intend_post(ours.id, "progress", "me")
     later = clock.now() + timedelta(seconds=5)
     seen = Observation(state="completed", percent_done=100, items_total_count=3)
@@ -241,7 +248,7 @@ def test_polls_and_their_ends_are_recorded_in_one_transaction_each(
 
 def test_settling_a_refused_post_releases_for_later(store: Store, clock: FakeClock) -> None:
     tracked = store.track_activity(_new())
-    store.claim_due("me", 30)
+    store.claim_workspace_due("me", 30)
     store.intend_post(tracked.id, "state:processing", "me")
     retry = clock.now() + timedelta(seconds=1)
     store.settle(
@@ -264,18 +271,22 @@ def test_observation_and_finish_need_the_lease(store: Store, clock: FakeClock) -
         activity_errors=["one contact was skipped"],
     )
     later = clock.now() + timedelta(seconds=5)
-    assert not store.observe(tracked.id, "me", seen, next_poll_at=later, poll_interval=5)
-    store.claim_due("me", 30)
-    assert store.observe(tracked.id, "me", seen, next_poll_at=later, poll_interval=5)
+    poll = Poll(tracked_id=tracked.id, seen=seen, next_poll_at=later, poll_interval=5)
+    assert store.observe_all("me", [poll]) == {}
+    store.claim_workspace_due("me", 30)
+    assert list(store.observe_all("me", [poll])) == [tracked.id]
     found = store.get_tracked("T1", "act-1")
     assert found is not None
     assert (found.state, found.percent_done, found.items_completed_count) == ("processing", 40, 4)
     assert found.activity_errors == ["one contact was skipped"] and found.poll_count == 1
-    assert store.finish(tracked.id, "me")
+    store.settle("someone else", [Settlement(tracked_id=tracked.id, finish=True)])
+    held = store.get_tracked("T1", "act-1")
+    assert held is not None and not held.finished, "finishing needs the lease"
+    store.settle("me", [Settlement(tracked_id=tracked.id, finish=True)])
     done = store.get_tracked("T1", "act-1")
     assert done is not None and done.finished and done.lease_owner is None
     clock.advance(3600)
-    assert store.claim_due("me", 30) == []
+    assert store.claim_workspace_due("me", 30) == []
 
 
 def test_post_intent_exists_once_and_is_confirmed_with_its_ts(store: Store) -> None:
@@ -283,23 +294,27 @@ def test_post_intent_exists_once_and_is_confirmed_with_its_ts(store: Store) -> N
     intent = store.intend_post(tracked.id, "state:completed", "a")
     assert not intent.posted
     assert store.intend_post(tracked.id, "state:completed", "b").owner == "a"
-    store.confirm_post(tracked.id, "state:completed", "1700000009.000100")
+    confirmed = Settlement(tracked_id=tracked.id, posted={"state:completed": "1700000009.000100"})
+    store.settle("a", [confirmed])
     post = store.get_post(tracked.id, "state:completed")
     assert post is not None and post.posted and post.ts == "1700000009.000100"
     store.intend_post(tracked.id, "progress", "a")
-    store.confirm_post(tracked.id, "progress", "1700000002.000100")
+    progress = Settlement(tracked_id=tracked.id, posted={"progress": "1700000002.000100"})
+    store.settle("a", [progress])
     found = store.get_tracked("T1", "act-1")
     assert found is not None and found.progress_ts == "1700000002.000100"
-    assert [p.key for p in store.posts(tracked.id)] == ["state:completed", "progress"]
+    posts = store.posts_of([tracked.id])[tracked.id]
+    assert [p.key for p in posts] == ["state:completed", "progress"]
 
 
 def test_next_due_at_follows_polls_and_leases(store: Store, clock: FakeClock) -> None:
     assert store.next_due_at() is None
     tracked = store.track_activity(_new())
     assert store.next_due_at() == clock.now()
-    store.claim_due("a", 30)
+    store.claim_workspace_due("a", 30)
     assert store.next_due_at() == clock.now() + timedelta(seconds=30)
-    store.release(tracked.id, "a", next_poll_at=clock.now() + timedelta(seconds=7))
+    later = clock.now() + timedelta(seconds=7)
+    store.settle("a", [Settlement(tracked_id=tracked.id, next_poll_at=later)])
     assert store.next_due_at() == clock.now() + timedelta(seconds=7)
 
 

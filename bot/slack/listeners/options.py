@@ -11,6 +11,7 @@ from bot.slack import views
 from bot.slack.listeners import Deps, actor_of
 from bot.slack.views import CAMPAIGN_SELECT, LINK_SELECT, LIST_SELECT, TAG_SELECT
 from bot.usecases.catalog import matching
+from bot.usecases.names import distinct_labels
 
 log = logging.getLogger(__name__)
 
@@ -36,7 +37,9 @@ def register(app: App, deps: Deps) -> None:
     def answer(ack: Ack, body: dict[str, Any], context: BoltContext, what: str) -> None:
         typed = str(body.get("value") or "")
         found = matching(pairs(body, context, what), typed)
-        ack(options=[views.option(value, text) for value, text in found])
+        labels = distinct_labels(found, views.MAX_OPTION_TEXT)
+        values = [value for value, _ in found]
+        ack(options=[views.option(v, label) for v, label in zip(values, labels, strict=True)])
 
     def on_tags(ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
         answer(ack, body, context, "tags")

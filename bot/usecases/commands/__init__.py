@@ -61,11 +61,12 @@ HELP = Command("help", (), _help)
 
 
 def _families() -> list[Iterable[Command]]:
-    from bot.usecases.commands import bulk, connect, merge, tags, undo
+    from bot.usecases.commands import bulk, connect, merge, show, tags, undo
 
     return [
         (HELP,),
         tags.COMMANDS,
+        show.COMMANDS,
         bulk.COMMANDS,
         merge.COMMANDS,
         undo.COMMANDS,

@@ -29,11 +29,12 @@ from bot.cc.models import (
 from bot.usecases.commands import Command
 from bot.usecases.grammar import parse_merge
 from bot.usecases.jobs import chunks
-from bot.usecases.outcomes import Refused, cc_message, quoted, unique, unknown
+from bot.usecases.names import Named, ambiguity, pick
+from bot.usecases.outcomes import Refused, cc_message, quoted
 from bot.usecases.planning import calls_left_today
 from bot.usecases.plans import Plan, Step
 from bot.usecases.ports import DELETE_TAGS
-from bot.usecases.resolver import name_key
+from bot.usecases.resolver import picked
 
 if TYPE_CHECKING:
     from bot.usecases.requests import Turn
@@ -61,17 +62,23 @@ class Merge:
 
 
 def resolve(tags: list[Tag], names: tuple[str, ...], target: str) -> Merge:
-    """Every unknown source named at once; the target among the sources is kept."""
-    by_key = {name_key(tag.name): tag for tag in tags}
-    missing = [name for name in names if name_key(name) not in by_key]
-    if missing:
-        raise Refused(unknown("tag", missing))
-    kept = by_key.get(name_key(target))
-    chosen = unique([by_key[name_key(name)] for name in names])
-    sources = tuple(tag for tag in chosen if kept is None or tag.tag_id != kept.tag_id)
+    """Every unknown or ambiguous source named at once; the target among the sources (the
+    same name as Constant Contact compares names) is kept."""
+    by_id = {tag.tag_id: tag for tag in tags}
+    items = [Named(tag.tag_id, tag.name, tag.contacts_count) for tag in tags]
+    ids, refusals = picked(names, "tag", lambda _fresh: items)
+    named_target = pick(target, items)
+    if named_target.ambiguous:
+        refusals.append(ambiguity("tag", named_target))
+    if refusals:
+        raise Refused("; ".join(refusals))
+    kept = by_id[named_target.found.ident] if named_target.found is not None else None
+    if kept is not None and target.strip().lower() == kept.tag_id.lower():
+        target = kept.name  # named by its id: kept as it is spelt
+    sources = tuple(by_id[ident] for ident in ids if kept is None or ident != kept.tag_id)
     if not sources:
         raise Refused(f"Nothing to merge: every tag named is “{target}” itself")
-    return Merge(target, kept, sources)
+    return Merge(target.strip(), kept, sources)
 
 
 def plan(merge: Merge, target_id: str, calls_left: int | None) -> Plan:
