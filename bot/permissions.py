@@ -26,6 +26,7 @@ from bot.usecases.ports import (
     DISCONNECT,
     PRIVILEGED_ACTIONS,
     SET_POLICY,
+    UNDO_ANY,
     Decision,
 )
 
@@ -39,6 +40,7 @@ _WHAT = {
     CONNECT: "connect a Constant Contact account",
     DISCONNECT: "disconnect the Constant Contact account",
     SET_POLICY: "change who may do what",
+    UNDO_ANY: "undo a change someone else asked for",
 }
 
 

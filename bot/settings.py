@@ -67,6 +67,8 @@ class Settings(BaseSettings):
     cctag_approvers_channel: str | None = None
     cctag_approval_over: int = Field(default=5000, ge=0)
     cctag_approval_hours: float = Field(default=24.0, gt=0)
+    # How long a change can be undone, in days.
+    cctag_undo_days: float = Field(default=7.0, gt=0)
 
     @field_validator("database_url")
     @classmethod

@@ -83,6 +83,8 @@ __all__ = ["AccountClient", "AmbiguousActivity", "CCApi"]
 MAX_LISTS_PER_CONTACT_QUERY = 25
 MAX_TAGS_PER_CONTACT_QUERY = 50
 MAX_LISTS_PAGE = 1000
+# What GET /contacts adds to each contact so that who carries a tag or is on a list is known.
+CONTACT_MEMBERSHIPS = ("taggings", "list_memberships")
 # How far the API's clock may be behind ours when matching a lost POST to its activity.
 CLOCK_SKEW = timedelta(seconds=5)
 # Activities read to reconcile a lost answer: if every one of them falls inside the window,
@@ -593,13 +595,26 @@ class AccountClient:
         include_count: bool = False,
         page_size: int = MAX_PAGE_LIMIT,
         page_model: type[ContactPage] = ContactPage,
+        tag_ids: Sequence[str] = (),
+        list_ids: Sequence[str] = (),
+        include: Sequence[str] = (),
     ) -> Iterator[ContactPage]:
         """GET /contacts page by page (one call each, following `_links.next`), lazily.
 
         `status` is the API's comma-separated filter ("all" includes deleted contacts);
-        `page_model` may be a subclass of ContactPage that reads more of each contact.
+        `page_model` may be a subclass of ContactPage that reads more of each contact;
+        `tag_ids` / `list_ids` narrow it to members of any of them (at most 50 / 25);
+        `include` adds sub-resources (`taggings`, `list_memberships`).
         """
         params: dict[str, Any] = {"limit": _page_size(page_size, MAX_PAGE_LIMIT), "status": status}
+        if tag_ids:
+            _check_query_ids(tag_ids, MAX_TAGS_PER_CONTACT_QUERY, "tags")
+            params["tags"] = ",".join(tag_ids)
+        if list_ids:
+            _check_query_ids(list_ids, MAX_LISTS_PER_CONTACT_QUERY, "lists")
+            params["lists"] = ",".join(list_ids)
+        if include:
+            params["include"] = ",".join(include)
         if updated_after is not None:
             from datetime import UTC
 
@@ -612,6 +627,19 @@ class AccountClient:
             params["include_count"] = "true"
         return self._pages("/contacts", params, page_model)
 
+    def iter_members(
+        self, *, tag_id: str | None = None, list_id: str | None = None, status: str = "all"
+    ) -> Iterator[ContactPage]:
+        """The contacts carrying one tag or on one list, 500 a call, each with its taggings and
+        list memberships (one id at a time: the contract does not say whether several mean
+        any or all)."""
+        return self.iter_contact_pages(
+            status=status,
+            tag_ids=[tag_id] if tag_id else (),
+            list_ids=[list_id] if list_id else (),
+            include=CONTACT_MEMBERSHIPS,
+        )
+
 
 def _page_size(value: int, maximum: int) -> int:
     if not 1 <= value <= maximum:
@@ -622,7 +650,7 @@ def _page_size(value: int, maximum: int) -> int:
 def _check_query_ids(ids: Sequence[str], limit: int, what: str) -> None:
     if len(ids) > limit:
         raise LimitError(
-            f"Counting contacts takes at most {limit} {what} at once; {len(ids)} is "
+            f"Asking for contacts takes at most {limit} {what} at once; {len(ids)} is "
             f"{len(ids) - limit} over"
         )
 

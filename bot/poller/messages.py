@@ -11,13 +11,21 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from slack_sdk.models.blocks import ContextBlock, MarkdownTextObject, SectionBlock
+from slack_sdk.models.blocks import (
+    ActionsBlock,
+    ButtonElement,
+    ContextBlock,
+    MarkdownTextObject,
+    SectionBlock,
+)
 
 from bot.cc.budget import BudgetSpent
+from bot.cc.models import ActivityKind
 from bot.mrkdwn import MAX_SECTION, escape, fit, safe
 from bot.store import TrackedActivity
 from bot.usecases.jobs import JobProgress
 from bot.usecases.parent import job_parent, parent_message
+from bot.usecases.undo import UNDO_BUTTON
 
 BAR_WIDTH = 20
 MAX_ERROR_LENGTH = 300
@@ -114,9 +122,10 @@ def state_reply(tracked: TrackedActivity, now: datetime) -> Message:
     """The reply for a change of state; its text names the state."""
     state = tracked.state
     if state == COMPLETED:
-        return _completed(tracked, now)
+        return with_undo(_completed(tracked, now), tracked.kind, tracked.activity_id, True)
     if state in NEXT_STEPS:
-        return _ended_badly(tracked)
+        done = bool(tracked.items_completed_count)  # partly done
+        return with_undo(_ended_badly(tracked), tracked.kind, tracked.activity_id, done)
     return _message(
         f"Activity `{escape(tracked.activity_id)}` is now *{escape(state)}*.",
         context=_summary(tracked),
@@ -258,10 +267,20 @@ def job_progress(tracked: TrackedActivity, progress: JobProgress) -> Message:
 
 def job_end(tracked: TrackedActivity, progress: JobProgress) -> Message:
     """The job's end, posted once: `completed`, or each state reached and what to do next."""
-    return _message(
+    ended = _message(
         f"<@{tracked.requester_id}> " + escape(progress.text),
         context=fit(_job_summary(tracked), f" · {_job_id(tracked)}"),
     )
+    done = progress.completed or progress.items_done > 0
+    return with_undo(ended, tracked.kind, tracked.job_id or "", done)
+
+
+def with_undo(message: Message, kind: str, change_id: str, done: bool) -> Message:
+    """The end of a change that touched contacts (completed, or partly done) offers `Undo`."""
+    if not done or not change_id or kind not in tuple(ActivityKind):
+        return message
+    button = ButtonElement(text="Undo", action_id=UNDO_BUTTON, value=change_id)
+    return Message(message.text, [*message.blocks, ActionsBlock(elements=[button]).to_dict()])
 
 
 def job_parent_final(tracked: TrackedActivity, progress: JobProgress) -> Message:

@@ -64,7 +64,9 @@ def create_app(
         oauth_settings=oauth_settings,
         raise_error_for_unhandled_request=False,
     )
-    operations = Operations(store, catalog or Catalog(clock=clock), clock=clock)
+    operations = Operations(
+        store, catalog or Catalog(clock=clock), clock=clock, undo_days=settings.cctag_undo_days
+    )
     pipeline = Pipeline(
         operations,
         accounts,

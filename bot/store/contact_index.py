@@ -44,6 +44,12 @@ class ContactIndexRow(SQLModel, table=True):
     status: str = Field(max_length=32)
     updated_at: datetime | None = _when()
     seen_at: datetime = _when(nullable=False)
+    # The contact's tag ids and list ids, comma-joined (each at most 50): who carries a tag or
+    # is on a list is known without a call (revision w009).
+    taggings: str = Field(default="", sa_column=sa.Column(sa.Text(), nullable=False, default=""))
+    list_memberships: str = Field(
+        default="", sa_column=sa.Column(sa.Text(), nullable=False, default="")
+    )
 
 
 class ContactIndexSyncRow(SQLModel, table=True):
@@ -65,6 +71,8 @@ class IndexedContact:
     contact_id: str
     status: str
     updated_at: datetime | None
+    tags: tuple[str, ...] = ()
+    lists: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -108,6 +116,8 @@ class ContactIndex:
                 "status": c.status,
                 "updated_at": c.updated_at,
                 "seen_at": seen_at,
+                "taggings": ",".join(c.tags),
+                "list_memberships": ",".join(c.lists),
             }
             for c in contacts
         ]
@@ -118,7 +128,14 @@ class ContactIndex:
                 index_elements=["account_key", "contact_id"],
                 set_={
                     name: statement.excluded[name]
-                    for name in ("email", "status", "updated_at", "seen_at")
+                    for name in (
+                        "email",
+                        "status",
+                        "updated_at",
+                        "seen_at",
+                        "taggings",
+                        "list_memberships",
+                    )
                 },
             )
             with self._store.write() as session:
@@ -177,9 +194,40 @@ class ContactIndex:
                     col(ContactIndexRow.email).in_(chunk),
                 )
                 for row in session.exec(query):
-                    found.setdefault(row.email, []).append(
-                        IndexedContact(row.email, row.contact_id, row.status, row.updated_at)
-                    )
+                    found.setdefault(row.email, []).append(_contact(row))
+        return found
+
+    def carrying(
+        self, account_key: str, *, tag_id: str | None = None, list_id: str | None = None
+    ) -> dict[str, IndexedContact]:
+        """The indexed contacts (any status) carrying the tag, or on the list, by contact id."""
+        column, wanted = (
+            (col(ContactIndexRow.taggings), tag_id)
+            if tag_id
+            else (col(ContactIndexRow.list_memberships), list_id)
+        )
+        if not wanted:
+            raise ValueError("name a tag or a list")
+        query = select(ContactIndexRow).where(
+            col(ContactIndexRow.account_key) == account_key,
+            column.contains(wanted, autoescape=True),
+        )
+        with self._read() as session:
+            found = (_contact(row) for row in session.exec(query))
+            ids = "tags" if tag_id else "lists"
+            return {c.contact_id: c for c in found if wanted in getattr(c, ids)}
+
+    def by_ids(self, account_key: str, contact_ids: Sequence[str]) -> dict[str, IndexedContact]:
+        """The indexed contacts of these ids (those the index holds)."""
+        found: dict[str, IndexedContact] = {}
+        with self._read() as session:
+            for start in range(0, len(contact_ids), LOOKUP_BATCH):
+                chunk = list(contact_ids[start : start + LOOKUP_BATCH])
+                query = select(ContactIndexRow).where(
+                    col(ContactIndexRow.account_key) == account_key,
+                    col(ContactIndexRow.contact_id).in_(chunk),
+                )
+                found.update((row.contact_id, _contact(row)) for row in session.exec(query))
         return found
 
     def lookup_ids(self, account_key: str, contact_ids: Sequence[str]) -> dict[str, IndexedContact]:
@@ -220,3 +268,18 @@ class ContactIndex:
         return SyncState(
             row.account_key, row.full_sync_at, row.refreshed_at, row.watermark, row.contacts
         )
+
+
+def _ids(joined: str) -> tuple[str, ...]:
+    return tuple(part for part in joined.split(",") if part)
+
+
+def _contact(row: ContactIndexRow) -> IndexedContact:
+    return IndexedContact(
+        row.email,
+        row.contact_id,
+        row.status,
+        row.updated_at,
+        _ids(row.taggings),
+        _ids(row.list_memberships),
+    )

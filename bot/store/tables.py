@@ -182,4 +182,5 @@ class RateWaiterRow(SQLModel, table=True):
     seen: float
 
 
+from bot.store import records as _records  # noqa: E402, F401
 from bot.store import rules as _rules  # noqa: E402, F401

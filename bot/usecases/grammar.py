@@ -243,6 +243,14 @@ def parse_rename(rest: str) -> tuple[str, str]:
     return parse_single_name(head), new_name
 
 
+def parse_undo(rest: str) -> str:
+    """`undo <activity or job id>`: the id as typed (checked against what cctag knows later)."""
+    parts = rest.split()
+    if len(parts) != 1:
+        raise ParseError("Say which change to undo: `/cctag undo <activity or job id>`")
+    return parts[0]
+
+
 def parse_bulk_line(name: str, rest: str) -> BulkInput:
     """add, remove, delete, lists or unlists, from the words after the command's name."""
     if name == "delete":

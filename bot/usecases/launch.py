@@ -39,6 +39,7 @@ from bot.store.jobs import (
     NewJob,
     StepSpec,
 )
+from bot.store.records import RecordStore
 from bot.usecases.inputs import Actor
 from bot.usecases.outcomes import Refused
 from bot.usecases.parent import job_parent, parent_failed, parent_message, shortened
@@ -61,6 +62,10 @@ IN_DOUBT = (
 )
 # Starts one step's activity for the launcher, audited (bot/usecases/service.py).
 StartStep = Callable[[AccountClient, Step, str], Activity]
+# Records what an undo of the plan needs, before its first step starts
+# (bot/usecases/undo/record.py): (account, plan, channel, parent, job id or None) → the
+# record's id, or None when the plan needs none.
+RecordChange = Callable[[AccountClient, Plan, str, str, str | None], str | None]
 
 
 @dataclass(frozen=True)
@@ -121,8 +126,14 @@ class Launcher:
     """
 
     def __init__(
-        self, store: Store, start: StartStep, actor: Actor, conversation: Conversation
+        self,
+        store: Store,
+        start: StartStep,
+        actor: Actor,
+        conversation: Conversation,
+        record: RecordChange | None = None,
     ) -> None:
+        self._record = record
         self._store = store
         self._jobs = JobStore(store)
         self._start = start
@@ -149,9 +160,24 @@ class Launcher:
             self._jobs.end(job.id)  # nothing started: the plan is over before it began
             raise
         self._jobs.set_parent(job.id, channel, ref)
+        record = self._recorded(account, plan, job, channel, ref)
         if plan.is_job:
             return self._launch_job(account, plan, job, channel, ref)
-        return self._launch_one(account, plan, job, channel, ref)
+        return self._launch_one(account, plan, job, channel, ref, record)
+
+    def _recorded(
+        self, account: AccountClient, plan: Plan, job: Job, channel: str, ref: str
+    ) -> str | None:
+        """What an undo needs, before anything starts; without it nothing starts."""
+        if self._record is None:
+            return None
+        try:
+            return self._record(account, plan, channel, ref, job.id if plan.is_job else None)
+        except Exception as exc:
+            self._jobs.end(job.id)
+            user = self._actor.user_id
+            self._talk.update_parent(channel, ref, parent_failed(user, plan.summary, _why(exc)))
+            raise
 
     def _parent(self, plan: Plan, job: Job, state: str) -> Message:
         user = self._actor.user_id
@@ -161,7 +187,13 @@ class Launcher:
 
     # ------------------------------------------------------------ one step
     def _launch_one(
-        self, account: AccountClient, plan: Plan, job: Job, channel: str, ref: str
+        self,
+        account: AccountClient,
+        plan: Plan,
+        job: Job,
+        channel: str,
+        ref: str,
+        record: str | None = None,
     ) -> Launched:
         """The activity, then tracking (the poller does the thread); the plan is forgotten
         once its activity is tracked."""
@@ -170,6 +202,8 @@ class Launcher:
         outcome = self._start_step(account, job, 0, step, plan.summary)
         if isinstance(outcome, Activity):
             self._track(channel, ref, step.kind, plan.summary, outcome)
+            if record is not None:
+                RecordStore(self._store).bind(record, outcome.activity_id)
             self._jobs.forget(job.id)
             shown = parent_message(user, plan.summary, outcome.state, outcome.activity_id)
             self._talk.update_parent(channel, ref, shown)

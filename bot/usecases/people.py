@@ -29,7 +29,7 @@ from enum import StrEnum
 from pydantic import BaseModel, Field
 
 from bot.cc.budget import in_background
-from bot.cc.client import AccountClient
+from bot.cc.client import CONTACT_MEMBERSHIPS, AccountClient
 from bot.cc.models import MAX_PAGE_LIMIT, Contact, ContactPage, LimitError
 from bot.clock import SYSTEM_CLOCK, Clock
 from bot.store.contact_index import ContactIndex, IndexedContact, SyncState, account_key_of
@@ -224,10 +224,16 @@ def skip_reason(status: str) -> str | None:
     return status if status in (DELETED, UNSUBSCRIBED) else None
 
 
-def _indexed(page: ContactPage) -> list[IndexedContact]:
+def indexed(page: ContactPage) -> list[IndexedContact]:
+    """A page's contacts as the index keeps them (their taggings and lists when included)."""
     return [
         IndexedContact(
-            c.email_address.address.strip().lower(), c.contact_id, contact_status(c), c.updated_at
+            c.email_address.address.strip().lower(),
+            c.contact_id,
+            contact_status(c),
+            c.updated_at,
+            tuple(c.taggings or ()),
+            tuple(c.list_memberships or ()),
         )
         for c in page.contacts
         if c.email_address is not None and c.email_address.address
@@ -284,6 +290,39 @@ class ContactResolver:
         if account_size is not None:  # the first page, then look-ups or the rest of a sync
             return min(1 + email_count, sync_cost(account_size))
         return email_count
+
+    def index_cost(self, *, account_key: str | None, after: datetime | None = None) -> int | None:
+        """What making the index answer now costs: 0 or 1 call warm, None when it is cold."""
+        state = self._index.sync_state(account_key_of(account_key))
+        if state is None or not self._warm(state):
+            return None
+        return 0 if self._fresh_after(state, self._clock.now(), after) else 1
+
+    def fresh_index(
+        self, client: AccountClient, *, account_key: str | None, after: datetime | None = None
+    ) -> int | None:
+        """Bring a warm index up to date (an `updated_after` refresh when it is not fresh, or
+        was last refreshed before `after`: a change known to have ended then) and answer the
+        calls spent; None when the index is cold (the caller asks the API)."""
+        key = account_key_of(account_key)
+        asked_at = self._clock.now()
+        if not self._warm(self._index.sync_state(key)):
+            return None
+        with self._sync_lock(key):
+            state = self._index.sync_state(key)
+            if state is None or self._fresh_after(state, asked_at, after):
+                return 0
+            calls, _ = self._refresh(client, key, state)
+        return calls
+
+    def _fresh_after(self, state: SyncState, asked_at: datetime, after: datetime | None) -> bool:
+        refreshed = state.refreshed_at
+        late_enough = after is None or (refreshed is not None and refreshed >= after)
+        return self._fresh(state, asked_at) and late_enough
+
+    @property
+    def index(self) -> ContactIndex:
+        return self._index
 
     def size_unknown(self, account_key: str | None) -> bool:
         """A cold index that never learnt the account's size: only then is it worth a call."""
@@ -373,9 +412,11 @@ class ContactResolver:
         started = self._clock.now()
         since = state.watermark or state.full_sync_at or started
         calls = 0
-        for page in client.iter_contact_pages(updated_after=since, page_model=IndexPage):
+        for page in client.iter_contact_pages(
+            updated_after=since, page_model=IndexPage, include=CONTACT_MEMBERSHIPS
+        ):
             calls += 1
-            self._index.upsert(key, _indexed(page), started)
+            self._index.upsert(key, indexed(page), started)
         watermark = max(since, started - WATERMARK_OVERLAP)
         return calls, self._index.finish_refresh(key, started, watermark)
 
@@ -385,7 +426,7 @@ class ContactResolver:
         for email in unique_emails(emails):
             page = next(iter(client.iter_contact_pages(email=email, page_model=IndexPage)))
             resolution.calls += 1
-            _classify(resolution, email, [c for c in _indexed(page) if c.email == email])
+            _classify(resolution, email, [c for c in indexed(page) if c.email == email])
         return resolution
 
     def _sync_then_resolve(
@@ -408,11 +449,15 @@ class ContactResolver:
     ) -> Resolution:
         """Page every contact into the index (the caller holds the sync lock)."""
         started = self._clock.now()
-        pages = iter(client.iter_contact_pages(include_count=not know_size, page_model=IndexPage))
+        pages = iter(
+            client.iter_contact_pages(
+                include_count=not know_size, page_model=IndexPage, include=CONTACT_MEMBERSHIPS
+            )
+        )
         first = next(pages)
-        self._index.upsert(key, _indexed(first), started)
+        self._index.upsert(key, indexed(first), started)
         if not know_size:
-            held = {c.email for c in _indexed(first)}
+            held = {c.email for c in indexed(first)}
             missing = [email for email in wanted if email not in held]
             if len(missing) < sync_cost(first.contacts_count or 0):
                 return self._first_page_then_lookups(client, first, wanted, missing)
@@ -420,7 +465,7 @@ class ContactResolver:
         with in_background():  # the rest of a full sync is background work in the key's budget
             for page in pages:
                 calls += 1
-                self._index.upsert(key, _indexed(page), started)
+                self._index.upsert(key, indexed(page), started)
         self._index.finish_full_sync(key, started, started - WATERMARK_OVERLAP)
         resolution = self._answer(key, wanted, ResolveMethod.SYNC, calls)
         resolution.fresh_as_of = started
@@ -431,7 +476,7 @@ class ContactResolver:
     ) -> Resolution:
         looked_up = self.look_up_each(client, missing)
         by_email: dict[str, list[IndexedContact]] = {}
-        for contact in _indexed(first):
+        for contact in indexed(first):
             by_email.setdefault(contact.email, []).append(contact)
         resolution = Resolution(
             method=ResolveMethod.LOOKUPS,

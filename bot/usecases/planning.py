@@ -101,7 +101,10 @@ def plan_delete(client: AccountClient, inp: DeleteInput) -> Plan:
 
 def deleting_warning(contacts: int | None) -> str:
     total = f" ({plural(contacts, 'contact')} in all)" if contacts is not None else ""
-    return f"Deleting a tag removes it from every contact{total}; it cannot be undone."
+    return (
+        f"Deleting a tag removes it from every contact{total}; an undo makes it again, under a "
+        "new id, and gives it back to them."
+    )
 
 
 def calls_left_today(client: AccountClient) -> int | None:

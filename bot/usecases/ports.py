@@ -93,7 +93,8 @@ ALL_ACTIVE = "all_active"
 CONNECT = "connect"
 DISCONNECT = "disconnect"
 SET_POLICY = "set_policy"
-PRIVILEGED_ACTIONS = frozenset({DELETE_TAGS, ALL_ACTIVE, CONNECT, DISCONNECT, SET_POLICY})
+UNDO_ANY = "undo_any"  # undo a change someone else asked for
+PRIVILEGED_ACTIONS = frozenset({DELETE_TAGS, ALL_ACTIVE, CONNECT, DISCONNECT, SET_POLICY, UNDO_ANY})
 
 
 @dataclass(frozen=True)

@@ -54,6 +54,7 @@ from bot.usecases.ports import (
 )
 from bot.usecases.service import Operations
 from bot.usecases.sources import CampaignMenus
+from bot.usecases.undo.record import change_recorder, with_record_cost
 
 log = logging.getLogger(__name__)
 # A confirmation carries the line it confirms (as JSON, in a button's 2,000 characters); a
@@ -280,7 +281,8 @@ class Turn:
             if approved is None:
                 return
             plan = approved
-        elif self._needs_approval(plan):
+        plan = with_record_cost(self.ops, self.actor, account, plan)
+        if self.approval is None and self._needs_approval(plan):
             approvals = self.pipeline.approvals
             assert approvals is not None
             self.say(approvals.freeze(self.actor, self.channel, plan, preview(plan), line, inp))
@@ -372,7 +374,8 @@ class Turn:
         """The plan's steps through the one launcher (the poller does the thread)."""
         channel = self.channel or self.actor.user_id
         starter = self.ops.starter(self.actor)
-        launcher = Launcher(self.ops.store, starter, self.actor, self.conversation)
+        record = change_recorder(self.ops, self.actor)
+        launcher = Launcher(self.ops.store, starter, self.actor, self.conversation, record)
         launched = launcher.launch(account, plan, channel)
         if launched.job is not None:
             self.started.append(f"job `{launched.job.id}`")

@@ -55,8 +55,16 @@ _T = TypeVar("_T")
 
 
 class Operations:
-    def __init__(self, store: Store, catalog: Catalog, *, clock: Clock = SYSTEM_CLOCK) -> None:
+    def __init__(
+        self,
+        store: Store,
+        catalog: Catalog,
+        *,
+        clock: Clock = SYSTEM_CLOCK,
+        undo_days: float = 7.0,
+    ) -> None:
         self.store = store
+        self.undo_days = undo_days  # CCTAG_UNDO_DAYS
         self.catalog = catalog
         self.resolver = ContactResolver(store, store.clock)
         self.sources = Sources(clock)

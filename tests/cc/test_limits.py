@@ -170,12 +170,12 @@ CASES: list[tuple[str, Call, str]] = [
     (
         "26 lists to count",
         lambda cc: cc.count_contacts(list_ids=ids("l", 26)),
-        "Counting contacts takes at most 25 lists at once; 26 is 1 over",
+        "Asking for contacts takes at most 25 lists at once; 26 is 1 over",
     ),
     (
         "51 tags to count",
         lambda cc: cc.count_contacts(tag_ids=ids("t", 51)),
-        "Counting contacts takes at most 50 tags at once; 51 is 1 over",
+        "Asking for contacts takes at most 50 tags at once; 51 is 1 over",
     ),
     ("no activities", lambda cc: cc.list_activities(limit=0), "A page holds 1 to 500 items, not 0"),
     (

@@ -15,11 +15,12 @@ from slack_sdk import WebClient
 from bot.cc.budget import fair_limiter
 from bot.cc.client import AccountClient, CCApi
 from bot.cc.tokens import StaticTokens
-from bot.clock import SYSTEM_CLOCK, FakeClock
+from bot.clock import SYSTEM_CLOCK, Clock, FakeClock
 from bot.devkit.fakeslack.server import FakeSlack, FakeSlackServer, SlackMessage
 from bot.devkit.local_slack import LocalSlack
 from bot.devkit.sandbox.server import SandboxServer
 from bot.devkit.threaded_server import ThreadedServer
+from bot.permissions import Permissions
 from bot.poller import Poller
 from bot.ports import SingleAccount, SingleSlack
 from bot.settings import Settings
@@ -115,17 +116,34 @@ def _block_text(block: dict[str, Any]) -> str:
 
 @contextmanager
 def bot_over(
-    sandbox: SandboxServer, store: Store, rate_per_second: float, home: HomeData | None = None
+    sandbox: SandboxServer,
+    store: Store,
+    rate_per_second: float,
+    home: HomeData | None = None,
+    permissions: Callable[[WebClient], Permissions] | None = None,
+    slack_clock: Clock | None = None,
 ) -> Iterator[Bot]:
     """The real bolt app behind the real web app on a local port, over `sandbox` and `store`,
     with a strict fake Slack; requests are signed as Slack signs them. `home` fills the App
-    Home (None: the help text)."""
-    with FakeSlackServer() as slack:
+    Home (None: the help text); `permissions` makes the app's Permits from its Slack client
+    (none: everything is allowed); `slack_clock` runs the fake Slack's rate limits on the
+    test's clock (with a poller on that clock; default the wall's)."""
+    fake = FakeSlack(clock=slack_clock) if slack_clock is not None else None
+    with FakeSlackServer(fake) as slack:
         api = CCApi(sandbox.base_url, fair_limiter(rate_per_second, headroom=0.05), max_retries=1)
         account = api.for_account(StaticTokens(sandbox.access_token))
         settings = Settings(slack_signing_secret=SECRET, database_url=store.database_url)
         client = WebClient(token="xoxb-test", base_url=slack.api_url)
-        app = create_app(settings, store, SingleAccount(account), client, SYSTEM_CLOCK, home=home)
+        permits = permissions(client) if permissions is not None else None
+        app = create_app(
+            settings,
+            store,
+            SingleAccount(account),
+            client,
+            SYSTEM_CLOCK,
+            home=home,
+            permissions=permits,
+        )
         with ThreadedServer(create_web_app(app, store, signing_secret=SECRET)) as web:
             local = LocalSlack(f"{web.url}/slack/events", SECRET, slack.response_url)
             yield Bot(sandbox, slack, store, account, web, local)

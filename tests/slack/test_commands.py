@@ -151,7 +151,11 @@ def test_cancel_changes_nothing(bot: Bot) -> None:
 def test_delete_one_line_shows_counts_and_confirms(bot: Bot) -> None:
     reply = bot.command('delete "Board Member", Volunteer', "d1")
     text = text_of(reply)
-    assert "*Board Member*:" in text and "*Volunteer*:" in text and "cannot be undone" in text
+    assert (
+        "*Board Member*:" in text
+        and "*Volunteer*:" in text
+        and "removes it from every contact" in text
+    )
     assert bot.activities() == 0
     bot.local.click(reply["blocks"][1]["elements"][0], key="d1-ok")
     [tracked] = bot.wait_tracked()

@@ -30,7 +30,7 @@ def test_a_delete_of_50_long_named_tags_from_the_form_confirms_and_starts_once(b
     confirm = _settled(bot, view["id"], "until you confirm")
     assert len(confirm["private_metadata"]) < 100 and names[0] not in confirm["private_metadata"]
     shown = text_of(confirm)
-    assert "cannot be undone" in shown and shown.count("• *Tag ") == 50
+    assert "removes it from every contact" in shown and shown.count("• *Tag ") == 50
 
     bot.local.submit(confirm)
     bot.local.submit(confirm)  # a double click on Confirm

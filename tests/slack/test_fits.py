@@ -80,7 +80,7 @@ def test_a_confirmation_for_50_long_tags_keeps_its_counts_and_warning_and_starts
     names = give_tags(bot, 50)
     asked = bot.command("delete " + ", ".join(names), "del50")
     shown = text_of(asked)
-    assert "cannot be undone" in shown and "contacts in all" in shown
+    assert "removes it from every contact" in shown and "contacts in all" in shown
     in_blocks = text_of({"blocks": asked["blocks"]})
     assert in_blocks.count("• *Tag ") == 50  # every tag's count, none cut mid-way
     buttons = next(b for b in asked["blocks"] if b["type"] == "actions")["elements"]

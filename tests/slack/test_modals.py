@@ -141,7 +141,9 @@ def test_delete_form_shows_counts_then_deletes(bot: Bot) -> None:
     bot.local.submit(view, {"targets": [_tag(bot, "Board Member")]})
     confirm = _settled(bot, view["id"], "until you confirm")
     text = text_of(confirm)
-    assert "*Board Member*:" in text and "contact" in text and "cannot be undone" in text
+    assert (
+        "*Board Member*:" in text and "contact" in text and "removes it from every contact" in text
+    )
     bot.local.submit(confirm)
     _settled(bot, view["id"], "Started")
     [tracked] = bot.wait_tracked()

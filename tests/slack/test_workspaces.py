@@ -240,7 +240,7 @@ def test_a_plain_user_may_still_tag_by_list(world: World) -> None:
 
 def test_an_admin_is_asked_to_confirm_and_starts(world: World) -> None:
     reply = world.command("delete Volunteer", "p5", user="UADMIN")
-    assert "cannot be undone" in text_of(reply)
+    assert "removes it from every contact" in text_of(reply)
     confirm = next(b for b in _buttons(reply) if b["action_id"] == "confirm_command")
 
     world.local.click(confirm, user="UADMIN", key="p5-admin")

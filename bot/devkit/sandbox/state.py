@@ -482,7 +482,7 @@ class SandboxState:
         if activity.started_at is None:
             activity.started_at = self.now()
         if activity.outcome == ActivityState.COMPLETED:
-            activity.errors = _apply_effect(account, activity)
+            activity.errors = _apply_effect(account, activity, self.now())
             activity.items_completed = activity.total
         else:
             activity.errors = list(activity.planned_errors)
@@ -501,8 +501,26 @@ class SandboxState:
 # ---------------------------------------------------------------- effects
 
 
-def _apply_effect(account: Account, activity: ActivityRecord) -> list[str]:
-    """Apply a completed activity once; returns its activity_errors."""
+def _apply_effect(account: Account, activity: ActivityRecord, now: datetime) -> list[str]:
+    """Apply a completed activity once; returns its activity_errors. A contact whose tags or
+    lists changed is updated then (`updated_after` finds it, as it finds any change)."""
+    touched = set(activity.contact_ids)
+    for tag_id in activity.tag_ids:  # a tag deleted leaves its members
+        touched |= account.tag_members.get(tag_id, set())
+    before = {
+        cid: (frozenset(account.contacts[cid].tags), frozenset(account.contacts[cid].lists))
+        for cid in touched
+        if cid in account.contacts
+    }
+    errors = _effect(account, activity)
+    for cid, (tags, lists) in before.items():
+        contact = account.contacts.get(cid)
+        if contact is not None and (contact.tags != tags or contact.lists != lists):
+            contact.updated_at = now
+    return errors
+
+
+def _effect(account: Account, activity: ActivityRecord) -> list[str]:
     kind = activity.kind
     if kind == ActivityKind.ADD_TAGS:
         return _add_tags(account, activity)

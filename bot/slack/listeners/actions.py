@@ -24,6 +24,7 @@ from bot.slack.views import (
 )
 from bot.usecases.ports import Message, Pending
 from bot.usecases.requests import Request
+from bot.usecases.undo import UNDO_BUTTON
 
 HOME_COMMANDS = {
     "home_add": "add",
@@ -101,6 +102,15 @@ def register(app: App, deps: Deps) -> None:
             view = deps.home.view(actor.workspace_id)
             incoming.client.views_publish(user_id=actor.user_id, view=view)
 
+    def on_undo(incoming: Incoming) -> None:
+        """`Undo` under a change's end: the undo's preview, for the one who clicked."""
+        change_id = str(incoming.action.get("value") or "")
+        channel = str((incoming.body.get("channel") or {}).get("id", ""))
+        click = f"undo:{change_id}:{incoming.actor.user_id}:{incoming.action.get('action_ts')}"
+        request = Request(incoming.actor, f"undo {change_id}", channel, once=click)
+        deps.pipeline.handle(request, SlackConversation(incoming.respond, incoming.client, channel))
+
+    app.action(UNDO_BUTTON)(acked(deps, on_undo))
     app.action(CONFIRM_COMMAND)(acked(deps, on_confirm))
     app.action(CANCEL_COMMAND)(acked(deps, on_cancel))
     app.action(APPROVE_REQUEST)(acked(deps, on_approve))

@@ -61,7 +61,17 @@ HELP = Command("help", (), _help)
 
 
 def _families() -> list[Iterable[Command]]:
-    from bot.usecases.commands import approvals, budget, bulk, connect, merge, rules, show, tags
+    from bot.usecases.commands import (
+        approvals,
+        budget,
+        bulk,
+        connect,
+        merge,
+        rules,
+        show,
+        tags,
+        undo,
+    )
 
     return [
         (HELP,),
@@ -71,6 +81,7 @@ def _families() -> list[Iterable[Command]]:
         merge.COMMANDS,
         approvals.COMMANDS,
         rules.COMMANDS,
+        undo.COMMANDS,
         connect.COMMANDS,
         budget.COMMANDS,
     ]

@@ -1,0 +1,456 @@
+"""The undo of a change, planned from its record and from the account as it is now.
+
+- a tag added is removed only from the contacts the change reached that did not carry it
+  before; a tag removed is given back only to those that carried it; list memberships alike;
+- a deleted tag is created again under its name and `tag_source` and given back to its members
+  (a segment or automation that named the old id does not follow: the preview says so); a tag
+  the change created (an undo of a delete) is deleted again;
+- only what the change did: the contacts of its completed activities (a job's failed parts
+  changed nothing);
+- contacts changed since by someone else (the tag or list no longer as the change left it)
+  and contacts deleted since are named and left as they are.
+The undo runs as a job in the change's own thread, once: the record is claimed by one undo.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from pydantic import BaseModel
+
+from bot.cc.client import AccountClient
+from bot.cc.errors import CCError, Conflict
+from bot.cc.models import (
+    MAX_CONTACT_IDS,
+    ActivityKind,
+    ListMembershipRequest,
+    TagDeleteRequest,
+    TaggingRequest,
+    build,
+)
+from bot.store.contact_index import account_key_of
+from bot.store.jobs import ENDED, JobStore
+from bot.store.records import ChangeRecord, RecordStore
+from bot.usecases.inputs import Actor
+from bot.usecases.jobs import chunks
+from bot.usecases.launch import Launched, Launcher, activities
+from bot.usecases.outcomes import Refused, cc_message, plural, quoted
+from bot.usecases.people import DELETED, indexed, is_uuid
+from bot.usecases.plans import Plan, independent
+from bot.usecases.ports import Conversation, Message, Pending
+from bot.usecases.service import Operations
+from bot.usecases.undo.record import Held, RecordData, change_recorder, loads, read_members
+
+COMPLETED = "completed"
+# How far before the record a contact's deletion is looked for (clocks that disagree).
+SKEW = timedelta(minutes=2)
+INVERSE = {
+    ActivityKind.ADD_TAGS: ActivityKind.REMOVE_TAGS,
+    ActivityKind.REMOVE_TAGS: ActivityKind.ADD_TAGS,
+    ActivityKind.ADD_TO_LISTS: ActivityKind.REMOVE_FROM_LISTS,
+    ActivityKind.REMOVE_FROM_LISTS: ActivityKind.ADD_TO_LISTS,
+    ActivityKind.DELETE_TAGS: ActivityKind.ADD_TAGS,
+}
+ADDS = (ActivityKind.ADD_TAGS, ActivityKind.ADD_TO_LISTS)
+
+
+@dataclass(frozen=True)
+class Reversal:
+    """Contacts to change back on one tag or list (for a deleted tag: its old id)."""
+
+    held: Held
+    contacts: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class UndoPlan:
+    record: ChangeRecord
+    data: RecordData
+    change_id: str
+    kind: ActivityKind
+    reversals: tuple[Reversal, ...] = ()
+    recreate: tuple[Held, ...] = ()
+    delete_again: tuple[Held, ...] = ()
+    left_alone: tuple[str, ...] = ()  # changed since by someone else, named
+    deleted_since: tuple[str, ...] = ()
+    calls: int = 0  # reading who carries what now
+    notes: tuple[str, ...] = field(default_factory=tuple)
+
+    @property
+    def contacts(self) -> int:
+        return len({c for r in self.reversals for c in r.contacts})
+
+    @property
+    def summary(self) -> str:
+        return f"undo “{self.record.summary}”"
+
+    def requests(self, new_ids: dict[str, str]) -> list[BaseModel]:
+        """The undo's activities; a deleted tag's contacts go to the tag made again."""
+        if self.delete_again:
+            return [build(TagDeleteRequest, {"tag_ids": [h.id for h in self.delete_again]})]
+        lists = self.data.lists
+        model: type[BaseModel] = ListMembershipRequest if lists else TaggingRequest
+        key = "list_ids" if lists else "tag_ids"
+        return [
+            build(
+                model,
+                {"source": {"contact_ids": list(run)}, key: [new_ids.get(r.held.id, r.held.id)]},
+            )
+            for r in self.reversals
+            for run in chunks(sorted(r.contacts), MAX_CONTACT_IDS)
+        ]
+
+    @property
+    def activities(self) -> int:
+        if self.delete_again:
+            return 1
+        return sum(len(chunks(r.contacts, MAX_CONTACT_IDS)) for r in self.reversals)
+
+
+# ---------------------------------------------------------------- which change, what it did
+
+
+@dataclass(frozen=True)
+class _Change:
+    record: ChangeRecord
+    ident: str  # the job's or the activity's id
+    # Per tag or list id: the contacts the completed activities named (None: all it names).
+    done: dict[str, set[str] | None]
+
+
+def _find(ops: Operations, actor: Actor, change_id: str) -> _Change:
+    ident = change_id.strip().lower()
+    if not is_uuid(ident):
+        raise Refused(
+            f"“{change_id.strip()[:60]}” is not an activity or job id (ids look like "
+            "8-4-4-4-12 hexadecimal digits): `/cctag undo <activity or job id>`"
+        )
+    tracked = ops.store.get_tracked(actor.workspace_id, ident)
+    if tracked is not None and tracked.job_id is not None:
+        ident = tracked.job_id  # a part of a job: the job is undone as a whole
+    job = JobStore(ops.store).get(ident)
+    if job is not None and job.workspace_id == actor.workspace_id:
+        record = RecordStore(ops.store).of_job(actor.workspace_id, job.id)
+        if record is None:
+            raise Refused(f"Job `{job.id}` left no record of what it changed: it cannot be undone")
+        if job.state != ENDED:
+            raise Refused(f"Job `{job.id}` is still running: undo it once it has ended")
+        completed = [p.request for p in job.parts if p.state == COMPLETED]
+        return _Change(record, job.id, _done_in_parts(loads(record), completed))
+    if tracked is None:
+        raise Refused(f"No change `{ident}` was made through cctag in this workspace")
+    record = RecordStore(ops.store).of_activity(actor.workspace_id, tracked.activity_id)
+    if record is None:
+        raise Refused(f"Activity `{ident}` left no record of what it changed: it cannot be undone")
+    if tracked.ended_at is None:
+        raise Refused(f"Activity `{ident}` is still running: undo it once it has ended")
+    data = loads(record)
+    partly = bool(tracked.items_completed_count) and tracked.state != COMPLETED
+    requests = data.requests if tracked.state == COMPLETED or partly else []
+    return _Change(record, ident, _done_in_parts(data, requests))
+
+
+def _done_in_parts(
+    data: RecordData, requests: Sequence[dict[str, object]]
+) -> dict[str, set[str] | None]:
+    done: dict[str, set[str] | None] = {}
+    key = "list_ids" if data.lists else "tag_ids"
+    for request in requests:
+        source = request.get("source")
+        ids = source.get("contact_ids") if isinstance(source, dict) else None
+        held_ids = request.get(key)
+        for held in held_ids if isinstance(held_ids, list) else []:
+            if (
+                not isinstance(ids, list)
+                or data.targets is None
+                or (held in done and done[held] is None)
+            ):
+                done[held] = None
+            else:
+                done[held] = (done.get(held) or set()) | set(ids)
+    return done
+
+
+# ---------------------------------------------------------------- the plan
+
+
+class Undoer:
+    """Plans and runs undos; `days` is CCTAG_UNDO_DAYS."""
+
+    def __init__(self, ops: Operations, days: float) -> None:
+        self.ops = ops
+        self.days = days
+
+    def plan(self, actor: Actor, account: AccountClient, change_id: str) -> UndoPlan:
+        change = _find(self.ops, actor, change_id)
+        record = change.record
+        age = self.ops.store.clock.now() - record.created_at
+        if age > timedelta(days=self.days):
+            raise Refused(
+                f"This change was made {age.days} days ago; changes can be undone for "
+                f"{self.days:g} days (CCTAG_UNDO_DAYS)"
+            )
+        if record.undo_claim is not None:
+            by = f" by <@{record.undone_by}>" if record.undone_by else ""
+            job = f" (job `{record.undo_job_id}`)" if record.undo_job_id else ""
+            raise Refused(f"This change was already undone{by}{job}")
+        if not change.done:
+            raise Refused("This change did not change anything: no activity of it completed")
+        try:
+            return self._plan(actor, account, change)
+        except CCError as exc:
+            raise Refused(cc_message(exc)) from None
+
+    def _plan(self, actor: Actor, account: AccountClient, change: _Change) -> UndoPlan:
+        record, data = change.record, loads(change.record)
+        kind = ActivityKind(data.kind)
+        ident = change.ident
+        if data.created_tag is not None:
+            made = next(
+                (h for h in data.held if h.id == data.created_tag), Held(id=data.created_tag)
+            )
+            return UndoPlan(record, data, ident, ActivityKind.DELETE_TAGS, delete_again=(made,))
+        held = [h for h in data.held if h.id in change.done]
+        if kind == ActivityKind.DELETE_TAGS:
+            members = sorted({c for h in held for c in h.before})
+            deleted, calls, names = self._deleted(account, record, members)
+            reversals = tuple(
+                Reversal(h, tuple(c for c in h.before if c not in deleted)) for h in held
+            )
+            return UndoPlan(
+                record,
+                data,
+                ident,
+                ActivityKind.ADD_TAGS,
+                reversals,
+                recreate=tuple(held),
+                deleted_since=_named(deleted, names),
+                calls=calls,
+            )
+        now = read_members(self.ops, actor, account, [h.id for h in held], lists=data.lists)
+        targets = set(data.targets) if data.targets is not None else None
+        changes: list[tuple[Held, set[str]]] = []
+        left: set[str] = set()
+        for h in held:
+            done = change.done[h.id]
+            reached = done if done is not None else targets
+            back, changed = _reverse_one(kind, set(h.before), reached, set(now.of.get(h.id, {})))
+            changes.append((h, back))
+            left |= changed
+        candidates = {c for _, back in changes for c in back}
+        deleted, calls, names = self._deleted(account, record, sorted(candidates))
+        statuses = {c: i for members in now.of.values() for c, i in members.items()}
+        deleted |= {c for c in candidates if c in statuses and statuses[c].status == DELETED}
+        names.update({c: i.email for c, i in statuses.items()})
+        names.update(self._emails(account, left - set(names)))
+        reversals = tuple(
+            Reversal(h, tuple(sorted(back - deleted))) for h, back in changes if back - deleted
+        )
+        return UndoPlan(
+            record,
+            data,
+            ident,
+            INVERSE[kind],
+            reversals,
+            left_alone=_named(left, names),
+            deleted_since=_named(deleted & candidates, names),
+            calls=now.calls + calls,
+        )
+
+    def _deleted(
+        self, account: AccountClient, record: ChangeRecord, contacts: Sequence[str]
+    ) -> tuple[set[str], int, dict[str, str]]:
+        """Which of `contacts` were deleted (since the record), the calls it took, their emails:
+        the warm index knows; else the contacts deleted since the record, 500 a call."""
+        if not contacts:
+            return set(), 0, {}
+        after = RecordStore(self.ops.store).last_change_ended(record.workspace_id)
+        key = account.account_key
+        refreshed = self.ops.resolver.fresh_index(account, account_key=key, after=after)
+        if refreshed is not None:
+            known = self.ops.resolver.index.by_ids(account_key_of(account.account_key), contacts)
+            gone = {c for c, i in known.items() if i.status == DELETED}
+            return gone, refreshed, {c: i.email for c, i in known.items()}
+        wanted, gone, names, calls = set(contacts), set[str](), dict[str, str](), 0
+        since = record.created_at - SKEW
+        for page in account.iter_contact_pages(status="deleted", updated_after=since):
+            calls += 1
+            for found in indexed(page):
+                if found.contact_id in wanted:
+                    gone.add(found.contact_id)
+                    names[found.contact_id] = found.email
+        return gone, calls, names
+
+    def _emails(self, account: AccountClient, contacts: set[str]) -> dict[str, str]:
+        if not contacts:
+            return {}
+        known = self.ops.resolver.index.by_ids(
+            account_key_of(account.account_key), sorted(contacts)
+        )
+        return {c: i.email for c, i in known.items()}
+
+    # ------------------------------------------------------------ run
+    def run(
+        self, actor: Actor, account: AccountClient, plan: UndoPlan, talk: Conversation
+    ) -> tuple[Launched, Plan]:
+        """Claimed once (a second undo, at once or later, is refused), then launched as a plan
+        told in the change's thread, recorded in turn. A tag deleted is made again first."""
+        records = RecordStore(self.ops.store)
+        claim = str(uuid.uuid4())
+        if not records.claim(plan.record.id, claim, actor.user_id):
+            raise Refused("This change is being undone already (or was): it is undone once")
+        try:
+            made = {h.id: self._make_again(actor, account, h) for h in plan.recreate}
+            parts = plan.requests({old: tag for old, (tag, _) in made.items()})
+            job_plan = Plan(
+                plan.kind.value,
+                plan.summary,
+                independent(plan.kind, parts),
+                contacts=plan.contacts,
+                single_calls=len(made),
+            )
+            launcher = Launcher(
+                self.ops.store,
+                self.ops.starter(actor),
+                actor,
+                InThread(talk, plan.record.parent_ts),
+                change_recorder(self.ops, actor),
+            )
+            launched = launcher.launch(account, job_plan, plan.record.channel_id)
+        except BaseException:
+            records.release(plan.record.id, claim)
+            raise
+        undo = launched.job.id if launched.job else launched.started[0].activity_id
+        records.undone_by(plan.record.id, claim, undo)
+        created = [tag for tag, new in made.values() if new]
+        if created:
+            records.created_tag(undo, created[0])
+        self.ops.audit(actor, "undo", plan.change_id, f"started {undo}")
+        return launched, job_plan
+
+    def _make_again(self, actor: Actor, account: AccountClient, held: Held) -> tuple[str, bool]:
+        """The tag's new id, and whether it was made now (a tag of its name may exist again)."""
+        try:
+            tag = account.create_tag(held.name, held.tag_source)
+        except Conflict:
+            found = account.find_tag_by_name(held.name)
+            if found is None:
+                raise
+            return found.tag_id, False
+        except CCError as exc:
+            raise Refused(cc_message(exc)) from None
+        self.ops.catalog.forget_tags(actor.workspace_id)
+        return tag.tag_id, True
+
+
+def _reverse_one(
+    kind: ActivityKind, before: set[str], reached: set[str] | None, carriers: set[str]
+) -> tuple[set[str], set[str]]:
+    """For one tag or list: the contacts to change back, and those changed since by someone
+    else (left as they are). `reached`: the contacts the change's completed activities named
+    (None: not named one by one; then every carrier now that did not carry it before)."""
+    if kind in ADDS:
+        touched = (carriers if reached is None else reached) - before
+        kept = before if reached is None else before & reached
+        # No longer carrying it, whether the change added it or it was there before.
+        return touched & carriers, (touched - carriers) | (kept - carriers)
+    touched = before if reached is None else before & reached
+    return touched - carriers, touched & carriers  # given back since by someone else
+
+
+def _named(contacts: set[str], names: dict[str, str]) -> tuple[str, ...]:
+    return tuple(sorted(names.get(c, c) for c in contacts))
+
+
+# ---------------------------------------------------------------- telling it
+
+
+class InThread:
+    """The undo is told in the thread of the change it undoes: no new parent message; the
+    parent's line follows the undo."""
+
+    def __init__(self, talk: Conversation, parent_ts: str) -> None:
+        self._talk = talk
+        self._parent_ts = parent_ts
+
+    def say(self, message: Message) -> None:
+        self._talk.say(message)
+
+    def refuse(self, reason: str) -> None:
+        self._talk.refuse(reason)
+
+    def ask_to_confirm(self, preview: Message, pending: Pending) -> None:
+        self._talk.ask_to_confirm(preview, pending)
+
+    def open_form(self, command: str) -> None:
+        self._talk.open_form(command)
+
+    def post_parent(self, channel: str, message: Message) -> str:
+        return self._parent_ts
+
+    def update_parent(self, channel: str, ref: str, message: Message) -> None:
+        self._talk.update_parent(channel, ref, message)
+
+
+def _what(plan: UndoPlan, reversal: Reversal) -> str:
+    what = "list" if plan.data.lists else "tag"
+    name = quoted([reversal.held.name or reversal.held.id])
+    count = f"*{plural(len(reversal.contacts), 'contact')}*"
+    verbs = {
+        ActivityKind.REMOVE_TAGS: f"remove the {what} {name} from {count}",
+        ActivityKind.ADD_TAGS: f"give the {what} {name} back to {count}",
+        ActivityKind.REMOVE_FROM_LISTS: f"remove {count} from the {what} {name}",
+        ActivityKind.ADD_TO_LISTS: f"put {count} back on the {what} {name}",
+    }
+    return verbs[plan.kind]
+
+
+def preview(plan: UndoPlan, listed: int = 1200) -> Message:
+    record = plan.record
+    when = record.created_at.strftime("%Y-%m-%d %H:%M UTC")
+    lines = [
+        f"You asked to *{plan.summary}* (`{plan.change_id}`, asked by "
+        f"<@{record.requester_id}> on {when})."
+    ]
+    for held in plan.delete_again:
+        lines.append(
+            f"It deletes the tag {quoted([held.name or held.id])} again, which the undo made."
+        )
+    for held in plan.recreate:
+        source = f" (source “{held.tag_source}”)" if held.tag_source else ""
+        lines.append(f"It creates the tag {quoted([held.name])}{source} again, with a new id.")
+    if plan.recreate:
+        lines.append(
+            ":warning: Segments or automations that named the deleted tag's id do not follow: "
+            "point them at the new tag."
+        )
+    lines += [f"It will {_what(plan, r)}." for r in plan.reversals]
+    lines.append(
+        f"It runs as *{activities(plan.activities)}*: "
+        f"{plural(plan.activities + len(plan.recreate), 'API call')} to start (reading who carries "
+        f"what now took {plural(plan.calls, 'call')})."
+    )
+    if plan.left_alone:
+        lines.append(
+            f"• *{plural(len(plan.left_alone), 'contact')}* changed since by someone else, left "
+            f"as they are: {_listed(plan.left_alone, listed)}"
+        )
+    if plan.deleted_since:
+        lines.append(
+            f"• *{plural(len(plan.deleted_since), 'contact')}* deleted since, left out: "
+            f"{_listed(plan.deleted_since, listed)}"
+        )
+    return Message("\n".join(lines))
+
+
+def _listed(names: Sequence[str], budget: int) -> str:
+    from bot.mrkdwn import shorten_names
+
+    return shorten_names(list(names), budget, escaping=False)
+
+
+def nothing_left(plan: UndoPlan) -> bool:
+    return not (plan.reversals or plan.delete_again or plan.recreate)
