@@ -8,7 +8,7 @@ from slack_sdk import WebClient
 from bot.clock import SYSTEM_CLOCK
 from bot.poller import Poller
 from bot.ports import SingleAccount, SingleSlack
-from tests.slack.conftest import Bot, text_of, wait_for
+from tests.support.slack import Bot, text_of, wait_for
 
 USER = "U0001"
 DM = "D0001"

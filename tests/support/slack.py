@@ -6,10 +6,8 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, TypeVar
 
-import pytest
 from slack_sdk import WebClient
 
 from bot.cc.client import AccountClient, CCApi
@@ -129,20 +127,6 @@ def bot_over(sandbox: SandboxServer, store: Store, rate_per_second: float) -> It
         api.close()
 
 
-@pytest.fixture
-def bot(sandbox: SandboxServer, tmp_path: Path) -> Iterator[Bot]:
-    store = Store(f"sqlite:///{tmp_path}/cctag.db")
-    store.upgrade()
-    with bot_over(sandbox, store, rate_per_second=40.0) as served:
-        yield served
-    store.close()
-
-
-@pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
-
-
 def big_bot_on(database_url: str, clock: FakeClock, contacts: int) -> Iterator[Bot]:
     """A bot on either database over a sandbox of `contacts` demo contacts whose activities
     run on `clock` (20 s each), unthrottled: for jobs of several activities."""
@@ -154,11 +138,6 @@ def big_bot_on(database_url: str, clock: FakeClock, contacts: int) -> Iterator[B
         with bot_over(sandbox, store, rate_per_second=1000.0) as served:
             yield served
         store.close()
-
-
-@pytest.fixture
-def big_bot(database_url: str, clock: FakeClock) -> Iterator[Bot]:
-    yield from big_bot_on(database_url, clock, contacts=1500)
 
 
 def run_poller(bot: Bot, clock: FakeClock) -> None:
