@@ -23,6 +23,7 @@ from bot.poller import Poller
 from bot.poller.thread import EVENT_TYPE
 from bot.ports import SlackClients
 from bot.store import NewActivity, Store, TrackedActivity
+from tests.support.clocks import next_cycle
 
 ACTIVITY_SECONDS = 20.0
 CONTACTS = 30
@@ -175,7 +176,7 @@ class World:
             wait = poller.run_once()
             if self.store.in_flight_count() == 0:
                 return
-            self.clock.advance(max(wait, 0.5))
+            next_cycle(self.store, self.clock, wait)
         raise AssertionError("activities still in flight")
 
     def thread(self, tracked: TrackedActivity) -> list[SlackMessage]:

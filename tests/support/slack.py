@@ -24,6 +24,7 @@ from bot.settings import Settings
 from bot.slack.app import create_app
 from bot.store import Store, TrackedActivity
 from bot.web import create_web_app
+from tests.support.clocks import next_cycle
 
 SECRET = "test-signing-secret"
 T = TypeVar("T")
@@ -148,5 +149,5 @@ def run_poller(bot: Bot, clock: FakeClock) -> None:
         wait = poller.run_once()
         if bot.store.in_flight_count() == 0:
             return
-        clock.advance(max(wait, 0.5))
+        next_cycle(bot.store, clock, wait)
     raise AssertionError("still in flight")
