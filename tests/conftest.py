@@ -4,6 +4,7 @@ the connect harness. Their helpers live in tests/support/."""
 from __future__ import annotations
 
 import os
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -61,9 +62,20 @@ def sandbox() -> Iterator[object]:
         yield server
 
 
+@pytest.fixture(scope="session")
+def migrated_sqlite(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A SQLite database at the head revision, made once: each bot starts from a copy of it."""
+    path = tmp_path_factory.mktemp("migrated") / "cctag.db"
+    store = Store(f"sqlite:///{path}")
+    store.upgrade()
+    store.close()
+    return path
+
+
 @pytest.fixture
-def bot(sandbox: SandboxServer, tmp_path: Path) -> Iterator[Bot]:
+def bot(sandbox: SandboxServer, tmp_path: Path, migrated_sqlite: Path) -> Iterator[Bot]:
     """The real bolt app over signed HTTP, FakeSlack and the sandbox behind it (SQLite)."""
+    shutil.copyfile(migrated_sqlite, tmp_path / "cctag.db")
     store = Store(f"sqlite:///{tmp_path}/cctag.db")
     store.upgrade()
     with bot_over(sandbox, store, rate_per_second=40.0) as served:

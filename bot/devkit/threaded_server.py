@@ -29,6 +29,14 @@ class _EventServer(uvicorn.Server):
     _loop: asyncio.AbstractEventLoop | None = None
     _exit: asyncio.Event | None = None
 
+    def __init__(self, config: uvicorn.Config) -> None:
+        super().__init__(config)
+        self.listening = threading.Event()
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().startup(sockets)
+        self.listening.set()
+
     def ask_to_exit(self) -> None:
         self.should_exit = True
         loop, event = self._loop, self._exit
@@ -56,7 +64,7 @@ class _EventServer(uvicorn.Server):
                 for task in self.server_state.tasks:
                     task.cancel()
                 break
-            await asyncio.sleep(0.002)
+            await asyncio.sleep(0.005)
         for server in self.servers:
             await server.wait_closed()
 
@@ -86,10 +94,9 @@ class ThreadedServer:
     def start(self) -> None:
         self._thread.start()
         deadline = time.monotonic() + 10
-        while not self._server.started:
+        while not self._server.listening.wait(0.05):
             if not self._thread.is_alive() or time.monotonic() > deadline:
                 raise RuntimeError(f"server on port {self.port} did not start")
-            time.sleep(0.001)
 
     def stop(self) -> None:
         self._server.ask_to_exit()
