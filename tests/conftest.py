@@ -1,48 +1,25 @@
-"""Shared fixtures: the local Constant Contact sandbox and the databases."""
+"""Fixtures the whole suite shares: the databases, the sandbox, the bot over signed HTTP, and
+the connect harness. Their helpers live in tests/support/."""
 
 from __future__ import annotations
 
 import os
+import shutil
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
+
+from bot.clock import FakeClock
+from bot.devkit.sandbox.server import SandboxServer
+from bot.store import Store
+from tests.support.databases import require_postgres
+from tests.support.harness import Harness, harness
+from tests.support.slack import Bot, big_bot_on, bot_over
 
 # Every sandbox the suite starts (in this process or as a subprocess) holds its answers to the
 # published contract; `answers_keep_to_the_contract` fails the test that saw one break it.
 os.environ["CCTAG_SANDBOX_CHECK_ANSWERS"] = "1"
-
-POSTGRES_URL = os.environ.get(
-    "CCTAG_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-)
-
-
-def postgres_reason() -> str | None:
-    """None when PostgreSQL answers; otherwise why it cannot be used."""
-    try:
-        import psycopg
-
-        url = POSTGRES_URL.replace("postgresql+psycopg://", "postgresql://")
-        with psycopg.connect(url, connect_timeout=2) as conn:
-            conn.execute("select 1")
-        return None
-    except Exception as exc:  # any failure to connect means: not reachable
-        return f"PostgreSQL not reachable at {POSTGRES_URL}: {exc}"
-
-
-_PG_REASON: str | None = None
-_PG_CHECKED = False
-
-
-def require_postgres() -> str:
-    """The PostgreSQL URL, or skip with a reason (under CI, fail instead: it must run there)."""
-    global _PG_REASON, _PG_CHECKED
-    if not _PG_CHECKED:
-        _PG_REASON, _PG_CHECKED = postgres_reason(), True
-    if _PG_REASON is not None:
-        if os.environ.get("CI"):
-            pytest.fail(f"CI must run the PostgreSQL tests: {_PG_REASON}")
-        pytest.skip(_PG_REASON)
-    return POSTGRES_URL
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
@@ -61,7 +38,8 @@ def database_url(request: pytest.FixtureRequest, tmp_path: os.PathLike[str]) -> 
     with psycopg.connect(plain, autocommit=True) as conn:
         conn.execute(f'create schema "{schema}"')
     try:
-        yield f"{url}?options=-csearch_path%3D{schema}"
+        # No commit waits for PostgreSQL's log to reach the disk: a test's schema outlives no crash.
+        yield f"{url}?options=-csearch_path%3D{schema}%20-csynchronous_commit%3Doff"
     finally:
         with psycopg.connect(plain, autocommit=True) as conn:
             conn.execute(f'drop schema "{schema}" cascade')
@@ -80,7 +58,48 @@ def answers_keep_to_the_contract() -> Iterator[None]:
 @pytest.fixture
 def sandbox() -> Iterator[object]:
     """A fresh Constant Contact sandbox over real HTTP on 127.0.0.1, with fast activities."""
-    from bot.devkit.sandbox.server import SandboxServer
-
     with SandboxServer(activity_seconds=0.3, rate_per_second=50.0) as server:
         yield server
+
+
+@pytest.fixture(scope="session")
+def migrated_sqlite(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A SQLite database at the head revision, made once: each bot starts from a copy of it."""
+    path = tmp_path_factory.mktemp("migrated") / "cctag.db"
+    store = Store(f"sqlite:///{path}")
+    store.upgrade()
+    store.close()
+    return path
+
+
+@pytest.fixture
+def bot(sandbox: SandboxServer, tmp_path: Path, migrated_sqlite: Path) -> Iterator[Bot]:
+    """The real bolt app over signed HTTP, FakeSlack and the sandbox behind it (SQLite)."""
+    shutil.copyfile(migrated_sqlite, tmp_path / "cctag.db")
+    store = Store(f"sqlite:///{tmp_path}/cctag.db")
+    store.upgrade()
+    with bot_over(sandbox, store, rate_per_second=40.0) as served:
+        yield served
+    store.close()
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+def big_bot(database_url: str, clock: FakeClock) -> Iterator[Bot]:
+    yield from big_bot_on(database_url, clock, contacts=1500)
+
+
+@pytest.fixture
+def h(database_url: str) -> Iterator[Harness]:
+    """The connect harness. The sandbox shares our FakeClock: its 1-per-second token endpoint
+    sees our gate's waits."""
+    clock = FakeClock()
+    with (
+        SandboxServer(activity_seconds=0.3, rate_per_second=50.0, clock=clock) as sandbox,
+        harness(sandbox, database_url, clock) as running,
+    ):
+        yield running

@@ -6,8 +6,11 @@ from cryptography.fernet import Fernet
 from bot.crypto import TokenCipher, cipher_from
 from bot.settings import SettingsError
 
+# Named ids: a random key in the id would differ between parallel workers' collections.
+KEYS = {"fernet": Fernet.generate_key().decode(), "passphrase": "a passphrase long enough"}
 
-@pytest.mark.parametrize("key", [Fernet.generate_key().decode(), "a passphrase long enough"])
+
+@pytest.mark.parametrize("key", KEYS.values(), ids=KEYS.keys())
 def test_round_trip_hides_the_token(key: str) -> None:
     cipher = TokenCipher(key)
     sealed = cipher.encrypt("cc-access-token-123")

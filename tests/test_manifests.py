@@ -10,8 +10,7 @@ import yaml
 from bot.connect import BOT_SCOPES
 from bot.devkit.fakeslack.server import METHOD_SCOPES
 from bot.slack.listeners.shortcuts import CALLBACK_ID, SHORTCUT_NAME
-from tests.slack.conftest import Bot, text_of, wait_for
-from tests.slack.conftest import bot as bot  # the real app over signed HTTP
+from tests.support.slack import Bot, text_of, wait_for
 
 MANIFESTS = Path(__file__).resolve().parent.parent / "manifests"
 

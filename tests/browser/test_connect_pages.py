@@ -18,7 +18,7 @@ import pytest
 
 from bot.clock import FakeClock
 from bot.devkit.sandbox.server import SandboxServer
-from tests.connect.harness import Harness, harness
+from tests.support.harness import Harness, harness
 
 CHROMIUM_FLAGS = (
     "--headless",

@@ -8,7 +8,7 @@ import pytest
 from bot.devkit.sandbox.campaigns import CampaignActivityRecord
 from bot.usecases.behaviour import Behaviour, contacts_who, segment_members
 from bot.usecases.outcomes import Refused
-from tests.campaigns.conftest import Reader, Tenant, client_for, new_tenant
+from tests.support.campaigns import Reader, Tenant, client_for, new_tenant
 
 SPRING = "Spring Newsletter 2026"
 

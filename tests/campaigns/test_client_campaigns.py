@@ -15,7 +15,7 @@ from bot.cc.campaigns import (
 from bot.cc.client import CCApi
 from bot.cc.errors import UnexpectedResponse
 from bot.cc.ratelimit import SpacingLimiter
-from tests.campaigns.conftest import Reader, Tenant, client_for, new_tenant
+from tests.support.campaigns import Reader, Tenant, client_for, new_tenant
 
 
 def _sandbox_clickers(tenant: Tenant, name: str, url_end: str) -> tuple[set[str], int]:

@@ -8,7 +8,7 @@ import pytest
 
 from bot.usecases.behaviour import contacts_who
 from bot.usecases.outcomes import Refused
-from tests.campaigns.conftest import Reader, Tenant
+from tests.support.campaigns import Reader, Tenant
 
 # The demo campaigns sent: Weekly Digest 3 days ago, Pricing Launch 8, Spring Newsletter's
 # resend 16 (its primary email 20); Holiday Draft, a day old, was never sent.

@@ -14,8 +14,8 @@ import pytest
 from bot.devkit.sandbox.campaigns import REPORT_TYPES, CampaignActivityRecord
 from bot.devkit.sandbox.server import SandboxServer
 from bot.devkit.sandbox.state import SandboxState
-from tests.campaigns.conftest import Tenant, new_tenant
 from tests.campaigns.schema import check_answer
+from tests.support.campaigns import Tenant, new_tenant
 
 REPORTS = "/reports/email_reports/{campaign_activity_id}"
 
@@ -117,7 +117,7 @@ def test_clicks_page_past_500_rows_and_filter_by_link(
 
 
 def test_more_than_500_clickers_of_one_link_in_a_larger_account(sb: SandboxServer) -> None:
-    from tests.campaigns.conftest import new_tenant
+    from tests.support.campaigns import new_tenant
 
     big = new_tenant(sb, contacts=800)
     activity = _activity(big, "Pricing Launch")

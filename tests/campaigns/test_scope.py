@@ -13,7 +13,7 @@ from bot.cc.ratelimit import SpacingLimiter
 from bot.cc.tokens import StaticTokens
 from bot.clock import FakeClock
 from bot.devkit.sandbox.server import SandboxServer
-from tests.campaigns.conftest import Tenant
+from tests.support.campaigns import Tenant
 
 REDIRECT = "http://127.0.0.1:9/cc/oauth/callback"
 

@@ -7,7 +7,7 @@ import pytest
 from bot.usecases.inputs import Source, SourceKind
 from bot.usecases.outcomes import Refused
 from bot.usecases.sources import MENU_TTL, SELECTION_TTL, CampaignMenus, Sources
-from tests.campaigns.conftest import Reader
+from tests.support.campaigns import Reader
 
 SPRING = "Spring Newsletter 2026"
 PRICING = "https://example.com/pricing"

@@ -16,7 +16,7 @@ from bot.cc.models import (
 )
 from bot.devkit.sandbox.server import SandboxServer
 from bot.devkit.sandbox.state import Account
-from tests.cc.conftest import Traffic, list_id, tag_id, wait_done
+from tests.support.cc import Traffic, list_id, tag_id, wait_done
 
 
 def test_the_five_bulk_activities_and_their_effects(cc: AccountClient, demo: Account) -> None:

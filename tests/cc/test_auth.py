@@ -24,7 +24,7 @@ from bot.cc.oauth import DEFAULT_SCOPES, OAuthClient, pkce_pair
 from bot.cc.tokens import RefreshingTokens
 from bot.clock import FakeClock
 from bot.devkit.sandbox.server import SandboxServer
-from tests.cc.conftest import UNLIMITED, Rig, Tenant, Traffic, make_rig
+from tests.support.cc import UNLIMITED, Rig, Tenant, Traffic, make_rig
 
 REDIRECT = "http://localhost:3000/cc/oauth/callback"
 

@@ -35,7 +35,7 @@ from bot.cc.tokens import StaticTokens
 from bot.clock import FakeClock
 from bot.devkit.sandbox.server import SandboxServer
 from bot.devkit.threaded_server import free_port
-from tests.cc.conftest import (
+from tests.support.cc import (
     UNLIMITED,
     Rig,
     Tenant,

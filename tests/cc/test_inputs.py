@@ -11,7 +11,7 @@ from bot.cc import inputs
 from bot.cc.client import AccountClient
 from bot.cc.models import EngagementLevel, LimitError, ListMembershipRequest, build
 from bot.devkit.sandbox.state import Account
-from tests.cc.conftest import Traffic, list_id
+from tests.support.cc import Traffic, list_id
 
 ACTIVITY = "04fe9a97-a579-43c5-bb1a-58ed29bf0a6a"
 

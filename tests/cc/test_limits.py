@@ -24,7 +24,7 @@ from bot.cc.models import (
     build,
 )
 from bot.devkit.sandbox.server import SandboxServer
-from tests.cc.conftest import Rig, no_http
+from tests.support.cc import Rig, no_http
 
 
 def ids(prefix: str, count: int) -> list[str]:

@@ -9,7 +9,7 @@ from bot.cc.client import AccountClient
 from bot.cc.errors import UnexpectedResponse
 from bot.devkit.sandbox.server import SandboxServer
 from bot.devkit.sandbox.state import DELETED_EVERY, DEMO_LISTS, Account
-from tests.cc.conftest import Rig, Tenant, Traffic, list_id, make_rig, tag_id
+from tests.support.cc import Rig, Tenant, Traffic, list_id, make_rig, tag_id
 
 
 def test_iter_lists_pages_with_membership_counts(

@@ -17,7 +17,7 @@ from bot.cc.client import AccountClient, AmbiguousActivity
 from bot.cc.errors import ServerError, StartInDoubt
 from bot.cc.models import ActivityState, TaggingRequest, build
 from bot.cc.tokens import StaticTokens
-from tests.cc.conftest import TIMEOUT, Rig, Tenant, Traffic, World, tag_id, wait_done
+from tests.support.cc import TIMEOUT, Rig, Tenant, Traffic, World, tag_id, wait_done
 
 ADD_TAGS = "/v3/activities/contacts_taggings_add"
 

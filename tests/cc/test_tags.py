@@ -11,7 +11,7 @@ from bot.cc.errors import BadRequest, Conflict, NotFound
 from bot.cc.models import MAX_TAGS_IN_ACCOUNT, ActivityState
 from bot.devkit.sandbox.server import SandboxServer
 from bot.devkit.sandbox.state import Account, TagRecord
-from tests.cc.conftest import Traffic, tag_id, wait_done
+from tests.support.cc import Traffic, tag_id, wait_done
 
 
 def test_create_then_get_with_count(cc: AccountClient, demo: Account) -> None:

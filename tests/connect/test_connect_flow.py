@@ -7,7 +7,7 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 
 from bot.connect import ConnectOutcome
-from tests.connect.harness import Harness
+from tests.support.harness import Harness
 
 WS, USER = "T0A", "U0A"
 

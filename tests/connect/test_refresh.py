@@ -9,7 +9,7 @@ import pytest
 
 from bot.cc.client import AccountClient
 from bot.cc.errors import AuthError, ConnectionBroken
-from tests.connect.harness import Harness
+from tests.support.harness import Harness
 
 WS, USER = "T0A", "U0A"
 DAY = 86_400

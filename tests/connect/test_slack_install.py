@@ -9,7 +9,7 @@ import httpx
 import pytest
 
 from bot.connect import BOT_SCOPES, NotInstalled
-from tests.connect.slack_harness import CLIENT_ID, SlackHarness, oauth_grant, slack_harness
+from tests.support.slack_harness import CLIENT_ID, SlackHarness, oauth_grant, slack_harness
 
 
 @pytest.fixture

@@ -29,8 +29,8 @@ from bot.devkit.local_slack import LocalSlack
 from bot.devkit.sandbox.server import SandboxServer
 from bot.devkit.threaded_server import free_port
 from bot.store import Store
-from tests.conftest import require_postgres
 from tests.ops.proxy import TcpProxy
+from tests.support.databases import require_postgres
 
 CHANNEL = "C0OPS01"
 SECRETS = {

@@ -24,7 +24,7 @@ from bot.usecases.people import (
     Resolution,
     ResolveMethod,
 )
-from tests.people.conftest import World, make_world
+from tests.support.people import World, make_world
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ from slack_sdk import WebClient
 
 from bot.poller import Poller
 from bot.poller.core import MAX_RATE_LIMITED, MAX_SLACK_TRIES
-from tests.poller.conftest import ACTIVITY_SECONDS, CHANNEL, World
+from tests.support.poller import ACTIVITY_SECONDS, CHANNEL, World
 
 HOUR = 3600
 

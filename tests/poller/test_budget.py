@@ -9,7 +9,7 @@ from bot.cc.budget import SharedBudget, fair_limiter, next_reset
 from bot.cc.client import AccountClient, CCApi
 from bot.cc.tokens import StaticTokens
 from bot.clock import FakeClock
-from tests.poller.conftest import CONTACTS, World
+from tests.support.poller import CONTACTS, World
 
 
 class BudgetAccounts:

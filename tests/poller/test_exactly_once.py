@@ -8,7 +8,7 @@ from collections import Counter
 import pytest
 
 from bot.poller import Poller
-from tests.poller.conftest import ACTIVITY_SECONDS, Crash, CrashPlan, World
+from tests.support.poller import ACTIVITY_SECONDS, Crash, CrashPlan, World
 
 LEASE = 30.0
 

@@ -13,7 +13,7 @@ from bot.cc.models import ActivityKind
 from bot.poller.thread import EVENT_TYPE
 from bot.store import NewActivity, TrackedActivity
 from bot.store.jobs import Job, JobStore, NewJob
-from tests.poller.conftest import CHANNEL, REQUESTER, Crash, CrashPlan, World
+from tests.support.poller import CHANNEL, REQUESTER, Crash, CrashPlan, World
 
 LEASE = 30.0
 PARTS = 3

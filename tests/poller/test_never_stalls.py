@@ -19,7 +19,7 @@ from slack_sdk.http_retry.builtin_handlers import (
 from slack_sdk.web import SlackResponse
 
 from bot.poller import Poller
-from tests.poller.conftest import ACTIVITY_SECONDS, REQUESTER, Crash, CrashPlan, World
+from tests.support.poller import ACTIVITY_SECONDS, REQUESTER, Crash, CrashPlan, World
 
 POISON = "C0POISON"
 

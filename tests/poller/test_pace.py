@@ -11,7 +11,7 @@ import itertools
 from collections import Counter
 
 from bot.devkit.fakeslack.server import SlackCall
-from tests.poller.conftest import ACTIVITY_SECONDS, World
+from tests.support.poller import ACTIVITY_SECONDS, World
 
 
 def run(world: World, poller_count: int = 1, cycles: int = 400) -> None:

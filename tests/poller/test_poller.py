@@ -8,7 +8,7 @@ from datetime import timedelta
 
 import pytest
 
-from tests.poller.conftest import REQUESTER, World
+from tests.support.poller import REQUESTER, World
 
 
 def test_completed_activity_is_followed_to_its_end_in_its_thread(world: World) -> None:

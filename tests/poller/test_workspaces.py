@@ -22,8 +22,8 @@ from bot.devkit.sandbox.server import SandboxServer
 from bot.poller import Poller
 from bot.ports import SingleSlack
 from bot.store import NewActivity, TrackedActivity
-from tests.connect.harness import Harness, harness
-from tests.poller.conftest import World
+from tests.support.harness import Harness, harness
+from tests.support.poller import World
 
 WORKSPACES = ("T0A", "T0B", "T0C", "T0D")
 PER_WORKSPACE = 3

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from bot.clock import FakeClock
 from bot.store.rules import RuleStore
-from tests.rules.conftest import worker
-from tests.slack.conftest import Bot, text_of, wait_for
+from tests.support.rules import worker
+from tests.support.slack import Bot, text_of, wait_for
 
 TAG = "VIP"
 LIST = "VIP Customers"

@@ -15,7 +15,7 @@ from bot.slack.workspaces import HomeData
 from bot.store import Store
 from bot.store.rules import RuleStore
 from bot.wiring import rules_shown
-from tests.slack.conftest import Bot, bot_over, text_of, wait_for
+from tests.support.slack import Bot, bot_over, text_of, wait_for
 
 USER = "U0001"
 HOME = f"HOME-{USER}"

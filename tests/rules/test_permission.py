@@ -17,7 +17,7 @@ from bot.usecases.inputs import Actor
 from bot.usecases.ports import Message, Pending
 from bot.usecases.requests import Pipeline, Request
 from bot.usecases.rules.runner import RuleRunner
-from tests.slack.conftest import Bot
+from tests.support.slack import Bot
 
 LINE = "every day at 00:00 add VIP --all-active"
 DAY = 24 * 3600

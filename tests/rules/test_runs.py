@@ -15,8 +15,8 @@ from bot.clock import FakeClock
 from bot.slack.conversation import ChannelPosts
 from bot.store.rules import RuleRow, RuleStore
 from bot.usecases.rules.runner import RuleRunner
-from tests.rules.conftest import pipeline_of
-from tests.slack.conftest import Bot, text_of
+from tests.support.rules import pipeline_of
+from tests.support.slack import Bot, text_of
 
 DAY = 24 * 3600
 # The clock starts at 23:58 UTC; the creator's zone is UTC here.

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
 
 import httpx
 import pytest
@@ -11,13 +10,7 @@ import pytest
 from bot.clock import FakeClock
 from bot.devkit.sandbox.server import SandboxServer
 from bot.devkit.sandbox.state import Account
-
-ACTIVITY_SECONDS = 5.0
-
-
-@pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
+from tests.support.sandbox import ACTIVITY_SECONDS
 
 
 @pytest.fixture
@@ -38,20 +31,3 @@ def cc(sb: SandboxServer) -> Iterator[httpx.Client]:
 @pytest.fixture
 def demo(sb: SandboxServer) -> Account:
     return sb.state.account()
-
-
-def list_id(account: Account, name: str) -> str:
-    return next(i for i, item in account.lists.items() if item.name == name)
-
-
-def tag_id(account: Account, name: str) -> str:
-    tag = account.tag_by_name(name)
-    assert tag is not None
-    return tag.tag_id
-
-
-def finish(clock: FakeClock, cc: httpx.Client, activity_id: str) -> dict[str, Any]:
-    """Move time past the activity's run and read it."""
-    clock.advance(ACTIVITY_SECONDS + 0.1)
-    body: dict[str, Any] = cc.get(f"/activities/{activity_id}").json()
-    return body

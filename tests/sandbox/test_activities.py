@@ -11,7 +11,7 @@ from bot.cc.models import Activity, EngagementLevel
 from bot.clock import FakeClock
 from bot.devkit.sandbox.server import SandboxServer
 from bot.devkit.sandbox.state import Account
-from tests.sandbox.conftest import ACTIVITY_SECONDS, finish, list_id, tag_id
+from tests.support.sandbox import ACTIVITY_SECONDS, finish, list_id, tag_id
 
 TAGGINGS = ("/activities/contacts_taggings_add", "/activities/contacts_taggings_remove")
 LISTS = ("/activities/add_list_memberships", "/activities/remove_list_memberships")

@@ -10,7 +10,7 @@ import httpx
 from bot.clock import FakeClock
 from bot.devkit.sandbox.server import SandboxServer
 from bot.devkit.sandbox.state import DELETED_EVERY, Account, iso
-from tests.sandbox.conftest import ACTIVITY_SECONDS, tag_id
+from tests.support.sandbox import ACTIVITY_SECONDS, tag_id
 
 ALL: dict[str, str | int] = {"status": "all", "limit": 500}
 

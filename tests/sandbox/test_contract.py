@@ -16,7 +16,7 @@ from bot.devkit.sandbox.schema import ANSWER_PROBLEMS, contract, published
 from bot.devkit.sandbox.schema.overrides import OVERRIDES, StaleOverride, apply, lookup
 from bot.devkit.sandbox.server import SandboxServer
 from bot.devkit.sandbox.state import Account
-from tests.sandbox.conftest import list_id, tag_id
+from tests.support.sandbox import list_id, tag_id
 
 SCHEMA_DIR = Path(__file__).resolve().parents[2] / "bot" / "devkit" / "sandbox" / "schema"
 

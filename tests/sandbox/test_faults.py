@@ -10,7 +10,7 @@ import pytest
 from bot.clock import FakeClock
 from bot.devkit.sandbox.server import SandboxServer
 from bot.devkit.sandbox.state import Account
-from tests.sandbox.conftest import finish, tag_id
+from tests.support.sandbox import finish, tag_id
 
 
 def test_fail_answers_5xx_and_does_nothing(

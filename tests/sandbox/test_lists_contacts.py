@@ -6,7 +6,7 @@ import httpx
 
 from bot.devkit.sandbox.server import SandboxServer
 from bot.devkit.sandbox.state import DELETED_EVERY, Account
-from tests.sandbox.conftest import list_id, tag_id
+from tests.support.sandbox import list_id, tag_id
 
 
 def test_lists_with_counts(cc: httpx.Client, demo: Account) -> None:

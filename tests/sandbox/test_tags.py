@@ -7,7 +7,7 @@ import httpx
 from bot.clock import FakeClock
 from bot.devkit.sandbox.server import SandboxServer
 from bot.devkit.sandbox.state import Account
-from tests.sandbox.conftest import finish, tag_id
+from tests.support.sandbox import finish, tag_id
 
 
 def _error(response: httpx.Response) -> dict[str, str]:

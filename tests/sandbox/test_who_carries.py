@@ -14,7 +14,7 @@ from bot.cc.tokens import StaticTokens
 from bot.clock import FakeClock
 from bot.devkit.sandbox.server import SandboxServer
 from bot.devkit.sandbox.state import Account, iso
-from tests.sandbox.conftest import finish, list_id, tag_id
+from tests.support.sandbox import finish, list_id, tag_id
 
 
 def _all_pages(sb: SandboxServer, cc: httpx.Client, params: dict[str, str | int]) -> list[dict]:

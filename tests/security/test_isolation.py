@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from bot.cc.client import AccountClient
 from bot.store import NewActivity
-from tests.connect.harness import Harness
+from tests.support.harness import Harness
 
 
 def client(h: Harness, workspace_id: str) -> AccountClient:

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from tests.connect.slack_harness import (
+from tests.support.slack_harness import (
     SIGNING_SECRET,
     SlackHarness,
     signature_headers,

@@ -10,8 +10,8 @@ import sqlalchemy as sa
 
 from bot.clock import FakeClock
 from bot.devkit.sandbox.server import SandboxServer
-from tests.connect.harness import Harness, harness
-from tests.connect.slack_harness import SlackHarness, slack_harness
+from tests.support.harness import Harness, harness
+from tests.support.slack_harness import SlackHarness, slack_harness
 
 DAY = 86_400
 

@@ -34,7 +34,7 @@ from bot.store.approvals import ApprovalStore
 from bot.store.connections import ConnectionRepository
 from bot.usecases.approvals import ApprovalRules, Approvals
 from bot.web import create_web_app
-from tests.slack.conftest import SECRET, Bot, text_of, wait_for
+from tests.support.slack import SECRET, Bot, text_of, wait_for
 
 APPROVERS = "C0APPROVE"
 ASKED_IN = "C0001"

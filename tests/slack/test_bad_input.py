@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from bot.devkit.local_slack import signed_headers
-from tests.slack.conftest import SECRET, Bot, text_of
+from tests.support.slack import SECRET, Bot, text_of
 
 FORM = "application/x-www-form-urlencoded"
 BODIES: dict[str, str] = {

@@ -31,7 +31,7 @@ from bot.slack.app import create_app
 from bot.store import Store
 from bot.store.ratelimit import DatabaseRateLimiter
 from bot.web import create_web_app
-from tests.slack.conftest import SECRET, text_of, wait_for
+from tests.support.slack import SECRET, text_of, wait_for
 
 BIG, SMALL = "T0001", "T0002"
 CONTACTS = 8_600

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.slack.conftest import Bot, text_of
+from tests.support.slack import Bot, text_of
 
 LINE = "add VIP --lists Newsletter"
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from tests.slack.conftest import Bot, text_of, wait_for
 from tests.slack.test_fits import give_tags
+from tests.support.slack import Bot, text_of, wait_for
 
 
 def _open(bot: Bot, text: str) -> dict[str, Any]:

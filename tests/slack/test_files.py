@@ -15,7 +15,7 @@ from bot.slack.forms import Form
 from bot.usecases import Source, SourceKind, TaggingInput
 from bot.usecases.outcomes import Refused
 from bot.usecases.ports import Message, Pending
-from tests.slack.conftest import Bot, run_poller, text_of, wait_for
+from tests.support.slack import Bot, run_poller, text_of, wait_for
 
 TAG = "Webinar 2026"
 

@@ -24,7 +24,7 @@ from bot.slack.app import create_app
 from bot.slack.workspaces import HomeData
 from bot.store import NewActivity
 from bot.web import create_web_app
-from tests.slack.conftest import SECRET, Bot, text_of, wait_for
+from tests.support.slack import SECRET, Bot, text_of, wait_for
 
 LONG = 255
 

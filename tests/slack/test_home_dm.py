@@ -3,15 +3,36 @@ answers: the strict fake refuses chat.update on a user id, as Slack does."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from datetime import UTC, datetime
+
+import pytest
 from slack_sdk import WebClient
 
-from bot.clock import SYSTEM_CLOCK
+from bot.clock import SYSTEM_CLOCK, FakeClock
+from bot.devkit.sandbox.server import SandboxServer
 from bot.poller import Poller
 from bot.ports import SingleAccount, SingleSlack
-from tests.slack.conftest import Bot, text_of, wait_for
+from tests.support.slack import Bot, text_of, wait_for
 
 USER = "U0001"
 DM = "D0001"
+ACTIVITY_SECONDS = 10.0
+
+
+@pytest.fixture
+def sandbox_clock() -> FakeClock:
+    return FakeClock(start=datetime.now(UTC))
+
+
+@pytest.fixture
+def sandbox(sandbox_clock: FakeClock) -> Iterator[SandboxServer]:
+    """Activities run on the test's clock, which stays still: the poller finds this one just
+    started however slow the machine is (on the wall clock it could be well under way)."""
+    with SandboxServer(
+        activity_seconds=ACTIVITY_SECONDS, rate_per_second=50.0, clock=sandbox_clock
+    ) as server:
+        yield server
 
 
 def test_an_activity_from_the_app_home_is_reported_in_the_dm_by_its_real_id(bot: Bot) -> None:

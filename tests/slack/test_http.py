@@ -12,7 +12,7 @@ from bot.devkit.local_slack import signed_headers
 from bot.devkit.threaded_server import ThreadedServer
 from bot.store import Store
 from bot.web import create_web_app
-from tests.slack.conftest import SECRET, Bot, text_of, wait_for
+from tests.support.slack import SECRET, Bot, text_of, wait_for
 
 
 def test_unsigned_forged_and_stale_requests_are_refused(bot: Bot) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.slack.conftest import Bot, text_of, wait_for
+from tests.support.slack import Bot, text_of, wait_for
 
 
 def _open(bot: Bot, text: str) -> dict[str, Any]:

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 
 from bot.devkit.sandbox.state import ListRecord, TagRecord
 from bot.usecases.names import fold
-from tests.slack.conftest import Bot, text_of, wait_for
+from tests.support.slack import Bot, text_of, wait_for
 
 OTHER_LIST = "20000000-0000-4000-8000-000000000001"
 OTHER_TAG = "30000000-0000-4000-8000-000000000001"

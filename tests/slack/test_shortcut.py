@@ -12,7 +12,7 @@ from bot.clock import FakeClock
 from bot.slack.files import KEPT_UNKNOWN
 from bot.slack.listeners.shortcuts import CALLBACK_ID
 from tests.slack import test_files
-from tests.slack.conftest import Bot, run_poller, text_of, wait_for
+from tests.support.slack import Bot, run_poller, text_of, wait_for
 
 CHANNEL = "C0777"
 # The CSV tests' sandbox of 1,500 contacts on either database, and its clock.

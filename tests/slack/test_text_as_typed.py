@@ -3,7 +3,7 @@ the person typed."""
 
 from __future__ import annotations
 
-from tests.slack.conftest import Bot, text_of
+from tests.support.slack import Bot, text_of
 
 
 def test_an_escaped_ampersand_is_the_ampersand_typed(bot: Bot) -> None:

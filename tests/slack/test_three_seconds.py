@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from bot.clock import FakeClock
-from tests.slack.conftest import Bot, big_bot_on, text_of, wait_for
+from tests.support.slack import Bot, big_bot_on, text_of, wait_for
 
 # 5,000 contacts: a cold index pages them in 10 calls, more than a person waits for unwarned.
 CONTACTS = 5000

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import uuid
 
-from tests.slack.conftest import Bot, text_of
+from tests.support.slack import Bot, text_of
 
 
 def test_an_unknown_contact_id_is_refused_before_any_post(bot: Bot) -> None:

@@ -23,11 +23,8 @@ from bot.settings import Settings
 from bot.slack.app import HomeData, create_app
 from bot.usecases.ports import NOT_CONNECTED
 from bot.web import create_web_app
-from tests.connect.conftest import h
-from tests.connect.harness import Harness
-from tests.slack.conftest import SECRET, text_of, wait_for
-
-__all__ = ["h"]
+from tests.support.harness import Harness
+from tests.support.slack import SECRET, text_of, wait_for
 
 WS = "T0001"
 OTHER = "T0002"  # installed, never connected

@@ -7,8 +7,8 @@ from datetime import timedelta
 
 from bot.clock import FakeClock
 from bot.store.jobs import JobStore
-from tests.slack.conftest import Bot, run_poller, text_of, wait_for
-from tests.undo.conftest import (
+from tests.support.slack import Bot, run_poller, text_of, wait_for
+from tests.support.undo import (
     active_emails,
     click_undo_and_confirm,
     confirm_button,

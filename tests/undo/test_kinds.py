@@ -5,8 +5,8 @@ members (a source not named contact by contact) is taken off only who did not ca
 from __future__ import annotations
 
 from bot.clock import FakeClock
-from tests.slack.conftest import Bot, run_poller, text_of, wait_for
-from tests.undo.conftest import (
+from tests.support.slack import Bot, run_poller, text_of, wait_for
+from tests.support.undo import (
     active_emails,
     click_undo_and_confirm,
     end_with_undo,

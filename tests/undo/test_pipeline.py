@@ -9,8 +9,8 @@ from bot.usecases import Actor, Catalog, Operations
 from bot.usecases.commands import REGISTRY
 from bot.usecases.ports import Message
 from bot.usecases.requests import Pipeline, Request
-from tests.slack.conftest import Bot, run_poller, text_of, wait_for
-from tests.undo.conftest import active_emails, members
+from tests.support.slack import Bot, run_poller, text_of, wait_for
+from tests.support.undo import active_emails, members
 from tests.usecases.test_requests import Recorded
 
 REQUESTER = Actor("T0001", "U0001")

@@ -13,8 +13,8 @@ from bot.permissions import Permissions, Policy
 from bot.ports import SingleSlack
 from bot.store import Store
 from bot.store.connections import ConnectionRepository
-from tests.slack.conftest import Bot, run_poller, text_of, wait_for
-from tests.undo.conftest import active_emails, bot_on, end_with_undo, members
+from tests.support.slack import Bot, run_poller, text_of, wait_for
+from tests.support.undo import active_emails, bot_on, end_with_undo, members
 
 
 @pytest.fixture

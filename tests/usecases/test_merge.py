@@ -14,7 +14,7 @@ from bot.clock import FakeClock
 from bot.devkit.sandbox.state import TagRecord
 from bot.poller.thread import EVENT_TYPE
 from bot.store.jobs import SKIPPED, WAITING, JobStore
-from tests.slack.conftest import Bot, big_bot_on, run_poller, text_of, wait_for
+from tests.support.slack import Bot, big_bot_on, run_poller, text_of, wait_for
 
 
 @pytest.fixture

@@ -35,7 +35,7 @@ from bot.slack.app import create_app
 from bot.slack.views import CAMPAIGN_SELECT, LINK_SELECT
 from bot.store import Store
 from bot.web import create_web_app
-from tests.slack.conftest import SECRET, Bot, text_of, wait_for
+from tests.support.slack import SECRET, Bot, text_of, wait_for
 
 SPRING = "Spring Newsletter 2026"
 PRICING = "https://example.com/pricing"

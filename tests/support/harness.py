@@ -1,6 +1,6 @@
 """A connect harness over real HTTP: the sandbox's OAuth2 server, our callback, a real database.
 
-Shared by tests/connect, tests/security and tests/browser.
+Shared by tests/connect, tests/security, tests/poller, tests/slack and tests/browser.
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.slack.conftest import Bot, text_of, wait_for
+from tests.support.slack import Bot, text_of, wait_for
 
 
 def test_help_lists_every_command(bot: Bot) -> None:

@@ -6,10 +6,8 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, TypeVar
 
-import pytest
 from slack_sdk import WebClient
 
 from bot.cc.budget import fair_limiter
@@ -27,6 +25,7 @@ from bot.settings import Settings
 from bot.slack.app import HomeData, create_app
 from bot.store import Store, TrackedActivity
 from bot.web import create_web_app
+from tests.support.clocks import next_cycle
 
 SECRET = "test-signing-secret"
 T = TypeVar("T")
@@ -150,20 +149,6 @@ def bot_over(
         api.close()
 
 
-@pytest.fixture
-def bot(sandbox: SandboxServer, tmp_path: Path) -> Iterator[Bot]:
-    store = Store(f"sqlite:///{tmp_path}/cctag.db")
-    store.upgrade()
-    with bot_over(sandbox, store, rate_per_second=40.0) as served:
-        yield served
-    store.close()
-
-
-@pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
-
-
 def big_bot_on(database_url: str, clock: FakeClock, contacts: int) -> Iterator[Bot]:
     """A bot on either database over a sandbox of `contacts` demo contacts whose activities
     run on `clock` (20 s each), unthrottled: for jobs of several activities."""
@@ -177,11 +162,6 @@ def big_bot_on(database_url: str, clock: FakeClock, contacts: int) -> Iterator[B
         store.close()
 
 
-@pytest.fixture
-def big_bot(database_url: str, clock: FakeClock) -> Iterator[Bot]:
-    yield from big_bot_on(database_url, clock, contacts=1500)
-
-
 def run_poller(bot: Bot, clock: FakeClock) -> None:
     """A poller's cycles on `clock` until nothing is in flight."""
     slack = SingleSlack(WebClient(token="xoxb-test", base_url=bot.slack.api_url))
@@ -190,5 +170,5 @@ def run_poller(bot: Bot, clock: FakeClock) -> None:
         wait = poller.run_once()
         if bot.store.in_flight_count() == 0:
             return
-        clock.advance(max(wait, 0.5))
+        next_cycle(bot.store, clock, wait)
     raise AssertionError("still in flight")

@@ -14,7 +14,7 @@ import pytest
 from bot.clock import FakeClock
 from bot.poller.thread import EVENT_TYPE
 from bot.store.jobs import JobStore
-from tests.slack.conftest import Bot, big_bot_on, run_poller, text_of, wait_for
+from tests.support.slack import Bot, big_bot_on, run_poller, text_of, wait_for
 
 KNOWN = 1196  # contact1..contact1196@example.com exist in the sandbox's demo data
 UNKNOWN = 4

@@ -1,3 +1,0 @@
-from tests.connect.conftest import h
-
-__all__ = ["h"]
