@@ -133,7 +133,7 @@ def test_a_rule_over_the_limit_waits_and_goes_stale_when_its_schedule_would_chan
     world.fake.users["UPLAIN"]["tz"] = "Europe/Paris"  # 07:30 would not be the time approved
     world.click(post, "Approve", "UADMIN", "admin")
     answer = text_of(world.bot.wait_response("admin"))
-    assert "approved but not run" in answer and "changed since it was asked" in answer
+    assert "approved but not run" in answer and "time zone changed since it was asked" in answer
     assert "but not run" in _shown(world.fake.message(APPROVERS, post.ts))
     assert rules(world) == []
 
@@ -150,3 +150,15 @@ def test_a_small_rule_of_a_plain_member_is_made_without_an_approver(world: World
     made = world.ask("every weekday at 08:00 add VIP --contacts contact1@example.com", "r1")
     assert "Rule `1`* made" in made and "needs an approver" not in made
     assert world.fake.channel_messages(APPROVERS) == []
+
+
+def test_an_expired_rule_request_makes_nothing(world: World) -> None:
+    world.ask(LINE, "r1")
+    post = world.request_post()
+    [approve, _] = _buttons(post.blocks)  # as a client that still shows the old message
+    world.clock.advance(24 * 3600 + 60)
+    world.poll()  # the worker's sweep
+    assert "Expired* at" in _shown(world.fake.message(APPROVERS, post.ts))
+    world.bot.local.click(approve, user="UADMIN", channel=APPROVERS, key="late")
+    assert "decided already" in text_of(world.bot.wait_response("late"))
+    assert rules(world) == [] and world.bot.activities() == 0

@@ -11,11 +11,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from bot.usecases.approvals import STALE_WHY, StalePlan, fingerprint
+from bot.usecases.approvals import StalePlan, fingerprint
 from bot.usecases.commands import Command
 from bot.usecases.grammar import parse_bulk_line, parse_every, parse_rule_action
 from bot.usecases.ports import Message
 from bot.usecases.rules.book import (
+    STALE_RULE,
     KnowsTimeZones,
     RuleBook,
     asked_message,
@@ -60,7 +61,7 @@ def _every(turn: Turn, rest: str) -> None:
     if turn.approval is not None:
         approval = turn.approval
         if fingerprint(planned.asked) != approval.fingerprint:
-            raise StalePlan(STALE_WHY)
+            raise StalePlan(STALE_RULE)
         made = book.keep(
             turn.actor, planned, approved_by=approval.decided_by, approved_at=approval.decided_at
         )

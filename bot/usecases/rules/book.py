@@ -35,6 +35,11 @@ from bot.usecases.rules.schedule import (
 )
 from bot.usecases.service import Operations
 
+STALE_RULE = (
+    "what it names or its creator's time zone changed since it was asked (a tag or list was "
+    "renamed, deleted or made again, the contacts it finds are not the same, or its time "
+    "would not be the one approved)"
+)
 PAUSE = "pause"
 RESUME = "resume"
 DELETE = "delete"
