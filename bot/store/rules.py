@@ -3,7 +3,8 @@
 A run is leased like an activity's poll (`claim_due`: FOR UPDATE SKIP LOCKED, an expiry for a
 dead worker), so each due run is taken by one worker whatever their number; `ran` records it
 and moves `next_run_at` on, only while the lease is held. The schema is made by the alembic
-migration `w008_rules`.
+migrations `w008_rules` and
+`w013_rule_approvals`.
 """
 
 from __future__ import annotations
@@ -49,6 +50,9 @@ class RuleRow(SQLModel, table=True):
     updated_at: datetime = _when(nullable=False)
     lease_owner: str | None = Field(default=None, max_length=128)
     lease_expires_at: datetime | None = _when()
+    # Who approved it (a line its creator could not run alone): its runs go through as approved.
+    approved_by: str | None = Field(default=None, max_length=64)
+    approved_at: datetime | None = _when()
 
 
 class NewRule(BaseModel):
@@ -61,6 +65,8 @@ class NewRule(BaseModel):
     summary: str
     cost: int
     next_run_at: datetime
+    approved_by: str | None = None
+    approved_at: datetime | None = None
 
 
 class Rule(NewRule):

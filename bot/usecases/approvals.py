@@ -12,6 +12,9 @@ once make one. At an approval the approver's right is asked again, the plan is p
 and its fingerprint compared: a tag or list gone, renamed or re-created since is stale, said,
 and nothing runs. Every request and decision is audited, and every message involved names
 who decided and when.
+
+A rule whose line would need an approver waits the same way (action `RULE`): approved, the
+rule is made and names its approver, and its runs go through as approved.
 """
 
 from __future__ import annotations
@@ -55,6 +58,9 @@ log = logging.getLogger(__name__)
 # The actions a person without the right may ask for, to be approved.
 RESTRICTED = frozenset({DELETE_TAGS, ALL_ACTIVE})
 AUDITED = "approval"
+# The action of a request to make a rule (bot/usecases/rules/book.py `Planned.asked`):
+# approved, it makes the rule, whose runs then start on their schedule.
+RULE = "rule"
 STALE_WHY = (
     "what it names changed since it was asked (a tag or list was renamed, deleted or made "
     "again, or the contacts it finds are not the same)"
@@ -165,6 +171,11 @@ def decided_line(approval: Approval) -> str:
         )
     if approval.state == FAILED:
         return f"*Approved* by {by} at {at}, but it could not start: {approval.reason or ''}"
+    if approval.state == APPROVED and approval.action == RULE:
+        return (
+            f"*Approved* by {by} at {at}; the rule is made, and its runs start on its "
+            "schedule in the channel where it was asked."
+        )
     if approval.state == APPROVED:
         return f"*Approved* by {by} at {at}; it started in the channel where it was asked."
     if approval.state == APPROVING:

@@ -82,13 +82,15 @@ class Request:
     """`text` is the line after /cctag; `channel` where the activity's parent goes (a channel,
     or the requester's own id for a DM, or None where nothing is posted); `once` a key that
     makes a retried delivery a no-op; `agreed`: the yes was given beforehand (a rule's run,
-    agreed to when the rule was made), so nothing asks to confirm."""
+    agreed to when the rule was made), so nothing asks to confirm; `approved_by`: an approver
+    agreed beforehand (the run of a rule made through an approval), so nothing waits again."""
 
     actor: Actor
     text: str
     channel: str | None = None
     once: str | None = None
     agreed: bool = False
+    approved_by: str | None = None
 
 
 @contextmanager
@@ -217,6 +219,7 @@ class Turn:
         self.agreed = request.agreed  # nobody waits for it: a rule's run
         self.frozen = False  # a restricted change asked without the right: to be approved
         self.approval: Approval | None = None  # the approved request this turn runs
+        self.approved_by = request.approved_by  # approved beforehand: a rule's run
         self.launching = False
         self.launched = False
 
@@ -224,6 +227,8 @@ class Turn:
         """The one hook of approvals: a restricted action asked without the right is let
         through to be planned and frozen (`carry_out`), not refused; an approved one runs."""
         approvals = self.pipeline.approvals
+        if action in RESTRICTED and self.approved_by is not None:
+            return  # a rule approved once: its runs go through (the channel is still checked)
         if action in RESTRICTED and approvals is not None:
             if self.approval is not None:
                 return  # its approver's right was checked at the click
@@ -300,7 +305,7 @@ class Turn:
 
     def _needs_approval(self, plan: Plan) -> bool:
         approvals = self.pipeline.approvals
-        if approvals is None:
+        if approvals is None or self.approved_by is not None:
             return False
         return self.frozen or approvals.too_big(self.actor, plan)
 
@@ -618,6 +623,11 @@ class Approved:
 
     def post_parent(self, channel: str, message: Message) -> str:
         return self._approver.post_parent(channel, message)
+
+    def time_zone(self, user_id: str) -> str | None:
+        """The requester's zone, as the approver's front end reads it (an approved rule's)."""
+        reads = getattr(self._approver, "time_zone", None)
+        return reads(user_id) if callable(reads) else None
 
     def update_parent(self, channel: str, ref: str, message: Message) -> None:
         self._approver.update_parent(channel, ref, message)

@@ -48,11 +48,15 @@ def pipeline_of(bot: Bot, clock: FakeClock) -> Pipeline:
 
 
 @contextmanager
-def worker(bot: Bot, clock: FakeClock, owner: str) -> Iterator[Worker]:
-    """`cctag poll` in a thread: activities followed, rules run, on `clock`."""
+def worker(
+    bot: Bot, clock: FakeClock, owner: str, pipeline: Pipeline | None = None
+) -> Iterator[Worker]:
+    """`cctag poll` in a thread: activities followed, rules run (through `pipeline`, by
+    default one that lets everything through), on `clock`."""
     client = WebClient(token="xoxb-test", base_url=bot.slack.api_url)
     poller = Poller(bot.store, SingleAccount(bot.account), SingleSlack(client), clock, owner=owner)
-    runner = RuleRunner(pipeline_of(bot, clock), lambda _: ChannelPosts(client), clock, owner=owner)
+    runs = pipeline or pipeline_of(bot, clock)
+    runner = RuleRunner(runs, lambda _: ChannelPosts(client), clock, owner=owner)
     counted = [0]
 
     def counting() -> float:

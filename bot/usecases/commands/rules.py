@@ -2,23 +2,37 @@
 
 Making a rule needs the permission its command needs (the command's own, and the restricted
 one for all active contacts), previews what it would do now, and keeps it; each run is then an
-ordinary request of its creator, run by the worker (bot/usecases/rules/runner.py).
+ordinary request of its creator, run by the worker (bot/usecases/rules/runner.py). Where the
+line would need an approver, the rule waits for one (bot/usecases/approvals.py) and is kept
+only once approved; its runs then go through as approved.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from bot.usecases.approvals import StalePlan, fingerprint
 from bot.usecases.commands import Command
 from bot.usecases.grammar import parse_bulk_line, parse_every, parse_rule_action
 from bot.usecases.ports import Message
-from bot.usecases.rules.book import KnowsTimeZones, RuleBook, made_message, rules_message
+from bot.usecases.rules.book import (
+    STALE_RULE,
+    KnowsTimeZones,
+    RuleBook,
+    asked_message,
+    made_message,
+    rules_message,
+)
 
 if TYPE_CHECKING:
     from bot.usecases.requests import Turn
 
 
 def _every(turn: Turn, rest: str) -> None:
+    """Planned, then kept; or, when its line needs an approver (a restricted line, or more
+    contacts than approvals allow, asked without the right), it waits for one. Approved
+    (`turn.approval`), it is planned again as its creator, checked, and kept naming its
+    approver."""
     from bot.usecases.commands import REGISTRY
     from bot.usecases.requests import preview, required_action
 
@@ -28,11 +42,12 @@ def _every(turn: Turn, rest: str) -> None:
     permission = REGISTRY[head].permission
     if permission:
         turn.permit(permission)
-    turn.permit(required_action(inp))
+    turn.permit(required_action(inp))  # without the right: refused, or marked to be approved
     account = turn.account()
     talk = turn.conversation
     tz = talk.time_zone(turn.actor.user_id) if isinstance(talk, KnowsTimeZones) else None
-    made = RuleBook(turn.ops).make(
+    book = RuleBook(turn.ops)
+    planned = book.planned(
         turn.actor,
         account,
         every.when,
@@ -42,7 +57,23 @@ def _every(turn: Turn, rest: str) -> None:
         tz=tz,
         notify=lambda text: turn.say(Message(text)),
     )
-    turn.say(made_message(made, preview(made.plan)))
+    shown = preview(planned.plan)
+    if turn.approval is not None:
+        approval = turn.approval
+        if fingerprint(planned.asked) != approval.fingerprint:
+            raise StalePlan(STALE_RULE)
+        made = book.keep(
+            turn.actor, planned, approved_by=approval.decided_by, approved_at=approval.decided_at
+        )
+        turn.say(made_message(made, shown))
+        return
+    approvals = turn.pipeline.approvals
+    if approvals is not None and (turn.frozen or approvals.too_big(turn.actor, planned.plan)):
+        line = f"every {every.when} {every.line}"
+        asked = asked_message(planned, shown)
+        turn.say(approvals.freeze(turn.actor, turn.channel, planned.asked, asked, line, None))
+        return
+    turn.say(made_message(book.keep(turn.actor, planned), shown))
 
 
 def _rules(turn: Turn, rest: str) -> None:

@@ -1,18 +1,24 @@
 """The rule use cases: make one (after previewing what it would do now), list them, pause,
 resume or delete one. No Slack here: the creator's time zone comes through the
 conversation when it can tell it (`KnowsTimeZones`), else the rule keeps UTC.
+
+Making a rule is planned (`RuleBook.planned`) then kept (`RuleBook.keep`): in between, a
+rule whose line needs an approver waits for one as a plan of its own (`Planned.asked`: the
+line's plan under the rule's words), and is kept only once approved, naming its approver.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from datetime import datetime
 from typing import Protocol, runtime_checkable
 
 from bot.cc.budget import current_caller
 from bot.cc.client import AccountClient
 from bot.store import Store
 from bot.store.rules import NewRule, Rule, RuleStore
+from bot.usecases.approvals import RULE
 from bot.usecases.inputs import Actor, BulkInput
 from bot.usecases.outcomes import Refused, plural
 from bot.usecases.parent import shortened
@@ -29,6 +35,11 @@ from bot.usecases.rules.schedule import (
 )
 from bot.usecases.service import Operations
 
+STALE_RULE = (
+    "what it names or its creator's time zone changed since it was asked (a tag or list was "
+    "renamed, deleted or made again, the contacts it finds are not the same, or its time "
+    "would not be the one approved)"
+)
 PAUSE = "pause"
 RESUME = "resume"
 DELETE = "delete"
@@ -69,6 +80,32 @@ def rule_schedule(when: str, tz: str | None) -> Schedule:
 
 
 @dataclass(frozen=True)
+class Planned:
+    """A rule as previewed, not kept yet: `line` (planned now as `plan`) on `schedule`, in
+    `channel`; `cost` the calls a run is expected to spend."""
+
+    schedule: Schedule
+    line: str
+    plan: Plan
+    cost: int
+    channel: str
+    next_run_at: datetime
+    zone_known: bool
+
+    @property
+    def words(self) -> str:
+        """`every monday at 09:00 (Europe/Paris)`."""
+        return f"{self.schedule.words} ({self.schedule.tz})"
+
+    @property
+    def asked(self) -> Plan:
+        """The plan an approver decides on: the line's steps, named as the rule it makes (its
+        schedule and zone are in the summary, so a change of either makes it stale)."""
+        summary = f"make a rule, {self.words}: {self.plan.summary}"
+        return replace(self.plan, action=RULE, summary=summary)
+
+
+@dataclass(frozen=True)
 class Made:
     rule: Rule
     plan: Plan
@@ -89,7 +126,7 @@ class RuleBook:
     def store(self) -> Store:
         return self._ops.store
 
-    def make(
+    def planned(
         self,
         actor: Actor,
         account: AccountClient,
@@ -100,30 +137,53 @@ class RuleBook:
         channel: str,
         tz: str | None,
         notify: Callable[[str], None] | None = None,
-    ) -> Made:
-        """`line` (read as `inp`) every `when` (`monday at 09:00`): planned now (its preview;
-        an unknown name refuses it), then kept."""
+    ) -> Planned:
+        """`line` (read as `inp`) every `when` (`monday at 09:00`), planned now (its preview;
+        an unknown name refuses it), and what a run costs."""
         schedule = rule_schedule(when, tz)
         before = calls_made(account)
         plan = self._ops.plan(actor, account, inp, notify=notify)
         after = calls_made(account)
         spent = after - before if before is not None and after is not None else None
-        now = self.store.clock.now()
+        return Planned(
+            schedule,
+            line,
+            plan,
+            run_cost(plan, spent),
+            channel,
+            next_run(schedule, self.store.clock.now()),
+            bool(tz) and schedule.tz == tz,
+        )
+
+    def keep(
+        self,
+        actor: Actor,
+        planned: Planned,
+        *,
+        approved_by: str | None = None,
+        approved_at: datetime | None = None,
+    ) -> Made:
+        """The rule kept, to run from its next time on (`approved_by`: its runs go through as
+        approved, the line having needed an approver)."""
+        schedule = planned.schedule
         rule = self._rules.create(
             NewRule(
                 workspace_id=actor.workspace_id,
-                channel_id=channel,
+                channel_id=planned.channel,
                 creator_id=actor.user_id,
                 schedule=schedule.words,
                 tz=schedule.tz,
-                line=line,
-                summary=plan.summary,
-                cost=run_cost(plan, spent),
-                next_run_at=next_run(schedule, now),
+                line=planned.line,
+                summary=planned.plan.summary,
+                cost=planned.cost,
+                next_run_at=next_run(schedule, self.store.clock.now()),
+                approved_by=approved_by,
+                approved_at=approved_at,
             )
         )
-        self._ops.audit(actor, "rule", f"{schedule.words}: {line}", f"made {rule.id}")
-        return Made(rule, plan, bool(tz) and schedule.tz == tz)
+        by = f", approved by {approved_by}" if approved_by else ""
+        self._ops.audit(actor, "rule", f"{schedule.words}: {planned.line}", f"made {rule.id}{by}")
+        return Made(rule, planned.plan, planned.zone_known)
 
     def listed(self, workspace_id: str) -> list[Rule]:
         return self._rules.of_workspace(workspace_id)
@@ -160,16 +220,39 @@ class RuleBook:
 # ---------------------------------------------------------------- words
 
 
+def zone_words(tz: str, known: bool) -> str:
+    return tz if known else f"{tz}: your time zone could not be read"
+
+
 def made_message(made: Made, preview: Message) -> Message:
     rule = made.rule
-    zone = rule.tz if made.zone_known else f"{rule.tz}: your time zone could not be read"
+    zone = zone_words(rule.tz, made.zone_known)
+    if rule.approved_by:
+        where = f"in `{rule.channel_id}`, for <@{rule.creator_id}>"
+        asks = f"starts without asking (approved by <@{rule.approved_by}>)"
+    else:
+        where, asks = "in this channel", "starts without asking"
     text = (
         f"{preview.text}\n"
-        f"*Rule `{rule.id}`* made: *{rule.schedule}* ({zone}), in this channel. "
+        f"*Rule `{rule.id}`* made: *{rule.schedule}* ({zone}), {where}. "
         f"Next run: {local_words(rule.next_run_at, rule.tz)}. "
         f"Each run does what this preview says with the contacts of that day, costs about "
-        f"{plural(rule.cost, 'API call')}, and starts without asking. "
+        f"{plural(rule.cost, 'API call')}, and {asks}. "
         f"`/cctag rule pause {rule.id}` pauses it."
+    )
+    return Message(text)
+
+
+def asked_message(planned: Planned, preview: Message) -> Message:
+    """What an approver is shown (and the requester, above where it waits): the line's
+    preview, then that it is a rule, its schedule, and what each run would do."""
+    tz = zone_words(planned.schedule.tz, planned.zone_known)
+    text = (
+        f"{preview.text}\n"
+        f":repeat: *This makes a rule*: *{planned.schedule.words}* ({tz}), in "
+        f"`{planned.channel}`; first run {local_words(planned.next_run_at, planned.schedule.tz)}. "
+        f"Each run does what this preview says with the contacts of that day, costs about "
+        f"{plural(planned.cost, 'API call')}, and, once approved, starts without asking again."
     )
     return Message(text)
 
@@ -182,8 +265,9 @@ def rule_words(rule: Rule) -> str:
         else (f"next run {local_words(rule.next_run_at, rule.tz)}")
     )
     last = f"last: {rule.last_result}" if rule.last_result else "not run yet"
+    approved = f", approved by <@{rule.approved_by}>" if rule.approved_by else ""
     return (
-        f"`{rule.id}` *{rule.schedule}* ({rule.tz}), by <@{rule.creator_id}> "
+        f"`{rule.id}` *{rule.schedule}* ({rule.tz}), by <@{rule.creator_id}>{approved} "
         f"in `{rule.channel_id}`: "
         f"{shortened(rule.summary, 200)} · {state} · {last}"
     )

@@ -6,6 +6,8 @@ one pipeline (`Pipeline.handle`) with a conversation that posts the parent in th
 channel, under a key made of the rule and the run it is (`rule:<id>:<due time>`), so even a
 worker that dies between the run and its record does not run it twice. The next run is the
 first one after *now*: runs missed while nothing ran come to one run, not one per time missed.
+A rule made through an approval runs as approved (`Request.approved_by`): its line does not
+wait for an approver again, though its creator must still be allowed in its channel.
 
 A run whose expected cost is more than what is left of today's API budget is skipped with a
 word in the channel; a run refused (a tag deleted since, a permission taken away...) is said
@@ -52,7 +54,8 @@ class RunConversation:
 
     def __init__(self, posts: Posts, rule: Rule) -> None:
         self._posts = posts
-        self._note = f"Rule `{rule.id}`: {rule.schedule} ({rule.tz})"
+        approved = f", approved by <@{rule.approved_by}>" if rule.approved_by else ""
+        self._note = f"Rule `{rule.id}`: {rule.schedule} ({rule.tz}){approved}"
         self.said: list[Message] = []
         self.refused: str | None = None
         self.parent: str | None = None
@@ -132,6 +135,7 @@ class RuleRunner:
             rule.channel_id,
             once=f"rule:{rule.id}:{rule.next_run_at.isoformat()}",
             agreed=True,
+            approved_by=rule.approved_by,
         )
         made = calls_made(account) if account is not None else None
         self._pipeline.handle(request, talk)
