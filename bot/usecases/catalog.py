@@ -76,6 +76,13 @@ class Catalog:
         with self._lock:
             self._slots.pop((workspace_id, "tags"), None)
 
+    def forget(self, workspace_id: str) -> None:
+        """Where a plan must be checked against the account as it is now (an approval's
+        click): the next reads of its tags and lists load them again."""
+        with self._lock:
+            for kind in ("tags", "lists"):
+                self._slots.pop((workspace_id, kind), None)
+
     def _read(
         self, key: tuple[str, str], load: Callable[[], list[T]], fresh: bool, within: float | None
     ) -> list[T]:

@@ -469,6 +469,7 @@ class Pipeline:
             Approved(turn.conversation),
         )
         run.approval = approval
+        self.ops.catalog.forget(approval.workspace_id)  # names are checked as they are now
         try:
             if approval.line is not None:
                 head = split_command(approval.line)

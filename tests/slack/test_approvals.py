@@ -317,6 +317,19 @@ def test_a_tag_made_again_under_the_same_name_is_stale_too(world: World) -> None
     assert world.bot.activities() == 0 and {"Volunteer", "Old volunteers"} <= _tags(world)
 
 
+def test_a_source_tag_renamed_since_is_stale_too(world: World) -> None:
+    """The names a plan reads are read again at the click, not from what was cached when
+    it was asked: a source tag renamed since makes it stale."""
+    world.ask("add VIP --tags Volunteer", "big")  # more contacts than OVER: an approver
+    post = world.request_post()
+    [volunteer] = [t for t in world.bot.account.list_tags() if t.name == "Volunteer"]
+    world.bot.account.rename_tag(volunteer.tag_id, "Helpers")
+    world.click(post, "Approve", "UADMIN", "admin")
+    answer = text_of(world.bot.wait_response("admin"))
+    assert "approved but not run" in answer and "Volunteer" in answer
+    assert world.bot.activities() == 0
+
+
 # ------------------------------------------------------------------ by DM, the home, the audit
 
 
