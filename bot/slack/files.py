@@ -185,10 +185,22 @@ def limits_before_files(form: Form) -> dict[str, str]:
 
 def form_input(form: Form, client: WebClient, kept_lines: KeptLines) -> BulkInput:
     """What a submitted form asks for, its kept emails and attached files read (after the ack)."""
-    emails = kept_emails(form.kept, kept_lines) if form.kept else []
-    if form.files:
-        emails += FileReader(client).emails(form.files)
-    return with_emails(form.as_input(), emails)
+    return reading(form, client, kept_lines)(form.as_input())
+
+
+def reading(
+    form: Form, client: WebClient, kept_lines: KeptLines
+) -> Callable[[BulkInput], BulkInput]:
+    """What completes a form's input: its kept emails and attached files, read when called (by
+    the pipeline, inside the guarded turn of a yes: a file gone meanwhile is told in words)."""
+
+    def complete(inp: BulkInput) -> BulkInput:
+        emails = kept_emails(form.kept, kept_lines) if form.kept else []
+        if form.files:
+            emails += FileReader(client).emails(form.files)
+        return with_emails(inp, emails)
+
+    return complete
 
 
 def kept_emails(key: str, kept_lines: KeptLines) -> list[str]:

@@ -521,9 +521,12 @@ class Pipeline:
         conversation: Conversation,
         *,
         starting: Message | None = None,
+        complete: Callable[[BulkInput], BulkInput] | None = None,
     ) -> None:
-        """A yes to a confirmation, from any front end: planned again through the registry
-        (names may have changed), then launched. `starting` is said first, once claimed."""
+        """A yes to a confirmation, from any front end (a button, a modal, the shell): planned
+        again through the registry (names may have changed), then launched. `starting` is said
+        first, once claimed; `complete` finishes a form's input inside the guarded turn (what
+        its front end must read again: a modal's attached files, its kept emails)."""
         if not self.claim(request.once):
             return  # a double click, or already cancelled
         if starting is not None:
@@ -533,7 +536,8 @@ class Pipeline:
             if pending.line is not None:
                 turn.confirm_line(pending.line)
             elif pending.input is not None:
-                turn.bulk(pending.input, None, confirmed=True)
+                inp = pending.input if complete is None else complete(pending.input)
+                turn.bulk(inp, None, confirmed=True)
             else:
                 raise Refused("This request is no longer known; type it again")
 

@@ -261,6 +261,37 @@ def test_a_confirmation_carries_the_file_and_the_yes_reads_it_again(bot: Bot) ->
     assert _tagged(bot, tag[0]) == set(emails) and len(bot.fake.downloads) == 1
 
 
+def test_a_modals_yes_is_confirmed_through_the_buttons_entry_and_reads_the_file_there(
+    bot: Bot,
+) -> None:
+    """The yes of a confirmation modal goes through the one confirm entry of the buttons and
+    the shell: claimed once (a double submit reads the file once), the file read inside its
+    guarded turn, and a file deleted since the preview refused in words, audited as a
+    confirmation's (a form's own path would audit it as the form's, "tagging")."""
+    tag = _new_tag(bot)
+    emails = _active(bot, 2)
+    file_id = bot.fake.upload_file("two.csv", _csv(emails))
+    view = _open(bot, "add")
+    client = WebClient(token="xoxb-test", base_url=bot.slack.api_url)
+    form = Form("tagging", "add", "C0001", (tag[0],), Source(SourceKind.CONTACTS), files=(file_id,))
+    talk = FileFormConversation(client, view["id"], "Add tags", "Started", form)
+    planned = TaggingInput("add", (tag[1],), Source(SourceKind.CONTACTS, tuple(emails)))
+    talk.ask_to_confirm(Message("You asked to tag 2."), Pending(None, planned, "C0001"))
+    confirm = bot.view(view["id"])
+    bot.fake.files.pop(file_id)  # deleted in Slack between the preview and the yes
+
+    bot.local.submit(confirm)
+    bot.local.submit(confirm)  # a double submit
+    assert "no longer in Slack" in _settled(bot, view["id"], "Nothing was changed")
+    said = wait_for(
+        lambda: [o for a, o in bot.audit() if a == "confirm" and "no longer in Slack" in o],
+        what="the yes audited",
+    )
+    assert said[0].startswith("refused: ") and not [a for a, _ in bot.audit() if a == "tagging"]
+    assert len(bot.fake.calls_to("files.info")) == 1
+    assert bot.activities() == 0 and bot.parents() == []
+
+
 # ---------------------------------------------------------------- done when: many rows
 
 KNOWN = 1180  # emails of the big sandbox's demo contacts, SKIPPED of them not subscribed

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import pytest
@@ -14,8 +14,9 @@ from bot.cc.tokens import StaticTokens
 from bot.devkit.sandbox.server import SandboxServer
 from bot.ports import SingleAccount
 from bot.store import Store
-from bot.usecases import Actor, Catalog, Operations
+from bot.usecases import Actor, BulkInput, Catalog, Operations, Source, SourceKind, TaggingInput
 from bot.usecases.commands import REGISTRY
+from bot.usecases.outcomes import Refused
 from bot.usecases.ports import NOT_CONNECTED, Decision, Message, Pending
 from bot.usecases.requests import Pipeline, Request
 
@@ -109,6 +110,39 @@ def test_broad_requests_wait_for_a_yes_then_plan_again(world: World) -> None:
     world.pipeline.confirmed(Request(ACTOR, "", "C1", "yes-1"), pending, yes)
     world.pipeline.confirmed(Request(ACTOR, "", "C1", "yes-1"), pending, yes)  # double click
     assert len(yes.parents) == 1 and yes.said[0].startswith("Started: delete tags")
+
+
+def test_a_forms_yes_is_completed_inside_the_claimed_guarded_turn(world: World) -> None:
+    """A form's yes (a modal's) comes in at the same entry as a line's: claimed once, its input
+    completed by the front end inside the guarded turn (what it must read again), refused there
+    in words and audited as a confirmation's; a completed input is planned and launched."""
+    typed = TaggingInput("add", ("VIP",), Source(SourceKind.CONTACTS, ("contact1@example.com",)))
+    pending = Pending(None, typed, "C1")
+    reads: list[BulkInput] = []
+
+    def gone(inp: BulkInput) -> BulkInput:
+        reads.append(inp)
+        raise Refused("The attached file is no longer in Slack")
+
+    no = Recorded()
+    for _ in range(2):  # a double submit
+        world.pipeline.confirmed(
+            Request(ACTOR, "Add tags", "C1", "form-1"), pending, no, complete=gone
+        )
+    assert reads == [typed] and no.refused == ["The attached file is no longer in Slack"]
+    audited = [(e.action, e.outcome) for e in world.store.audit_log("T1")]
+    assert ("confirm", "refused: The attached file is no longer in Slack") in audited
+
+    def with_file(inp: BulkInput) -> BulkInput:
+        assert isinstance(inp, TaggingInput)
+        emails = (*inp.source.values, "contact2@example.com")
+        return replace(inp, source=Source(SourceKind.CONTACTS, emails))
+
+    yes = Recorded()
+    world.pipeline.confirmed(
+        Request(ACTOR, "Add tags", "C1", "form-2"), pending, yes, complete=with_file
+    )
+    assert len(yes.parents) == 1 and "“contact2@example.com”" in yes.said[0]
 
 
 def test_a_bare_bulk_command_opens_its_form_and_no_account_is_refused(world: World) -> None:

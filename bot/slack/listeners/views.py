@@ -15,6 +15,7 @@ from bot.slack.files import (
     KeptLines,
     form_input,
     limits_before_files,
+    reading,
 )
 from bot.slack.forms import SAVED_FORM, Form, block_errors, from_metadata, metadata, read_form
 from bot.slack.listeners import Deps, actor_of
@@ -28,6 +29,7 @@ from bot.slack.views import (
 )
 from bot.usecases.commands.tags import create
 from bot.usecases.inputs import Actor
+from bot.usecases.ports import Pending
 from bot.usecases.requests import Request, Turn
 
 
@@ -98,11 +100,11 @@ def register(app: App, deps: Deps) -> None:
         ack(response_action="update", view=views.working_view(title, "Starting…"))
         talk = ModalConversation(client, str(view["id"]), title, "Started")
         request = Request(actor, title, form.channel_id, once=f"confirmed:{view['id']}")
-
-        def start(turn: Turn) -> None:
-            turn.bulk(form_input(form, client, kept_lines(actor)), None, confirmed=True)
-
-        deps.later(lambda: pipeline.run(request, talk, form.form, start))
+        # The yes of a button, of the shell and of a modal: one entry. The form's files and
+        # kept emails are read again inside its guarded turn.
+        pending = Pending(None, form.as_input(), form.channel_id)
+        complete = reading(form, client, kept_lines(actor))
+        deps.later(lambda: pipeline.confirmed(request, pending, talk, complete=complete))
 
     def kept_lines(actor: Actor) -> KeptLines:
         """Lines kept by this person in this workspace: another's key reads nothing."""
