@@ -101,10 +101,11 @@ def plan(merge: Merge, target_id: str, calls_left: int | None) -> Plan:
         calls_left=calls_left,
         warning=(
             f"The tags merged in are deleted once their contacts carry “{merge.target}”; "
-            "that cannot be undone."
+            "an `Undo` makes them again with new ids."
         ),
         confirm=True,
         single_calls=1 if merge.kept is None or merge.renames else 0,
+        renamed_from=merge.kept.name if merge.kept is not None and merge.renames else None,
     )
 
 

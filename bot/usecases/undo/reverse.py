@@ -5,6 +5,9 @@
 - a deleted tag is created again under its name and `tag_source` and given back to its members
   (a segment or automation that named the old id does not follow: the preview says so); a tag
   the change created (an undo of a delete) is deleted again;
+- a merge as a whole: its deleted sources made again and given back to their members, its
+  target taken off those of their members that did not carry it before, a kept target renamed
+  back;
 - only what the change did: the contacts of its completed activities (a job's failed parts
   changed nothing);
 - contacts changed since by someone else (the tag or list no longer as the change left it)
@@ -39,10 +42,17 @@ from bot.usecases.jobs import chunks
 from bot.usecases.launch import Launched, Launcher, activities
 from bot.usecases.outcomes import Refused, cc_message, plural, quoted
 from bot.usecases.people import DELETED, indexed, is_uuid
-from bot.usecases.plans import Plan, independent
+from bot.usecases.plans import Plan, Step
 from bot.usecases.ports import Conversation, Message, Pending
 from bot.usecases.service import Operations
-from bot.usecases.undo.record import Held, RecordData, change_recorder, loads, read_members
+from bot.usecases.undo.record import (
+    MERGE,
+    Held,
+    RecordData,
+    change_recorder,
+    loads,
+    read_members,
+)
 
 COMPLETED = "completed"
 # How far before the record a contact's deletion is looked for (clocks that disagree).
@@ -59,10 +69,12 @@ ADDS = (ActivityKind.ADD_TAGS, ActivityKind.ADD_TO_LISTS)
 
 @dataclass(frozen=True)
 class Reversal:
-    """Contacts to change back on one tag or list (for a deleted tag: its old id)."""
+    """Contacts to change back on one tag or list (for a deleted tag: its old id); `kind`:
+    the activity, when not the undo's own (a merge's undo adds and removes)."""
 
     held: Held
     contacts: tuple[str, ...]
+    kind: ActivityKind | None = None
 
 
 @dataclass(frozen=True)
@@ -78,6 +90,7 @@ class UndoPlan:
     deleted_since: tuple[str, ...] = ()
     calls: int = 0  # reading who carries what now
     notes: tuple[str, ...] = field(default_factory=tuple)
+    rename_back: tuple[Held, str] | None = None  # a merge's kept target, its name before
 
     @property
     def contacts(self) -> int:
@@ -87,21 +100,41 @@ class UndoPlan:
     def summary(self) -> str:
         return f"undo “{self.record.summary}”"
 
-    def requests(self, new_ids: dict[str, str]) -> list[BaseModel]:
-        """The undo's activities; a deleted tag's contacts go to the tag made again."""
+    @property
+    def action(self) -> str:
+        return f"{MERGE}_undo" if self.data.merge else self.kind.value
+
+    @property
+    def single_calls(self) -> int:
+        """Calls made before the activities: tags made again, a tag renamed back."""
+        return len(self.recreate) + (self.rename_back is not None)
+
+    def steps(self, new_ids: dict[str, str]) -> tuple[Step, ...]:
+        """The undo's activities, none waiting; a deleted tag's contacts go to the tag made
+        again."""
         if self.delete_again:
-            return [build(TagDeleteRequest, {"tag_ids": [h.id for h in self.delete_again]})]
+            body = build(TagDeleteRequest, {"tag_ids": [h.id for h in self.delete_again]})
+            return (Step(ActivityKind.DELETE_TAGS, body),)
         lists = self.data.lists
         model: type[BaseModel] = ListMembershipRequest if lists else TaggingRequest
         key = "list_ids" if lists else "tag_ids"
-        return [
-            build(
-                model,
-                {"source": {"contact_ids": list(run)}, key: [new_ids.get(r.held.id, r.held.id)]},
+        return tuple(
+            Step(
+                r.kind or self.kind,
+                build(
+                    model,
+                    {
+                        "source": {"contact_ids": list(run)},
+                        key: [new_ids.get(r.held.id, r.held.id)],
+                    },
+                ),
             )
             for r in self.reversals
             for run in chunks(sorted(r.contacts), MAX_CONTACT_IDS)
-        ]
+        )
+
+    def requests(self, new_ids: dict[str, str]) -> list[BaseModel]:
+        return [step.body for step in self.steps(new_ids)]
 
     @property
     def activities(self) -> int:
@@ -119,6 +152,7 @@ class _Change:
     ident: str  # the job's or the activity's id
     # Per tag or list id: the contacts the completed activities named (None: all it names).
     done: dict[str, set[str] | None]
+    completed: tuple[dict[str, object], ...] = ()  # the completed activities' bodies
 
 
 def _find(ops: Operations, actor: Actor, change_id: str) -> _Change:
@@ -139,7 +173,7 @@ def _find(ops: Operations, actor: Actor, change_id: str) -> _Change:
         if job.state != ENDED:
             raise Refused(f"Job `{job.id}` is still running: undo it once it has ended")
         completed = [p.request for p in job.parts if p.state == COMPLETED]
-        return _Change(record, job.id, _done_in_parts(loads(record), completed))
+        return _Change(record, job.id, _done_in_parts(loads(record), completed), tuple(completed))
     if tracked is None:
         raise Refused(f"No change `{ident}` was made through cctag in this workspace")
     record = RecordStore(ops.store).of_activity(actor.workspace_id, tracked.activity_id)
@@ -206,6 +240,8 @@ class Undoer:
 
     def _plan(self, actor: Actor, account: AccountClient, change: _Change) -> UndoPlan:
         record, data = change.record, loads(change.record)
+        if data.merge:
+            return self._plan_merge(actor, account, change)
         kind = ActivityKind(data.kind)
         ident = change.ident
         if data.created_tag is not None:
@@ -260,6 +296,46 @@ class Undoer:
             calls=now.calls + calls,
         )
 
+    def _plan_merge(self, actor: Actor, account: AccountClient, change: _Change) -> UndoPlan:
+        """The sources its completed delete removed made again for their members; the target
+        taken off the members of the sources its completed adds reached that did not carry
+        it before (and still do); a kept target renamed back."""
+        record, data = change.record, loads(change.record)
+        target = data.target
+        assert target is not None, "a merge's record names its target"
+        reached_ids, deleted_ids = _merge_done(change.completed)
+        reached = {c for h in data.held if h.id in reached_ids for c in h.before}
+        recreate = tuple(h for h in data.held if h.id in deleted_ids)
+        now = read_members(self.ops, actor, account, [target.id], lists=False)
+        carriers = now.of.get(target.id, {})
+        back, left = _reverse_one(ActivityKind.ADD_TAGS, set(target.before), reached, set(carriers))
+        members = {c for h in recreate for c in h.before}
+        deleted, calls, found = self._deleted(account, record, sorted(back | members))
+        deleted |= {c for c in back if carriers[c].status == DELETED}
+        names = {**data.emails, **found, **{c: i.email for c, i in carriers.items()}}
+        names.update(self._emails(account, left - set(names)))
+        reversals = [
+            Reversal(h, tuple(c for c in h.before if c not in deleted), ActivityKind.ADD_TAGS)
+            for h in recreate
+            if set(h.before) - deleted
+        ]
+        if back - deleted:
+            taken = tuple(sorted(back - deleted))
+            reversals.append(Reversal(target, taken, ActivityKind.REMOVE_TAGS))
+        renamed = data.renamed_from
+        return UndoPlan(
+            record,
+            data,
+            change.ident,
+            ActivityKind.REMOVE_TAGS if back - deleted else ActivityKind.ADD_TAGS,
+            tuple(reversals),
+            recreate=recreate,
+            left_alone=_named(left, names),
+            deleted_since=_named(deleted, names),
+            calls=now.calls + calls,
+            rename_back=None if renamed is None else (target, renamed),
+        )
+
     def _deleted(
         self, account: AccountClient, record: ChangeRecord, contacts: Sequence[str]
     ) -> tuple[set[str], int, dict[str, str]]:
@@ -303,14 +379,15 @@ class Undoer:
         if not records.claim(plan.record.id, claim, actor.user_id):
             raise Refused("This change is being undone already (or was): it is undone once")
         try:
+            if plan.rename_back is not None:
+                self._rename_back(actor, account, *plan.rename_back)
             made = {h.id: self._make_again(actor, account, h) for h in plan.recreate}
-            parts = plan.requests({old: tag for old, (tag, _) in made.items()})
             job_plan = Plan(
-                plan.kind.value,
+                plan.action,
                 plan.summary,
-                independent(plan.kind, parts),
+                plan.steps({old: tag for old, (tag, _) in made.items()}),
                 contacts=plan.contacts,
-                single_calls=len(made),
+                single_calls=plan.single_calls,
             )
             launcher = Launcher(
                 self.ops.store,
@@ -330,6 +407,14 @@ class Undoer:
             records.created_tag(undo, created[0])
         self.ops.audit(actor, "undo", plan.change_id, f"started {undo}")
         return launched, job_plan
+
+    def _rename_back(self, actor: Actor, account: AccountClient, held: Held, name: str) -> None:
+        try:
+            account.rename_tag(held.id, name)
+        except CCError as exc:
+            raise Refused(f"Renaming “{held.name}” back failed: {cc_message(exc)}") from None
+        self.ops.catalog.forget_tags(actor.workspace_id)
+        self.ops.audit(actor, "rename_tag", f"{held.name} → {name}", f"renamed {held.id}")
 
     def _make_again(self, actor: Actor, account: AccountClient, held: Held) -> tuple[str, bool]:
         """The tag's new id, and whether it was made now (a tag of its name may exist again)."""
@@ -359,6 +444,20 @@ def _reverse_one(
         return touched & carriers, (touched - carriers) | (kept - carriers)
     touched = before if reached is None else before & reached
     return touched - carriers, touched & carriers  # given back since by someone else
+
+
+def _merge_done(completed: Sequence[dict[str, object]]) -> tuple[set[str], set[str]]:
+    """A merge's sources whose members its completed adds reached, and those it deleted."""
+    reached: set[str] = set()
+    deleted: set[str] = set()
+    for request in completed:
+        source = request.get("source")
+        tag_ids = request.get("tag_ids")
+        if isinstance(source, dict):
+            reached |= set(source.get("tag_ids") or [])
+        elif isinstance(tag_ids, list):
+            deleted |= set(tag_ids)
+    return reached, deleted
 
 
 def _named(contacts: set[str], names: dict[str, str]) -> tuple[str, ...]:
@@ -397,6 +496,7 @@ class InThread:
 
 def _what(plan: UndoPlan, reversal: Reversal) -> str:
     what = "list" if plan.data.lists else "tag"
+    kind = reversal.kind or plan.kind
     name = quoted([reversal.held.name or reversal.held.id])
     count = f"*{plural(len(reversal.contacts), 'contact')}*"
     verbs = {
@@ -405,7 +505,7 @@ def _what(plan: UndoPlan, reversal: Reversal) -> str:
         ActivityKind.REMOVE_FROM_LISTS: f"remove {count} from the {what} {name}",
         ActivityKind.ADD_TO_LISTS: f"put {count} back on the {what} {name}",
     }
-    return verbs[plan.kind]
+    return verbs[kind]
 
 
 def preview(plan: UndoPlan, listed: int = 1200) -> Message:
@@ -427,10 +527,13 @@ def preview(plan: UndoPlan, listed: int = 1200) -> Message:
             ":warning: Segments or automations that named the deleted tag's id do not follow: "
             "point them at the new tag."
         )
+    if plan.rename_back is not None:
+        held, name = plan.rename_back
+        lines.append(f"It renames the tag {quoted([held.name])} back to {quoted([name])}.")
     lines += [f"It will {_what(plan, r)}." for r in plan.reversals]
     lines.append(
         f"It runs as *{activities(plan.activities)}*: "
-        f"{plural(plan.activities + len(plan.recreate), 'API call')} to start (reading who carries "
+        f"{plural(plan.activities + plan.single_calls, 'API call')} to start (reading who carries "
         f"what now took {plural(plan.calls, 'call')})."
     )
     if plan.left_alone:
@@ -453,4 +556,4 @@ def _listed(names: Sequence[str], budget: int) -> str:
 
 
 def nothing_left(plan: UndoPlan) -> bool:
-    return not (plan.reversals or plan.delete_again or plan.recreate)
+    return not (plan.reversals or plan.delete_again or plan.recreate or plan.rename_back)
