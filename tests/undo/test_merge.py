@@ -89,6 +89,18 @@ def test_a_merge_undone_by_its_button_gives_back_the_sources_and_the_target_as_t
     assert again.status_code == 200
     assert "already undone" in text_of(bot.wait_response("undo-again"))
 
+    # The undo's end carries its own Undo: undoing it merges again.
+    _, redo = end_with_undo(bot, parent.ts, nth=2)
+    preview = click_undo_and_confirm(bot, redo, "redo", clock)
+    assert "deletes the tag “Spring fair” again, which the undo made" in preview, preview
+    assert "deletes the tag “Fair 2026” again" in preview
+    assert "renames the tag “fair goers” back to “Fair goers”" in preview
+    assert f"give the tag “fair goers” back to *{len(added)} contacts*" in preview
+    assert "It runs as *2 activities*: 3 API calls to start" in preview
+    assert account.tag_by_name("Spring fair") is None and account.tag_by_name("Fair 2026") is None
+    assert target.name == "Fair goers"
+    assert members(bot, "Fair goers") == (first | second | carried) - {changed}
+
 
 def test_a_merge_whose_delete_failed_undone_by_id_only_takes_the_new_target_back(
     undo_bot: Bot, clock: FakeClock

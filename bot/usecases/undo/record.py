@@ -37,6 +37,7 @@ from bot.usecases.service import Operations
 
 TAG_KINDS = (ActivityKind.ADD_TAGS, ActivityKind.REMOVE_TAGS, ActivityKind.DELETE_TAGS)
 MERGE = "merge_tags"  # a merge's record kind: its steps are of several kinds
+MERGE_UNDO = "merge_tags_undo"  # the undo of a merge: undoing it merges again
 LIST_KINDS = (ActivityKind.ADD_TO_LISTS, ActivityKind.REMOVE_FROM_LISTS)
 INDEX, PAGES = "index", "pages"
 
@@ -61,7 +62,8 @@ class RecordData(BaseModel):
     # The change created this tag (an undo of a delete): undoing it deletes the tag again.
     created_tag: str | None = None
     # A merge: `held` are its sources (all their members); the tag they were merged into,
-    # who carried it before, and its name before the merge renamed it (if it did).
+    # who carried it before, and its name before the merge renamed it (if it did). A merge's
+    # undo: `held` are the tags it made again, `target.before` those it took the target off.
     target: Held | None = None
     renamed_from: str | None = None
     # The sources' members' emails, read with them from the API (a cold index cannot name
@@ -77,6 +79,10 @@ class RecordData(BaseModel):
     @property
     def merge(self) -> bool:
         return self.kind == MERGE
+
+    @property
+    def merge_undo(self) -> bool:
+        return self.kind == MERGE_UNDO
 
 
 def loads(record: ChangeRecord) -> RecordData:
@@ -125,7 +131,7 @@ def _record(
     if kind is None:
         if merged_tags(plan) is None:
             return None
-        return _save(
+        return save_record(
             ops, actor, plan, channel, parent_ts, job_id, _merge_data(ops, actor, account, plan)
         )
     requests = [part.model_dump(mode="json", exclude_none=True) for part in plan.parts]
@@ -146,10 +152,10 @@ def _record(
         calls=members.calls,
         method=members.method,
     )
-    return _save(ops, actor, plan, channel, parent_ts, job_id, data)
+    return save_record(ops, actor, plan, channel, parent_ts, job_id, data)
 
 
-def _save(
+def save_record(
     ops: Operations,
     actor: Actor,
     plan: Plan,

@@ -39,7 +39,7 @@ from bot.store.jobs import ENDED, JobStore
 from bot.store.records import ChangeRecord, RecordStore
 from bot.usecases.inputs import Actor
 from bot.usecases.jobs import chunks
-from bot.usecases.launch import Launched, Launcher, activities
+from bot.usecases.launch import Launched, Launcher, RecordChange, activities
 from bot.usecases.outcomes import Refused, cc_message, plural, quoted
 from bot.usecases.people import DELETED, indexed, is_uuid
 from bot.usecases.plans import Plan, Step
@@ -47,11 +47,13 @@ from bot.usecases.ports import Conversation, Message, Pending
 from bot.usecases.service import Operations
 from bot.usecases.undo.record import (
     MERGE,
+    MERGE_UNDO,
     Held,
     RecordData,
     change_recorder,
     loads,
     read_members,
+    save_record,
 )
 
 COMPLETED = "completed"
@@ -112,13 +114,14 @@ class UndoPlan:
     def steps(self, new_ids: dict[str, str]) -> tuple[Step, ...]:
         """The undo's activities, none waiting; a deleted tag's contacts go to the tag made
         again."""
-        if self.delete_again:
-            body = build(TagDeleteRequest, {"tag_ids": [h.id for h in self.delete_again]})
-            return (Step(ActivityKind.DELETE_TAGS, body),)
         lists = self.data.lists
         model: type[BaseModel] = ListMembershipRequest if lists else TaggingRequest
         key = "list_ids" if lists else "tag_ids"
-        return tuple(
+        delete: tuple[Step, ...] = ()
+        if self.delete_again:
+            body = build(TagDeleteRequest, {"tag_ids": [h.id for h in self.delete_again]})
+            delete = (Step(ActivityKind.DELETE_TAGS, body),)
+        return delete + tuple(
             Step(
                 r.kind or self.kind,
                 build(
@@ -138,9 +141,8 @@ class UndoPlan:
 
     @property
     def activities(self) -> int:
-        if self.delete_again:
-            return 1
-        return sum(len(chunks(r.contacts, MAX_CONTACT_IDS)) for r in self.reversals)
+        adds = sum(len(chunks(r.contacts, MAX_CONTACT_IDS)) for r in self.reversals)
+        return adds + bool(self.delete_again)
 
 
 # ---------------------------------------------------------------- which change, what it did
@@ -184,7 +186,7 @@ def _find(ops: Operations, actor: Actor, change_id: str) -> _Change:
     data = loads(record)
     partly = bool(tracked.items_completed_count) and tracked.state != COMPLETED
     requests = data.requests if tracked.state == COMPLETED or partly else []
-    return _Change(record, ident, _done_in_parts(data, requests))
+    return _Change(record, ident, _done_in_parts(data, requests), tuple(requests))
 
 
 def _done_in_parts(
@@ -242,6 +244,8 @@ class Undoer:
         record, data = change.record, loads(change.record)
         if data.merge:
             return self._plan_merge(actor, account, change)
+        if data.merge_undo:
+            return self._plan_merge_again(actor, account, change)
         kind = ActivityKind(data.kind)
         ident = change.ident
         if data.created_tag is not None:
@@ -336,6 +340,42 @@ class Undoer:
             rename_back=None if renamed is None else (target, renamed),
         )
 
+    def _plan_merge_again(self, actor: Actor, account: AccountClient, change: _Change) -> UndoPlan:
+        """The undo of a merge's undo merges again: the target given back to those its
+        completed activities took it off (still without it), the tags it made deleted again,
+        the target renamed again."""
+        record, data = change.record, loads(change.record)
+        target = data.target
+        assert target is not None, "a merge's undo names the merge's target"
+        reached = {
+            c
+            for request in change.completed
+            if request.get("tag_ids") == [target.id]
+            for c in _contact_ids(request)
+        }
+        now = read_members(self.ops, actor, account, [target.id], lists=False)
+        carriers = now.of.get(target.id, {})
+        back, left = _reverse_one(
+            ActivityKind.REMOVE_TAGS, set(target.before), reached, set(carriers)
+        )
+        deleted, calls, names = self._deleted(account, record, sorted(back))
+        names.update({c: i.email for c, i in carriers.items()})
+        names.update(self._emails(account, left - set(names)))
+        give = tuple(sorted(back - deleted))
+        renamed = data.renamed_from
+        return UndoPlan(
+            record,
+            data,
+            change.ident,
+            ActivityKind.ADD_TAGS,
+            (Reversal(target, give, ActivityKind.ADD_TAGS),) if give else (),
+            delete_again=tuple(data.held),
+            left_alone=_named(left, names),
+            deleted_since=_named(deleted, names),
+            calls=now.calls + calls,
+            rename_back=None if renamed is None else (target, renamed),
+        )
+
     def _deleted(
         self, account: AccountClient, record: ChangeRecord, contacts: Sequence[str]
     ) -> tuple[set[str], int, dict[str, str]]:
@@ -389,12 +429,17 @@ class Undoer:
                 contacts=plan.contacts,
                 single_calls=plan.single_calls,
             )
+            recorder = (
+                self._merge_undo_recorder(actor, plan, made)
+                if plan.data.merge
+                else change_recorder(self.ops, actor)
+            )
             launcher = Launcher(
                 self.ops.store,
                 self.ops.starter(actor),
                 actor,
                 InThread(talk, plan.record.parent_ts),
-                change_recorder(self.ops, actor),
+                recorder,
             )
             launched = launcher.launch(account, job_plan, plan.record.channel_id)
         except BaseException:
@@ -403,10 +448,39 @@ class Undoer:
         undo = launched.job.id if launched.job else launched.started[0].activity_id
         records.undone_by(plan.record.id, claim, undo)
         created = [tag for tag, new in made.values() if new]
-        if created:
+        if created and not plan.data.merge:  # a merge's undo recorded them all
             records.created_tag(undo, created[0])
         self.ops.audit(actor, "undo", plan.change_id, f"started {undo}")
         return launched, job_plan
+
+    def _merge_undo_recorder(
+        self, actor: Actor, plan: UndoPlan, made: dict[str, tuple[str, bool]]
+    ) -> RecordChange:
+        """A merge's undo is recorded from what it does (no call): the tags it made, the
+        contacts it takes the target off, the name it renames the target back from."""
+        target = plan.data.target
+        assert target is not None
+        renamed = plan.rename_back[1] if plan.rename_back is not None else None
+        taken = [c for r in plan.reversals if r.held.id == target.id for c in r.contacts]
+        data = RecordData(
+            kind=MERGE_UNDO,
+            held=[
+                Held(id=made[h.id][0], name=h.name, tag_source=h.tag_source, before=h.before)
+                for h in plan.recreate
+                if made[h.id][1]  # a tag of its name found again is not the undo's to delete
+            ],
+            target=Held(id=target.id, name=renamed or target.name, before=sorted(taken)),
+            renamed_from=None if renamed is None else target.name,
+        )
+
+        def record(
+            account: AccountClient, job_plan: Plan, channel: str, ref: str, job_id: str | None
+        ) -> str | None:
+            parts = [p.model_dump(mode="json", exclude_none=True) for p in job_plan.parts]
+            full = data.model_copy(update={"requests": parts})
+            return save_record(self.ops, actor, job_plan, channel, ref, job_id, full).id
+
+        return record
 
     def _rename_back(self, actor: Actor, account: AccountClient, held: Held, name: str) -> None:
         try:
@@ -458,6 +532,12 @@ def _merge_done(completed: Sequence[dict[str, object]]) -> tuple[set[str], set[s
         elif isinstance(tag_ids, list):
             deleted |= set(tag_ids)
     return reached, deleted
+
+
+def _contact_ids(request: dict[str, object]) -> list[str]:
+    source = request.get("source")
+    ids = source.get("contact_ids") if isinstance(source, dict) else None
+    return [c for c in ids if isinstance(c, str)] if isinstance(ids, list) else []
 
 
 def _named(contacts: set[str], names: dict[str, str]) -> tuple[str, ...]:
