@@ -2,13 +2,16 @@
 under their names and `tag_source` with exactly their members, its target back on exactly the
 contacts that carried it before (a kept target renamed back), by the `Undo` button on the
 merge's end, told in the merge's thread; a contact someone else changed since is named and left
-as it is."""
+as it is; undoing the undo merges again. A merge whose delete failed is undone by its id (only
+the target is taken back). Its record costs no member page with a warm index."""
 
 from __future__ import annotations
 
 from bot.cc.models import ActivityState
 from bot.clock import FakeClock
 from bot.store.jobs import JobStore
+from bot.store.records import RecordStore
+from bot.usecases.undo.record import loads
 from tests.support.slack import Bot, run_poller, text_of, wait_for
 from tests.support.undo import (
     active_emails,
@@ -64,6 +67,10 @@ def test_a_merge_undone_by_its_button_gives_back_the_sources_and_the_target_as_t
 
     [parent] = bot.parents()
     [job] = JobStore(bot.store).recent("T0001")
+    record = RecordStore(bot.store).of_job("T0001", job.id)
+    assert record is not None
+    # A cold index: one count call, then one page of members for each source and the target.
+    assert (loads(record).method, loads(record).calls) == ("pages", 4)
     end, button = end_with_undo(bot, parent.ts)
     assert "completed" in end.text and button["value"] == job.id
     added = (first | second) - carried - {changed}
@@ -112,8 +119,18 @@ def test_a_merge_whose_delete_failed_undone_by_id_only_takes_the_new_target_back
     first, second = ids_of(bot, emails[:50]), ids_of(bot, emails[40:])
     tag_directly(bot, "Alumni", first)
     tag_directly(bot, "Old alumni", second)
+    # Finding 600 emails syncs the contact index (a change of another tag).
+    bot.command("create Warm", "c3")
+    bot.command("add Warm --contacts " + ", ".join(active_emails(bot, 600, skip=500)), "warm")
+    wait_for(lambda: any("Started" in text_of(r) for r in bot.responses("warm")), what="warm")
+    run_poller(bot, clock)
     _merged(bot, clock, "merge Alumni, Old alumni --into Graduates", fail_delete=True)
-    [job] = JobStore(bot.store).recent("T0001")
+    [job] = [j for j in JobStore(bot.store).recent("T0001") if j.kind == "merge_tags"]
+    record = RecordStore(bot.store).of_job("T0001", job.id)
+    assert record is not None
+    # A warm index: no member page, only its refresh after the add that ended since (the
+    # contacts changed since its sync, 500 a call).
+    assert (loads(record).method, loads(record).calls) == ("index", 2)
     assert members(bot, "Graduates") == first | second
     assert members(bot, "Alumni") == first and members(bot, "Old alumni") == second
 
@@ -129,8 +146,6 @@ def test_a_merge_whose_delete_failed_undone_by_id_only_takes_the_new_target_back
 
 
 def _undo_job(bot: Bot, merge_job: str) -> str:
-    from bot.store.records import RecordStore
-
     record = RecordStore(bot.store).of_job("T0001", merge_job)
     assert record is not None and record.undo_job_id is not None
     return record.undo_job_id
