@@ -6,6 +6,8 @@ completed. The target is created when missing, after the yes. A source that name
 (the same name the way Constant Contact compares names) is kept, renamed to the spelling
 given, and never deleted. The preview shows each tag's count from one
 `GET /contact_tags?include_count=true`; it always asks first, and needs the right to delete tags.
+The launcher records it before it starts (bot/usecases/undo: `merged_tags` knows it by its
+steps; `renamed_from` keeps the kept tag's old name), so `Undo` reverses it as a whole.
 """
 
 from __future__ import annotations
