@@ -49,6 +49,7 @@ class Plan:
     warning: str | None = None
     confirm: bool = False
     single_calls: int = 0  # calls made once confirmed, before the first step (create a tag)
+    renamed_from: str | None = None  # a tag renamed before the steps (merge): its old name
 
     def __post_init__(self) -> None:
         if not self.steps:

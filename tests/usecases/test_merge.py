@@ -77,7 +77,7 @@ def test_two_tags_merge_into_a_new_one_delete_after_the_add(
     preview = text_of(asked)
     assert "*Spring fair*: 450 contacts" in preview
     assert "*Spring fair 2026*: 400 contacts" in preview
-    assert "“Fair goers” is created" in preview and "cannot be undone" in preview
+    assert "“Fair goers” is created" in preview and "an `Undo` makes them again" in preview
     assert "a job of *2 activities*: 3 API calls to start" in preview  # the create, 2 starts
     account = bot.sandbox.state.account()
     assert account.tag_by_name("Fair goers") is None  # nothing before the yes

@@ -6,6 +6,8 @@ completed. The target is created when missing, after the yes. A source that name
 (the same name the way Constant Contact compares names) is kept, renamed to the spelling
 given, and never deleted. The preview shows each tag's count from one
 `GET /contact_tags?include_count=true`; it always asks first, and needs the right to delete tags.
+The launcher records it before it starts (bot/usecases/undo: `merged_tags` knows it by its
+steps; `renamed_from` keeps the kept tag's old name), so `Undo` reverses it as a whole.
 """
 
 from __future__ import annotations
@@ -101,10 +103,11 @@ def plan(merge: Merge, target_id: str, calls_left: int | None) -> Plan:
         calls_left=calls_left,
         warning=(
             f"The tags merged in are deleted once their contacts carry “{merge.target}”; "
-            "that cannot be undone."
+            "an `Undo` makes them again with new ids."
         ),
         confirm=True,
         single_calls=1 if merge.kept is None or merge.renames else 0,
+        renamed_from=merge.kept.name if merge.kept is not None and merge.renames else None,
     )
 
 

@@ -20,7 +20,13 @@ from pydantic import BaseModel, Field
 
 from bot.cc.client import AccountClient
 from bot.cc.errors import CCError
-from bot.cc.models import MAX_PAGE_LIMIT, ActivityKind, ListMembershipRequest, TaggingRequest
+from bot.cc.models import (
+    MAX_PAGE_LIMIT,
+    ActivityKind,
+    ListMembershipRequest,
+    TagDeleteRequest,
+    TaggingRequest,
+)
 from bot.store.contact_index import IndexedContact, account_key_of
 from bot.store.records import ChangeRecord, NewRecord, RecordStore
 from bot.usecases.inputs import Actor
@@ -30,6 +36,8 @@ from bot.usecases.plans import Plan
 from bot.usecases.service import Operations
 
 TAG_KINDS = (ActivityKind.ADD_TAGS, ActivityKind.REMOVE_TAGS, ActivityKind.DELETE_TAGS)
+MERGE = "merge_tags"  # a merge's record kind: its steps are of several kinds
+MERGE_UNDO = "merge_tags_undo"  # the undo of a merge: undoing it merges again
 LIST_KINDS = (ActivityKind.ADD_TO_LISTS, ActivityKind.REMOVE_FROM_LISTS)
 INDEX, PAGES = "index", "pages"
 
@@ -53,12 +61,28 @@ class RecordData(BaseModel):
     requests: list[dict[str, object]] = Field(default_factory=list)
     # The change created this tag (an undo of a delete): undoing it deletes the tag again.
     created_tag: str | None = None
+    # A merge: `held` are its sources (all their members); the tag they were merged into,
+    # who carried it before, and its name before the merge renamed it (if it did). A merge's
+    # undo: `held` are the tags it made again, `target.before` those it took the target off.
+    target: Held | None = None
+    renamed_from: str | None = None
+    # The sources' members' emails, read with them from the API (a cold index cannot name
+    # them later): an undo names those it leaves alone.
+    emails: dict[str, str] = Field(default_factory=dict)
     calls: int = 0
     method: str = INDEX
 
     @property
     def lists(self) -> bool:
         return self.kind in LIST_KINDS
+
+    @property
+    def merge(self) -> bool:
+        return self.kind == MERGE
+
+    @property
+    def merge_undo(self) -> bool:
+        return self.kind == MERGE_UNDO
 
 
 def loads(record: ChangeRecord) -> RecordData:
@@ -105,7 +129,11 @@ def _record(
 ) -> ChangeRecord | None:
     kind = plan_kind(plan)
     if kind is None:
-        return None
+        if merged_tags(plan) is None:
+            return None
+        return save_record(
+            ops, actor, plan, channel, parent_ts, job_id, _merge_data(ops, actor, account, plan)
+        )
     requests = [part.model_dump(mode="json", exclude_none=True) for part in plan.parts]
     ids = touched_ids(kind, plan.parts)
     targets = named_contacts(plan.parts)
@@ -124,6 +152,18 @@ def _record(
         calls=members.calls,
         method=members.method,
     )
+    return save_record(ops, actor, plan, channel, parent_ts, job_id, data)
+
+
+def save_record(
+    ops: Operations,
+    actor: Actor,
+    plan: Plan,
+    channel: str,
+    parent_ts: str,
+    job_id: str | None,
+    data: RecordData,
+) -> ChangeRecord:
     return RecordStore(ops.store).save(
         NewRecord(
             workspace_id=actor.workspace_id,
@@ -131,16 +171,58 @@ def _record(
             parent_ts=parent_ts,
             job_id=job_id,
             requester_id=actor.user_id,
-            kind=kind.value,
+            kind=data.kind,
             summary=plan.summary,
             data=data.model_dump_json(),
         )
     )
 
 
+def merged_tags(plan: Plan) -> tuple[list[str], str] | None:
+    """A merge's sources and target: tags added to the sources' members, then the sources
+    deleted; None for any other plan."""
+    adds = [p for p in plan.parts if isinstance(p, TaggingRequest)]
+    deletes = [p for p in plan.parts if isinstance(p, TagDeleteRequest)]
+    kinds = [step.kind for step in plan.steps]
+    if set(kinds) != {ActivityKind.ADD_TAGS, ActivityKind.DELETE_TAGS} or len(deletes) != 1:
+        return None
+    targets = {tag for add in adds for tag in add.tag_ids}
+    sources = [tag for add in adds for tag in add.source.tag_ids or []]
+    if len(targets) != 1 or sorted(sources) != sorted(deletes[0].tag_ids):
+        return None
+    [target] = targets
+    return sources, target
+
+
+def _merge_data(ops: Operations, actor: Actor, account: AccountClient, plan: Plan) -> RecordData:
+    """Each source tag's name, `tag_source` and members; who carried the target before."""
+    found = merged_tags(plan)
+    assert found is not None
+    sources, target = found
+    members = read_members(ops, actor, account, [*sources, target], lists=False)
+
+    def held(tag_id: str) -> Held:
+        name, source = members.names.get(tag_id, ("", None))
+        before = sorted(members.of.get(tag_id, {}))
+        return Held(id=tag_id, name=name, tag_source=source, before=before)
+
+    return RecordData(
+        kind=MERGE,
+        held=[held(tag_id) for tag_id in sources],
+        requests=[part.model_dump(mode="json", exclude_none=True) for part in plan.parts],
+        target=held(target),
+        renamed_from=plan.renamed_from,
+        emails={}
+        if members.method == INDEX
+        else {c: i.email for tag_id in sources for c, i in members.of.get(tag_id, {}).items()},
+        calls=members.calls,
+        method=members.method,
+    )
+
+
 def plan_kind(plan: Plan) -> ActivityKind | None:
     """The one kind of a plan whose steps change tags or lists; None for any other (a plan of
-    several kinds, such as a merge, is not recorded)."""
+    several kinds, such as a merge, is recorded as a whole: `merged_tags`)."""
     kinds = {step.kind for step in plan.steps}
     if len(kinds) != 1:
         return None
@@ -244,12 +326,14 @@ def record_cost(ops: Operations, actor: Actor, account: AccountClient, plan: Pla
     one call plus one per 500 members of each tag or list (its count as last seen), or None
     when the change needs no record."""
     kind = plan_kind(plan)
-    if kind is None:
+    if kind is None and merged_tags(plan) is None:
         return None
     after = RecordStore(ops.store).last_change_ended(actor.workspace_id)
     warm = ops.resolver.index_cost(account_key=account.account_key, after=after)
     if warm is not None:
         return warm
+    if kind is None:  # a merge: its preview counted every tag's members; empty tags cost none
+        return 1 + sum(math.ceil((count or 0) / MAX_PAGE_LIMIT) for _, count in plan.tag_counts)
     ids = touched_ids(kind, plan.parts)
     # A delete's preview counted each tag's members; otherwise a page each is the guess.
     counts = [count for _, count in plan.tag_counts] or [None] * len(ids)

@@ -5,6 +5,9 @@
 - a deleted tag is created again under its name and `tag_source` and given back to its members
   (a segment or automation that named the old id does not follow: the preview says so); a tag
   the change created (an undo of a delete) is deleted again;
+- a merge as a whole: its deleted sources made again and given back to their members, its
+  target taken off those of their members that did not carry it before, a kept target renamed
+  back;
 - only what the change did: the contacts of its completed activities (a job's failed parts
   changed nothing);
 - contacts changed since by someone else (the tag or list no longer as the change left it)
@@ -36,13 +39,22 @@ from bot.store.jobs import ENDED, JobStore
 from bot.store.records import ChangeRecord, RecordStore
 from bot.usecases.inputs import Actor
 from bot.usecases.jobs import chunks
-from bot.usecases.launch import Launched, Launcher, activities
+from bot.usecases.launch import Launched, Launcher, RecordChange, activities
 from bot.usecases.outcomes import Refused, cc_message, plural, quoted
 from bot.usecases.people import DELETED, indexed, is_uuid
-from bot.usecases.plans import Plan, independent
+from bot.usecases.plans import Plan, Step
 from bot.usecases.ports import Conversation, Message, Pending
 from bot.usecases.service import Operations
-from bot.usecases.undo.record import Held, RecordData, change_recorder, loads, read_members
+from bot.usecases.undo.record import (
+    MERGE,
+    MERGE_UNDO,
+    Held,
+    RecordData,
+    change_recorder,
+    loads,
+    read_members,
+    save_record,
+)
 
 COMPLETED = "completed"
 # How far before the record a contact's deletion is looked for (clocks that disagree).
@@ -59,10 +71,12 @@ ADDS = (ActivityKind.ADD_TAGS, ActivityKind.ADD_TO_LISTS)
 
 @dataclass(frozen=True)
 class Reversal:
-    """Contacts to change back on one tag or list (for a deleted tag: its old id)."""
+    """Contacts to change back on one tag or list (for a deleted tag: its old id); `kind`:
+    the activity, when not the undo's own (a merge's undo adds and removes)."""
 
     held: Held
     contacts: tuple[str, ...]
+    kind: ActivityKind | None = None
 
 
 @dataclass(frozen=True)
@@ -78,6 +92,7 @@ class UndoPlan:
     deleted_since: tuple[str, ...] = ()
     calls: int = 0  # reading who carries what now
     notes: tuple[str, ...] = field(default_factory=tuple)
+    rename_back: tuple[Held, str] | None = None  # a merge's kept target, its name before
 
     @property
     def contacts(self) -> int:
@@ -87,27 +102,47 @@ class UndoPlan:
     def summary(self) -> str:
         return f"undo “{self.record.summary}”"
 
-    def requests(self, new_ids: dict[str, str]) -> list[BaseModel]:
-        """The undo's activities; a deleted tag's contacts go to the tag made again."""
-        if self.delete_again:
-            return [build(TagDeleteRequest, {"tag_ids": [h.id for h in self.delete_again]})]
+    @property
+    def action(self) -> str:
+        return f"{MERGE}_undo" if self.data.merge else self.kind.value
+
+    @property
+    def single_calls(self) -> int:
+        """Calls made before the activities: tags made again, a tag renamed back."""
+        return len(self.recreate) + (self.rename_back is not None)
+
+    def steps(self, new_ids: dict[str, str]) -> tuple[Step, ...]:
+        """The undo's activities, none waiting; a deleted tag's contacts go to the tag made
+        again."""
         lists = self.data.lists
         model: type[BaseModel] = ListMembershipRequest if lists else TaggingRequest
         key = "list_ids" if lists else "tag_ids"
-        return [
-            build(
-                model,
-                {"source": {"contact_ids": list(run)}, key: [new_ids.get(r.held.id, r.held.id)]},
+        delete: tuple[Step, ...] = ()
+        if self.delete_again:
+            body = build(TagDeleteRequest, {"tag_ids": [h.id for h in self.delete_again]})
+            delete = (Step(ActivityKind.DELETE_TAGS, body),)
+        return delete + tuple(
+            Step(
+                r.kind or self.kind,
+                build(
+                    model,
+                    {
+                        "source": {"contact_ids": list(run)},
+                        key: [new_ids.get(r.held.id, r.held.id)],
+                    },
+                ),
             )
             for r in self.reversals
             for run in chunks(sorted(r.contacts), MAX_CONTACT_IDS)
-        ]
+        )
+
+    def requests(self, new_ids: dict[str, str]) -> list[BaseModel]:
+        return [step.body for step in self.steps(new_ids)]
 
     @property
     def activities(self) -> int:
-        if self.delete_again:
-            return 1
-        return sum(len(chunks(r.contacts, MAX_CONTACT_IDS)) for r in self.reversals)
+        adds = sum(len(chunks(r.contacts, MAX_CONTACT_IDS)) for r in self.reversals)
+        return adds + bool(self.delete_again)
 
 
 # ---------------------------------------------------------------- which change, what it did
@@ -119,6 +154,7 @@ class _Change:
     ident: str  # the job's or the activity's id
     # Per tag or list id: the contacts the completed activities named (None: all it names).
     done: dict[str, set[str] | None]
+    completed: tuple[dict[str, object], ...] = ()  # the completed activities' bodies
 
 
 def _find(ops: Operations, actor: Actor, change_id: str) -> _Change:
@@ -139,7 +175,7 @@ def _find(ops: Operations, actor: Actor, change_id: str) -> _Change:
         if job.state != ENDED:
             raise Refused(f"Job `{job.id}` is still running: undo it once it has ended")
         completed = [p.request for p in job.parts if p.state == COMPLETED]
-        return _Change(record, job.id, _done_in_parts(loads(record), completed))
+        return _Change(record, job.id, _done_in_parts(loads(record), completed), tuple(completed))
     if tracked is None:
         raise Refused(f"No change `{ident}` was made through cctag in this workspace")
     record = RecordStore(ops.store).of_activity(actor.workspace_id, tracked.activity_id)
@@ -150,7 +186,7 @@ def _find(ops: Operations, actor: Actor, change_id: str) -> _Change:
     data = loads(record)
     partly = bool(tracked.items_completed_count) and tracked.state != COMPLETED
     requests = data.requests if tracked.state == COMPLETED or partly else []
-    return _Change(record, ident, _done_in_parts(data, requests))
+    return _Change(record, ident, _done_in_parts(data, requests), tuple(requests))
 
 
 def _done_in_parts(
@@ -206,6 +242,10 @@ class Undoer:
 
     def _plan(self, actor: Actor, account: AccountClient, change: _Change) -> UndoPlan:
         record, data = change.record, loads(change.record)
+        if data.merge:
+            return self._plan_merge(actor, account, change)
+        if data.merge_undo:
+            return self._plan_merge_again(actor, account, change)
         kind = ActivityKind(data.kind)
         ident = change.ident
         if data.created_tag is not None:
@@ -260,6 +300,82 @@ class Undoer:
             calls=now.calls + calls,
         )
 
+    def _plan_merge(self, actor: Actor, account: AccountClient, change: _Change) -> UndoPlan:
+        """The sources its completed delete removed made again for their members; the target
+        taken off the members of the sources its completed adds reached that did not carry
+        it before (and still do); a kept target renamed back."""
+        record, data = change.record, loads(change.record)
+        target = data.target
+        assert target is not None, "a merge's record names its target"
+        reached_ids, deleted_ids = _merge_done(change.completed)
+        reached = {c for h in data.held if h.id in reached_ids for c in h.before}
+        recreate = tuple(h for h in data.held if h.id in deleted_ids)
+        now = read_members(self.ops, actor, account, [target.id], lists=False)
+        carriers = now.of.get(target.id, {})
+        back, left = _reverse_one(ActivityKind.ADD_TAGS, set(target.before), reached, set(carriers))
+        members = {c for h in recreate for c in h.before}
+        deleted, calls, found = self._deleted(account, record, sorted(back | members))
+        deleted |= {c for c in back if carriers[c].status == DELETED}
+        names = {**data.emails, **found, **{c: i.email for c, i in carriers.items()}}
+        names.update(self._emails(account, left - set(names)))
+        reversals = [
+            Reversal(h, tuple(c for c in h.before if c not in deleted), ActivityKind.ADD_TAGS)
+            for h in recreate
+            if set(h.before) - deleted
+        ]
+        if back - deleted:
+            taken = tuple(sorted(back - deleted))
+            reversals.append(Reversal(target, taken, ActivityKind.REMOVE_TAGS))
+        renamed = data.renamed_from
+        return UndoPlan(
+            record,
+            data,
+            change.ident,
+            ActivityKind.REMOVE_TAGS if back - deleted else ActivityKind.ADD_TAGS,
+            tuple(reversals),
+            recreate=recreate,
+            left_alone=_named(left, names),
+            deleted_since=_named(deleted, names),
+            calls=now.calls + calls,
+            rename_back=None if renamed is None else (target, renamed),
+        )
+
+    def _plan_merge_again(self, actor: Actor, account: AccountClient, change: _Change) -> UndoPlan:
+        """The undo of a merge's undo merges again: the target given back to those its
+        completed activities took it off (still without it), the tags it made deleted again,
+        the target renamed again."""
+        record, data = change.record, loads(change.record)
+        target = data.target
+        assert target is not None, "a merge's undo names the merge's target"
+        reached = {
+            c
+            for request in change.completed
+            if request.get("tag_ids") == [target.id]
+            for c in _contact_ids(request)
+        }
+        now = read_members(self.ops, actor, account, [target.id], lists=False)
+        carriers = now.of.get(target.id, {})
+        back, left = _reverse_one(
+            ActivityKind.REMOVE_TAGS, set(target.before), reached, set(carriers)
+        )
+        deleted, calls, names = self._deleted(account, record, sorted(back))
+        names.update({c: i.email for c, i in carriers.items()})
+        names.update(self._emails(account, left - set(names)))
+        give = tuple(sorted(back - deleted))
+        renamed = data.renamed_from
+        return UndoPlan(
+            record,
+            data,
+            change.ident,
+            ActivityKind.ADD_TAGS,
+            (Reversal(target, give, ActivityKind.ADD_TAGS),) if give else (),
+            delete_again=tuple(data.held),
+            left_alone=_named(left, names),
+            deleted_since=_named(deleted, names),
+            calls=now.calls + calls,
+            rename_back=None if renamed is None else (target, renamed),
+        )
+
     def _deleted(
         self, account: AccountClient, record: ChangeRecord, contacts: Sequence[str]
     ) -> tuple[set[str], int, dict[str, str]]:
@@ -303,21 +419,27 @@ class Undoer:
         if not records.claim(plan.record.id, claim, actor.user_id):
             raise Refused("This change is being undone already (or was): it is undone once")
         try:
+            if plan.rename_back is not None:
+                self._rename_back(actor, account, *plan.rename_back)
             made = {h.id: self._make_again(actor, account, h) for h in plan.recreate}
-            parts = plan.requests({old: tag for old, (tag, _) in made.items()})
             job_plan = Plan(
-                plan.kind.value,
+                plan.action,
                 plan.summary,
-                independent(plan.kind, parts),
+                plan.steps({old: tag for old, (tag, _) in made.items()}),
                 contacts=plan.contacts,
-                single_calls=len(made),
+                single_calls=plan.single_calls,
+            )
+            recorder = (
+                self._merge_undo_recorder(actor, plan, made)
+                if plan.data.merge
+                else change_recorder(self.ops, actor)
             )
             launcher = Launcher(
                 self.ops.store,
                 self.ops.starter(actor),
                 actor,
                 InThread(talk, plan.record.parent_ts),
-                change_recorder(self.ops, actor),
+                recorder,
             )
             launched = launcher.launch(account, job_plan, plan.record.channel_id)
         except BaseException:
@@ -326,10 +448,47 @@ class Undoer:
         undo = launched.job.id if launched.job else launched.started[0].activity_id
         records.undone_by(plan.record.id, claim, undo)
         created = [tag for tag, new in made.values() if new]
-        if created:
+        if created and not plan.data.merge:  # a merge's undo recorded them all
             records.created_tag(undo, created[0])
         self.ops.audit(actor, "undo", plan.change_id, f"started {undo}")
         return launched, job_plan
+
+    def _merge_undo_recorder(
+        self, actor: Actor, plan: UndoPlan, made: dict[str, tuple[str, bool]]
+    ) -> RecordChange:
+        """A merge's undo is recorded from what it does (no call): the tags it made, the
+        contacts it takes the target off, the name it renames the target back from."""
+        target = plan.data.target
+        assert target is not None
+        renamed = plan.rename_back[1] if plan.rename_back is not None else None
+        taken = [c for r in plan.reversals if r.held.id == target.id for c in r.contacts]
+        data = RecordData(
+            kind=MERGE_UNDO,
+            held=[
+                Held(id=made[h.id][0], name=h.name, tag_source=h.tag_source, before=h.before)
+                for h in plan.recreate
+                if made[h.id][1]  # a tag of its name found again is not the undo's to delete
+            ],
+            target=Held(id=target.id, name=renamed or target.name, before=sorted(taken)),
+            renamed_from=None if renamed is None else target.name,
+        )
+
+        def record(
+            account: AccountClient, job_plan: Plan, channel: str, ref: str, job_id: str | None
+        ) -> str | None:
+            parts = [p.model_dump(mode="json", exclude_none=True) for p in job_plan.parts]
+            full = data.model_copy(update={"requests": parts})
+            return save_record(self.ops, actor, job_plan, channel, ref, job_id, full).id
+
+        return record
+
+    def _rename_back(self, actor: Actor, account: AccountClient, held: Held, name: str) -> None:
+        try:
+            account.rename_tag(held.id, name)
+        except CCError as exc:
+            raise Refused(f"Renaming “{held.name}” back failed: {cc_message(exc)}") from None
+        self.ops.catalog.forget_tags(actor.workspace_id)
+        self.ops.audit(actor, "rename_tag", f"{held.name} → {name}", f"renamed {held.id}")
 
     def _make_again(self, actor: Actor, account: AccountClient, held: Held) -> tuple[str, bool]:
         """The tag's new id, and whether it was made now (a tag of its name may exist again)."""
@@ -359,6 +518,26 @@ def _reverse_one(
         return touched & carriers, (touched - carriers) | (kept - carriers)
     touched = before if reached is None else before & reached
     return touched - carriers, touched & carriers  # given back since by someone else
+
+
+def _merge_done(completed: Sequence[dict[str, object]]) -> tuple[set[str], set[str]]:
+    """A merge's sources whose members its completed adds reached, and those it deleted."""
+    reached: set[str] = set()
+    deleted: set[str] = set()
+    for request in completed:
+        source = request.get("source")
+        tag_ids = request.get("tag_ids")
+        if isinstance(source, dict):
+            reached |= set(source.get("tag_ids") or [])
+        elif isinstance(tag_ids, list):
+            deleted |= set(tag_ids)
+    return reached, deleted
+
+
+def _contact_ids(request: dict[str, object]) -> list[str]:
+    source = request.get("source")
+    ids = source.get("contact_ids") if isinstance(source, dict) else None
+    return [c for c in ids if isinstance(c, str)] if isinstance(ids, list) else []
 
 
 def _named(contacts: set[str], names: dict[str, str]) -> tuple[str, ...]:
@@ -397,6 +576,7 @@ class InThread:
 
 def _what(plan: UndoPlan, reversal: Reversal) -> str:
     what = "list" if plan.data.lists else "tag"
+    kind = reversal.kind or plan.kind
     name = quoted([reversal.held.name or reversal.held.id])
     count = f"*{plural(len(reversal.contacts), 'contact')}*"
     verbs = {
@@ -405,7 +585,7 @@ def _what(plan: UndoPlan, reversal: Reversal) -> str:
         ActivityKind.REMOVE_FROM_LISTS: f"remove {count} from the {what} {name}",
         ActivityKind.ADD_TO_LISTS: f"put {count} back on the {what} {name}",
     }
-    return verbs[plan.kind]
+    return verbs[kind]
 
 
 def preview(plan: UndoPlan, listed: int = 1200) -> Message:
@@ -427,10 +607,13 @@ def preview(plan: UndoPlan, listed: int = 1200) -> Message:
             ":warning: Segments or automations that named the deleted tag's id do not follow: "
             "point them at the new tag."
         )
+    if plan.rename_back is not None:
+        held, name = plan.rename_back
+        lines.append(f"It renames the tag {quoted([held.name])} back to {quoted([name])}.")
     lines += [f"It will {_what(plan, r)}." for r in plan.reversals]
     lines.append(
         f"It runs as *{activities(plan.activities)}*: "
-        f"{plural(plan.activities + len(plan.recreate), 'API call')} to start (reading who carries "
+        f"{plural(plan.activities + plan.single_calls, 'API call')} to start (reading who carries "
         f"what now took {plural(plan.calls, 'call')})."
     )
     if plan.left_alone:
@@ -453,4 +636,4 @@ def _listed(names: Sequence[str], budget: int) -> str:
 
 
 def nothing_left(plan: UndoPlan) -> bool:
-    return not (plan.reversals or plan.delete_again or plan.recreate)
+    return not (plan.reversals or plan.delete_again or plan.recreate or plan.rename_back)
