@@ -7,25 +7,15 @@ module in `_FAMILIES`, and test it. Slack and the shell pick it up with no chang
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from collections.abc import Iterable
 from typing import TYPE_CHECKING
+
+from bot.usecases.commands.command import Command
 
 if TYPE_CHECKING:
     from bot.usecases.requests import Turn
 
-
-@dataclass(frozen=True)
-class Command:
-    """`permission` is the action checked before `run` (None: the command checks its own);
-    `form` names the modal Slack opens when the line has nothing after the command."""
-
-    name: str
-    help: tuple[str, ...]
-    run: Callable[[Turn, str], None]
-    permission: str | None = None
-    form: str | None = None
-
+__all__ = ["HELP_TEXT", "REGISTRY", "Command"]
 
 SOURCES_HELP = (
     "<source> is one of `--contacts <email or id>[, ...]`, `--lists <list>[, ...]`, "

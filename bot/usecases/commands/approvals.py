@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from bot.usecases.commands import Command
+from bot.usecases.commands.command import Command
 from bot.usecases.grammar import parse_approve, parse_deny
 
 if TYPE_CHECKING:

@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from bot.cc.budget import BudgetView
-from bot.usecases.commands import Command
+from bot.usecases.commands.command import Command
 from bot.usecases.outcomes import Refused, plural
 from bot.usecases.ports import Message
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from bot.usecases.commands import Command
+from bot.usecases.commands.command import Command
 from bot.usecases.grammar import parse_bulk_line
 
 if TYPE_CHECKING:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from bot.usecases.commands import Command
+from bot.usecases.commands.command import Command
 from bot.usecases.ports import CONNECT, DISCONNECT, Message
 
 if TYPE_CHECKING:

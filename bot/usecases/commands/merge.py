@@ -28,7 +28,7 @@ from bot.cc.models import (
     build,
     validate_tag_name,
 )
-from bot.usecases.commands import Command
+from bot.usecases.commands.command import Command
 from bot.usecases.grammar import parse_merge
 from bot.usecases.jobs import chunks
 from bot.usecases.names import Named, ambiguity, pick

@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from bot.usecases.approvals import StalePlan, fingerprint
-from bot.usecases.commands import Command
+from bot.usecases.commands.command import Command
 from bot.usecases.grammar import parse_bulk_line, parse_every, parse_rule_action
 from bot.usecases.ports import Message
 from bot.usecases.rules.book import (

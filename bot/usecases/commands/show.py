@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 from bot.cc.campaigns import Campaigns
 from bot.cc.client import AccountClient
 from bot.cc.errors import CCError
-from bot.usecases.commands import Command
+from bot.usecases.commands.command import Command
 from bot.usecases.names import Named, clashing, fold
 from bot.usecases.outcomes import Refused, cc_message, plural
 from bot.usecases.ports import Message

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 from bot.cc.models import Tag
 from bot.store.jobs import STARTING, UNKNOWN, WAITING, JobPart
-from bot.usecases.commands import Command
+from bot.usecases.commands.command import Command
 from bot.usecases.grammar import parse_create, parse_rename, parse_tags_flags
 from bot.usecases.outcomes import Refused, plural
 from bot.usecases.ports import Message

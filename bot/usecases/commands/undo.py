@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from bot.cc.client import AccountClient
-from bot.usecases.commands import Command
+from bot.usecases.commands.command import Command
 from bot.usecases.grammar import parse_undo
 from bot.usecases.launch import launched_message
 from bot.usecases.outcomes import Refused
