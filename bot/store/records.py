@@ -116,15 +116,6 @@ class RecordStore:
                 .values(activity_id=activity_id)
             )
 
-    def of_parent(self, workspace_id: str, channel_id: str, parent_ts: str) -> ChangeRecord | None:
-        """The record of the single activity told under this parent message."""
-        return self._first(
-            col(ChangeRecordRow.workspace_id) == workspace_id,
-            col(ChangeRecordRow.channel_id) == channel_id,
-            col(ChangeRecordRow.parent_ts) == parent_ts,
-            col(ChangeRecordRow.job_id).is_(None),
-        )
-
     def _first(self, *where: sa.ColumnElement[bool]) -> ChangeRecord | None:
         query = select(ChangeRecordRow).where(*where).order_by(col(ChangeRecordRow.created_at))
         with self._read() as session:
