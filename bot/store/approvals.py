@@ -9,20 +9,15 @@ from __future__ import annotations
 
 import json
 import secrets
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import datetime
-from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 from pydantic import BaseModel
 from pydantic import Field as PydanticField
-from sqlmodel import Field, Session, SQLModel, col, select
+from sqlmodel import Field, SQLModel, col, select
 
+from bot.store.repository import Repository
 from bot.store.tables import _when
-
-if TYPE_CHECKING:  # bot.store.tables imports this module to register its table
-    from bot.store.store import Store
 
 PENDING = "pending"
 APPROVING = "approving"  # approved, its plan being checked and started
@@ -88,16 +83,8 @@ def _approval(row: ApprovalRow) -> Approval:
     return Approval.model_validate(data)
 
 
-class ApprovalStore:
+class ApprovalStore(Repository):
     """Every method is one transaction and answers pydantic models."""
-
-    def __init__(self, store: Store) -> None:
-        self._store = store
-
-    @contextmanager
-    def _read(self) -> Iterator[Session]:
-        with Session(self._store.engine) as session:
-            yield session
 
     def create(self, new: NewApproval) -> Approval:
         """Pending, under a short id a person can type (`approve <id>`)."""

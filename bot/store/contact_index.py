@@ -9,20 +9,16 @@ The schema is made by the alembic migration `w004_contact_index`.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlmodel import Field, Session, SQLModel, col, select
+from sqlmodel import Field, SQLModel, col, select
 
+from bot.store.repository import Repository
 from bot.store.tables import _when
-
-if TYPE_CHECKING:  # bot.store.tables imports this module to register its tables
-    from bot.store.store import Store
 
 # The account key of single-account mode (AccountClient.account_key is None there).
 DEFAULT_ACCOUNT = "default"
@@ -88,16 +84,8 @@ def account_key_of(account_key: str | None) -> str:
     return DEFAULT_ACCOUNT if account_key is None else account_key
 
 
-class ContactIndex:
+class ContactIndex(Repository):
     """Reads and writes of the index tables, each in its own transaction."""
-
-    def __init__(self, store: Store) -> None:
-        self._store = store
-
-    @contextmanager
-    def _read(self) -> Iterator[Session]:
-        with Session(self._store.engine) as session:
-            yield session
 
     def sync_state(self, account_key: str) -> SyncState | None:
         with self._read() as session:

@@ -10,20 +10,17 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import sqlalchemy as sa
 from pydantic import BaseModel
 from pydantic import Field as PydanticField
-from sqlmodel import Field, Session, SQLModel, col, select
+from sqlmodel import Field, SQLModel, col, select
 
+from bot.store.repository import Repository
 from bot.store.tables import _when
-
-if TYPE_CHECKING:  # bot.store.tables imports this module to register its tables
-    from bot.store.store import Store
 
 PLANNED = "planned"  # a part not started yet
 WAITING = "waiting"  # a part that starts once the part it waits for completed
@@ -148,19 +145,8 @@ def _part(row: JobActivityRow) -> JobPart:
     return JobPart.model_validate(data)
 
 
-class JobStore:
+class JobStore(Repository):
     """Jobs and their parts; every method is one transaction and answers pydantic models."""
-
-    def __init__(self, store: Store) -> None:
-        self._store = store
-
-    @contextmanager
-    def _read(self) -> Iterator[Session]:
-        with Session(self._store.engine) as session:
-            yield session
-
-    def _now(self) -> datetime:
-        return self._store.clock.now()
 
     def create(self, new: NewJob, launch_seconds: float = 60.0) -> Job:
         """The job and every part, `planned`, in one transaction; its id is a fresh uuid4.

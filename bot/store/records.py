@@ -9,19 +9,14 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import datetime
-from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 from pydantic import BaseModel
-from sqlmodel import Field, Session, SQLModel, col, select
+from sqlmodel import Field, SQLModel, col, select
 
+from bot.store.repository import Repository
 from bot.store.tables import _when
-
-if TYPE_CHECKING:  # bot.store.tables imports this module to register its tables
-    from bot.store.store import Store
 
 
 class ChangeRecordRow(SQLModel, table=True):
@@ -71,16 +66,8 @@ class ChangeRecord(NewRecord):
     undone_at: datetime | None = None
 
 
-class RecordStore:
+class RecordStore(Repository):
     """Every method is one transaction."""
-
-    def __init__(self, store: Store) -> None:
-        self._store = store
-
-    @contextmanager
-    def _read(self) -> Iterator[Session]:
-        with Session(self._store.engine) as session:
-            yield session
 
     def save(self, new: NewRecord) -> ChangeRecord:
         row = ChangeRecordRow(

@@ -9,19 +9,16 @@ migrations `w008_rules` and
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import sqlalchemy as sa
 from pydantic import BaseModel
-from sqlmodel import Field, Session, SQLModel, col, select
+from sqlmodel import Field, SQLModel, col, select
 
+from bot.store.repository import Repository
 from bot.store.tables import _when
-
-if TYPE_CHECKING:  # bot.store.tables imports this module to register its table
-    from bot.store.store import Store
 
 
 class RuleRow(SQLModel, table=True):
@@ -96,19 +93,8 @@ def _rule(row: RuleRow) -> Rule:
     return Rule.model_validate(row.model_dump())
 
 
-class RuleStore:
+class RuleStore(Repository):
     """Every method is one transaction and answers pydantic models."""
-
-    def __init__(self, store: Store) -> None:
-        self._store = store
-
-    @contextmanager
-    def _read(self) -> Iterator[Session]:
-        with Session(self._store.engine) as session:
-            yield session
-
-    def _now(self) -> datetime:
-        return self._store.clock.now()
 
     def create(self, new: NewRule) -> Rule:
         now = self._now()
