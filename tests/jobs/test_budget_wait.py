@@ -9,6 +9,7 @@ from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 from slack_sdk import WebClient
@@ -100,9 +101,9 @@ def activities_started(world: World) -> int:
     return len(world.sandbox.state.account().activities)
 
 
-def test_parts_the_day_refused_wait_for_midnight_and_the_worker_starts_them(
-    world: World,
-) -> None:
+def launch_as_the_day_runs_out(world: World) -> tuple[Job, int]:
+    """A job of four parts whose day runs out after the first: the rest parked. Answers the
+    job and the sandbox's activities before it."""
     setup = world.client()
     for name in TAGS:
         setup.create_tag(name)
@@ -134,28 +135,16 @@ def test_parts_the_day_refused_wait_for_midnight_and_the_worker_starts_them(
     assert "start by themselves" in said and "did not start" not in said
     [drawn] = talk.parents.values()
     assert "3 waiting for the budget (by 00:00 UTC)" in drawn[-1]
+    return job, before
 
-    # The worker: the key's day is spent for it too (Constant Contact says quota_exceeded).
-    budget = world.budget()
-    budget.spent_today()
-    first = world.worker(world.client(budget), "worker-1")
-    world.cycles(first, until=EVENING.replace(hour=23, minute=30))
-    assert activities_started(world) == before + 1  # nothing starts before the reset
-    waiting = [m for m in world.thread(job) if "Waiting" in m.text]
-    assert len(waiting) == 1
-    assert "Part 2, 3, 4 of 4 start by themselves after 00:00 UTC" in waiting[0].text
-    del first  # the worker restarts: a new process, nothing of the old one kept
 
-    again = world.worker(world.client(budget), "worker-2")
-    world.cycles(again, until=midnight)
-    for _ in range(200):
-        next_cycle(world.store, world.clock, again.run_once())
-        if world.store.in_flight_count() == 0:
-            break
+def end_once(world: World, job: Job, before: int) -> None:
+    """The job ended once, each part started exactly once after the reset, said once."""
+    midnight = next_reset(EVENING)
     ended = JobStore(world.store).get(job.id)
     assert ended is not None and ended.ended_at is not None and ended.end_posted
     assert activities_started(world) == before + 4  # each part started exactly once
-    assert all(part.state == "completed" and part.attempts == 1 for part in ended.parts)
+    assert all(part.state == "completed" for part in ended.parts)
     assert len({part.activity_id for part in ended.parts}) == 4
     assert all(part.started_at and part.started_at >= midnight for part in ended.parts[1:])
     thread = world.thread(job)
@@ -165,3 +154,71 @@ def test_parts_the_day_refused_wait_for_midnight_and_the_worker_starts_them(
     [end] = [m for m in thread if (m.metadata or {}).get("event_payload", {}).get("state") == "job"]
     assert "completed: all 4 activities" in end.text
     assert len([m for m in thread if "Waiting" in m.text]) == 1
+
+
+def worker_before_the_reset(
+    world: World, budget: TokenBucketLimiter, job: Job, before: int
+) -> None:
+    """The worker's cycles until half an hour before the reset: nothing starts, one word."""
+    first = world.worker(world.client(budget), "worker-1")
+    world.cycles(first, until=EVENING.replace(hour=23, minute=30))
+    assert activities_started(world) == before + 1  # nothing starts before the reset
+    waiting = [m for m in world.thread(job) if "Waiting" in m.text]
+    assert len(waiting) == 1
+    assert "Part 2, 3, 4 of 4 start by themselves after 00:00 UTC" in waiting[0].text
+
+
+def until_quiet(world: World, worker: Poller) -> None:
+    for _ in range(200):
+        next_cycle(world.store, world.clock, worker.run_once())
+        if world.store.in_flight_count() == 0:
+            return
+    raise AssertionError("activities still in flight")
+
+
+def test_parts_the_day_refused_wait_for_midnight_and_the_worker_starts_them(
+    world: World,
+) -> None:
+    job, before = launch_as_the_day_runs_out(world)
+    # The worker: the key's day is spent for it too (Constant Contact says quota_exceeded).
+    budget = world.budget()
+    budget.spent_today()
+    worker_before_the_reset(world, budget, job, before)
+    # The worker restarts: a new process, nothing of the old one kept.
+    again = world.worker(world.client(budget), "worker-2")
+    world.cycles(again, until=next_reset(EVENING))
+    until_quiet(world, again)
+    end_once(world, job, before)
+    ended = JobStore(world.store).get(job.id)
+    assert ended is not None and all(part.attempts == 1 for part in ended.parts)
+
+
+class Killed(BaseException):
+    """A kill -9 stand-in: nothing in the worker may catch it."""
+
+
+def test_a_worker_killed_after_sending_a_parked_part_loses_nothing(world: World) -> None:
+    job, before = launch_as_the_day_runs_out(world)
+    budget = world.budget()
+    budget.spent_today()
+    worker_before_the_reset(world, budget, job, before)
+    recorded = JobStore.part_started
+
+    def dies_after_the_post(self: JobStore, *args: Any) -> None:
+        raise Killed  # the part's POST was answered; the answer is never recorded
+
+    dying = world.worker(world.client(budget), "worker-2")
+    world.clock.advance((next_reset(EVENING) - world.clock.now()).total_seconds())
+    JobStore.part_started = dies_after_the_post  # type: ignore[method-assign,assignment]
+    try:
+        with pytest.raises(Killed):
+            dying.run_once()
+    finally:
+        JobStore.part_started = recorded  # type: ignore[method-assign]
+    assert activities_started(world) == before + 2
+    stored = JobStore(world.store).get(job.id)
+    assert stored is not None and stored.parts[1].state == "starting"
+
+    again = world.worker(world.client(budget), "worker-3")
+    until_quiet(world, again)
+    end_once(world, job, before)
