@@ -577,7 +577,10 @@ class Poller:
             if self._edit_progress(poll, thread, shown.ts, told, final=progress.done):
                 self._job_shown[tracked.job_id] = step
         if parked is not None:
-            self._post_once(poll, thread, *parked)
+            key, told, until = parked
+            self._post_once(poll, thread, key, told)
+            if tracked.state in TERMINAL:  # its own activity is over: no need to ask often
+                poll.done.next_poll_at = max(min(until, self._at(self._max)), self._at(self._min))
         if progress.done:
             ts = self._post_once(poll, thread, JOB_END, messages.job_end(tracked, progress))
             self._close_parent(poll, thread, messages.job_parent_final(tracked, progress))
@@ -587,7 +590,7 @@ class Poller:
             self._job_shown.pop(tracked.job_id, None)
             poll.done.finish = True
 
-    def _parked(self, tracked: TrackedActivity) -> tuple[str, messages.Message] | None:
+    def _parked(self, tracked: TrackedActivity) -> tuple[str, messages.Message, datetime] | None:
         """The reply (its state, said once a day) of a job whose steps wait for the budget."""
         job = self._jobs.get(tracked.job_id) if tracked.job_id is not None else None
         until = parked_until(job) if job is not None else None
@@ -597,7 +600,7 @@ class Poller:
         told = messages.job_waiting_for_budget(
             tracked, parked_positions(job), len(job.parts), until, reset
         )
-        return f"{messages.WAITING}:{reset.date().isoformat()}", told
+        return f"{messages.WAITING}:{reset.date().isoformat()}", told, until
 
     def _give_up(self, poll: _Poll) -> None:
         tracked = poll.tracked

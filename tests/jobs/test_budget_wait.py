@@ -222,3 +222,21 @@ def test_a_worker_killed_after_sending_a_parked_part_loses_nothing(world: World)
     again = world.worker(world.client(budget), "worker-3")
     until_quiet(world, again)
     end_once(world, job, before)
+
+
+def test_a_job_waiting_for_the_reset_costs_its_worker_a_cycle_a_minute(world: World) -> None:
+    """Following still has calls (only the web's day ran out): the first part ends long before
+    the reset, its thread says once that the rest wait, and the worker does not spin."""
+    job, before = launch_as_the_day_runs_out(world)
+    worker = world.worker(world.client(), "worker-1")
+    midnight = next_reset(EVENING)
+    cycles = 0
+    while world.clock.now() < midnight and cycles < 400:
+        next_cycle(world.store, world.clock, worker.run_once())
+        cycles += 1
+    assert world.clock.now() >= midnight
+    assert cycles <= 2 * 60 + 20  # two hours: a cycle a minute once the first part ended
+    waiting = [m for m in world.thread(job) if "Waiting" in m.text]
+    assert len(waiting) == 1 and "start by themselves after 00:00 UTC" in waiting[0].text
+    until_quiet(world, worker)
+    end_once(world, job, before)
