@@ -36,7 +36,7 @@ from functools import partial
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot.cc.budget import BudgetSpent, Priority, calling, in_background
+from bot.cc.budget import BudgetSpent, Priority, calling, in_background, next_reset
 from bot.cc.client import AccountClient
 from bot.cc.errors import CCError, NotFound
 from bot.cc.models import Activity, ActivityState
@@ -55,7 +55,13 @@ from bot.store.models import Poll, Settlement
 from bot.store.store import POSTED, SKIPPED
 from bot.usecases.jobs import JobProgress, job_progress
 from bot.usecases.launch import IN_FLIGHT_WINDOW
-from bot.usecases.resume import settle, start_ready
+from bot.usecases.resume import (
+    parked_positions,
+    parked_until,
+    settle,
+    start_parked,
+    start_ready,
+)
 
 log = logging.getLogger(__name__)
 
@@ -211,6 +217,7 @@ class Poller:
         split the workspaces between them as they go. An account is listed once a cycle.
         """
         self._settle_plans()
+        self._start_parked()
         self._sweep()
         served: set[str] = set()
         listings: _Listings = {}
@@ -271,6 +278,20 @@ class Poller:
                 continue
             if settled is not None and settled.nothing_sent:
                 self._tell_not_started(settled.job)
+
+    def _start_parked(self) -> None:
+        """Job steps parked for the day's budget whose time has come: started, as background
+        work (bot/usecases/resume.py `start_parked`); the job's thread follows them."""
+        for job_id in self._jobs.parked_due():
+            job = self._jobs.get(job_id)
+            client = self._accounts.client_for(job.workspace_id) if job is not None else None
+            if job is None or client is None:
+                continue  # not connected now: a later cycle tries again
+            try:
+                with calling(job.workspace_id, Priority.BACKGROUND):
+                    start_parked(self._store, client, job_id)
+            except Exception:
+                log.exception("starting the parked steps of job %s failed; next cycle", job_id)
 
     def _tell_not_started(self, job: Job) -> None:
         """Its launcher died before the parent message: the requester learns it by DM, once
@@ -398,7 +419,9 @@ class Poller:
         def say() -> None:
             thread = self._thread(tracked)
             state = f"{messages.WAITING}:{spent.reset_at.date().isoformat()}"
-            self._post_once(poll, thread, state, messages.waiting_for_budget(tracked, spent))
+            parked = self._parked(tracked)  # one word for both: the parts wait, and following
+            reply = parked[1] if parked else messages.waiting_for_budget(tracked, spent)
+            self._post_once(poll, thread, state, reply)
 
         self._guarded(poll, say)
 
@@ -541,7 +564,9 @@ class Poller:
             poll.done.finish = tracked.state in TERMINAL
             return
         thread = self._thread(tracked)
-        self._reconcile(poll, thread, wanted={PROGRESS, JOB_END} if progress.done else {PROGRESS})
+        parked = None if progress.done else self._parked(tracked)
+        wanted = {PROGRESS, JOB_END} if progress.done else {PROGRESS}
+        self._reconcile(poll, thread, wanted=wanted | ({parked[0]} if parked else set()))
         shown = poll.posts.get(post_key(PROGRESS))
         step = (progress.parts_ended, _job_percent(progress) // PROGRESS_STEP)
         if shown is None or shown.pending:
@@ -551,6 +576,11 @@ class Poller:
             told = messages.job_progress(tracked, progress)
             if self._edit_progress(poll, thread, shown.ts, told, final=progress.done):
                 self._job_shown[tracked.job_id] = step
+        if parked is not None:
+            key, told, until = parked
+            self._post_once(poll, thread, key, told)
+            if tracked.state in TERMINAL:  # its own activity is over: no need to ask often
+                poll.done.next_poll_at = max(min(until, self._at(self._max)), self._at(self._min))
         if progress.done:
             ts = self._post_once(poll, thread, JOB_END, messages.job_end(tracked, progress))
             self._close_parent(poll, thread, messages.job_parent_final(tracked, progress))
@@ -559,6 +589,18 @@ class Poller:
                 self._jobs.end_posted(tracked.job_id, ts)
             self._job_shown.pop(tracked.job_id, None)
             poll.done.finish = True
+
+    def _parked(self, tracked: TrackedActivity) -> tuple[str, messages.Message, datetime] | None:
+        """The reply (its state, said once a day) of a job whose steps wait for the budget."""
+        job = self._jobs.get(tracked.job_id) if tracked.job_id is not None else None
+        until = parked_until(job) if job is not None else None
+        if job is None or until is None:
+            return None
+        reset = next_reset(self._clock.now())
+        told = messages.job_waiting_for_budget(
+            tracked, parked_positions(job), len(job.parts), until, reset
+        )
+        return f"{messages.WAITING}:{reset.date().isoformat()}", told, until
 
     def _give_up(self, poll: _Poll) -> None:
         tracked = poll.tracked

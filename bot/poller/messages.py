@@ -198,6 +198,25 @@ def waiting_for_budget(tracked: TrackedActivity, spent: BudgetSpent) -> Message:
     return _message(text, context=_summary(tracked))
 
 
+def job_waiting_for_budget(
+    tracked: TrackedActivity, positions: list[int], parts: int, until: datetime, reset_at: datetime
+) -> Message:
+    """A job's parts parked for the API key's budget; the worker starts them by itself."""
+    which = ", ".join(str(position + 1) for position in positions)
+    when = (
+        f"after {reset_at:%H:%M} UTC, when the budget resets"
+        if until >= reset_at
+        else "as soon as this workspace's share of the day frees up, at the latest after "
+        f"{reset_at:%H:%M} UTC, when the budget resets"
+    )
+    text = (
+        ":hourglass: Waiting: the day's Constant Contact calls ran out while this job was "
+        f"starting. Part {which} of {parts} start by themselves {when}; the job goes on then "
+        "and nothing needs doing."
+    )
+    return _message(text, context=fit(_job_summary(tracked), f" · {_job_id(tracked)}"))
+
+
 def lost(tracked: TrackedActivity) -> Message:
     """Constant Contact no longer knows the activity (404): what was last seen, what to do."""
     activity_id = escape(tracked.activity_id)

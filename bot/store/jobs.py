@@ -27,6 +27,7 @@ WAITING = "waiting"  # a part that starts once the part it waits for completed
 STARTING = "starting"  # its POST may be on its way: in doubt until settled
 SKIPPED = "skipped"  # never started: the part it waited for did not complete
 UNKNOWN = "unknown"  # sent, unanswered, and Constant Contact's list cannot tell whether it ran
+PARKED = "parked"  # not sent: the day's budget is spent; started by the worker from `not_before`
 RUNNING = "running"
 LAUNCHED = "launched"  # every part was tried: a part still planned will never start
 ENDED = "ended"
@@ -75,6 +76,7 @@ class JobActivityRow(SQLModel, table=True):
     activity_errors: str = Field(default="[]", sa_column=sa.Column(sa.Text(), nullable=False))
     started_at: datetime | None = _when()
     updated_at: datetime = _when(nullable=False)
+    not_before: datetime | None = _when()  # a parked part: worth trying again from then
 
 
 class StepSpec(BaseModel):
@@ -107,6 +109,7 @@ class JobPart(BaseModel):
     items_completed_count: int | None = None
     activity_errors: list[str] = PydanticField(default_factory=list)
     started_at: datetime | None = None
+    not_before: datetime | None = None
 
 
 class Job(BaseModel):
@@ -273,6 +276,49 @@ class JobStore(Repository):
                 )
                 .values(state=PLANNED, started_at=None, updated_at=self._now())
             )
+
+    def park(self, job_id: str, positions: Sequence[int], not_before: datetime) -> None:
+        """Parts the day's budget refused (`starting`, not sent) or will refuse (`planned`, or
+        `parked` already) wait for `not_before`."""
+        row = JobActivityRow
+        with self._store.write() as session:
+            session.execute(
+                sa.update(row)
+                .where(
+                    col(row.job_id) == job_id,
+                    col(row.position).in_(list(positions)),
+                    col(row.state).in_([STARTING, PLANNED, PARKED]),
+                )
+                .values(
+                    state=PARKED,
+                    not_before=not_before,
+                    started_at=None,
+                    updated_at=self._now(),
+                    # A refused send never reached Constant Contact: it is no attempt.
+                    attempts=sa.case(
+                        (col(row.state) == STARTING, row.attempts - 1), else_=row.attempts
+                    ),
+                )
+            )
+
+    def parked_due(self, limit: int = 50) -> list[str]:
+        """Jobs not ended with a part parked whose time has come, oldest first."""
+        due = (
+            select(JobActivityRow.job_id)
+            .where(
+                col(JobActivityRow.state) == PARKED,
+                col(JobActivityRow.not_before) <= self._now(),
+            )
+            .distinct()
+        )
+        query = (
+            select(JobRow.id)
+            .where(col(JobRow.ended_at).is_(None), col(JobRow.id).in_(due))
+            .order_by(col(JobRow.created_at))
+            .limit(limit)
+        )
+        with self._read() as session:
+            return list(session.exec(query).all())
 
     def in_doubt(self, job_id: str, position: int, state: str = UNKNOWN) -> None:
         """Part `position`, sent and unanswered, is settled as `state`: `unknown` when

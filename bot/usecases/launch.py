@@ -10,7 +10,10 @@ a plan whose launcher is gone, or whose step is in doubt, is settled by `resume.
 The first step that starts carries the job's thread: the poller posts the job's progress and
 its end through that one row, and the other steps' rows post nothing (bot/poller/core.py).
 A step that fails to start stops the launch: the job says which steps did not start, and the
-poller's last word tells what to do with them.
+poller's last word tells what to do with them. A step the day's budget refuses (ours, or
+Constant Contact's own 429 quota_exceeded) once a step has started is no failure: it and the
+steps after it are parked until the budget may allow them (`not_before`), the thread says so
+once, and the worker starts them then (`resume.start_parked`).
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ from datetime import timedelta
 
 from pydantic import BaseModel
 
-from bot.cc.budget import in_background
+from bot.cc.budget import BudgetSpent, in_background
 from bot.cc.client import AccountClient
 from bot.cc.errors import AmbiguousActivity, StartInDoubt
 from bot.cc.models import (
@@ -79,6 +82,8 @@ class Launched:
     not_started: tuple[int, ...] = ()  # positions
     why: str | None = None
     in_doubt: tuple[int, ...] = ()
+    parked: tuple[int, ...] = ()  # positions waiting for the day's budget
+    spent: BudgetSpent | None = None  # why they wait, and until when
 
 
 @dataclass(frozen=True)
@@ -87,6 +92,30 @@ class Doubt:
 
     why: str
     unknown: bool = False
+
+
+@dataclass(frozen=True)
+class Parked:
+    """Not sent: the day's budget (or the workspace's share of it) is spent."""
+
+    spent: BudgetSpent
+    why: str
+
+
+def budget_spent(exc: BaseException) -> BudgetSpent | None:
+    """The spent day behind a refusal (the use cases keep the API's error as its cause)."""
+    cause = exc if isinstance(exc, BudgetSpent) else exc.__cause__
+    return cause if isinstance(cause, BudgetSpent) else None
+
+
+def waiting_until(spent: BudgetSpent) -> str:
+    """Until when parked steps wait, in words."""
+    if spent.whose == "share":
+        return (
+            "this workspace's share of the day's Constant Contact calls to free up "
+            f"(at the latest {spent.reset_at:%H:%M} UTC, when the budget resets)"
+        )
+    return f"tomorrow's budget ({spent.reset_at:%H:%M} UTC, when the budget resets)"
 
 
 def activities(count: int) -> str:
@@ -214,6 +243,9 @@ class Launcher:
                 self._jobs.end(job.id)  # nothing the poller can follow: said here, once
             self._talk.update_parent(channel, ref, parent_message(user, plan.summary, IN_DOUBT))
             return Launched(job, (), in_doubt=(0,), why=outcome.why)
+        if isinstance(outcome, Parked):  # a person's one change is answered now, in words
+            self._jobs.not_sent(job.id, 0)
+            outcome = outcome.why
         self._jobs.forget(job.id)
         self._talk.update_parent(channel, ref, parent_failed(user, plan.summary, outcome))
         raise Refused(outcome)
@@ -228,6 +260,8 @@ class Launcher:
         doubts: list[int] = []
         why: str | None = None
         failed_at: int | None = None
+        parked: list[int] = []
+        spent: BudgetSpent | None = None
         for position, step in enumerate(plan.steps):
             if step.after is not None:
                 continue  # the poller starts it once the step it waits for completed
@@ -243,6 +277,14 @@ class Launcher:
             elif isinstance(outcome, Doubt):
                 doubts.append(position)
                 why = outcome.why
+            elif isinstance(outcome, Parked) and (started or doubts):
+                parked = self._park(job, plan, position, outcome.spent)
+                spent = outcome.spent
+                break
+            elif isinstance(outcome, Parked):  # nothing started: the person is told now
+                self._jobs.not_sent(job.id, position)
+                failed_at, why = position, outcome.why
+                break
             else:
                 failed_at, why = position, outcome
                 break
@@ -257,13 +299,26 @@ class Launcher:
         left = tuple(position for position in tried if plan.steps[position].after is None)
         now = [step for step in plan.steps if step.after is None]
         state = "processing" if not left else f"{len(started)} of {len(now)} started"
+        if spent is not None:
+            state = (
+                f"{len(started)} of {len(now)} started, {len(parked)} waiting for the budget "
+                f"(by {spent.reset_at:%H:%M} UTC)"
+            )
         self._talk.update_parent(channel, ref, job_parent(user, plan.summary, state, job.id))
-        return Launched(job, tuple(started), left, why, tuple(doubts))
+        return Launched(job, tuple(started), left, why, tuple(doubts), tuple(parked), spent)
+
+    def _park(self, job: Job, plan: Plan, position: int, spent: BudgetSpent) -> list[int]:
+        """The refused step and those after it that wait for no step: parked till the budget
+        may allow them (the steps that wait for one start after it, as ever)."""
+        rest = [at for at in range(position, len(plan.steps)) if plan.steps[at].after is None]
+        self._jobs.park(job.id, rest, spent.retry_at)
+        return rest
 
     def _start_step(
         self, account: AccountClient, job: Job, position: int, step: Step, summary: str
-    ) -> Activity | Doubt | str:
-        """The activity; or a Doubt (sent, unanswered); or why it was refused (not sent)."""
+    ) -> Activity | Doubt | Parked | str:
+        """The activity; a Doubt (sent, unanswered); Parked (the day's budget refused it, the
+        step left `starting` for the caller to park or give back); or why it was refused."""
         # Before the POST: never sent blind; the launcher holds its plan a while longer.
         self._jobs.starting(job.id, position, lease_seconds=LAUNCH_LEASE)
         try:
@@ -274,6 +329,9 @@ class Launcher:
             self._jobs.in_doubt(job.id, position, UNKNOWN)
             return Doubt(exc.message, unknown=True)
         except Exception as exc:
+            spent = budget_spent(exc)
+            if spent is not None:
+                return Parked(spent, _why(exc))
             self._jobs.not_sent(job.id, position)
             return _why(exc)
         self._jobs.part_started(job.id, position, activity.activity_id, activity.state)
@@ -345,6 +403,13 @@ def job_started(plan: Plan, launched: Launched) -> Message:
             f"\n:warning: Part {parts} of {len(plan.steps)} did not start ({shortened(why)}). "
             f"The {len(launched.started)} started follow in the thread; run the request again "
             "later for the contacts of the parts not started (contacts tagged already stay so)."
+        )
+    if launched.parked and launched.spent is not None:
+        parts = ", ".join(str(position + 1) for position in launched.parked)
+        text += (
+            f"\n:hourglass: Part {parts} of {len(plan.steps)} wait for "
+            f"{waiting_until(launched.spent)}: today's ran out while the job was starting. "
+            "They start by themselves then and the thread follows them; nothing needs doing."
         )
     if launched.in_doubt:
         parts = ", ".join(str(position + 1) for position in launched.in_doubt)

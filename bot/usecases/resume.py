@@ -1,6 +1,8 @@
 """Plans taken up after their launch: a step that waits starts once the step it waits for
 completed (`start_ready`), and a plan whose launcher is gone, or whose step is in doubt, is
-settled from Constant Contact's activity list (`settle`). Both are called by the poller.
+settled from Constant Contact's activity list (`settle`); a step the day's budget refused
+waits, parked, and starts once the budget may allow it (`start_parked`). All three are called
+by the poller.
 
 Exactly once: a step is claimed (`starting`, recorded before its POST) by one process only; a
 step in doubt is looked for only after IN_FLIGHT_WINDOW, and sent again only when the list
@@ -10,9 +12,11 @@ shows nothing then.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from pydantic import BaseModel
 
+from bot.cc.budget import BudgetSpent
 from bot.cc.client import AccountClient
 from bot.cc.errors import AmbiguousActivity, CCError, StartInDoubt
 from bot.cc.models import (
@@ -28,6 +32,7 @@ from bot.cc.models import (
 from bot.store import NewActivity, Store
 from bot.store.jobs import (
     LAUNCHED,
+    PARKED,
     PLANNED,
     SKIPPED,
     STARTING,
@@ -108,6 +113,41 @@ def _audit(store: Store, job: Job, step: Step, summary: str, outcome: str) -> No
         detail=summary[:2000],
         outcome=outcome[:2000],
     )
+
+
+# ---------------------------------------------------------------- steps parked for the budget
+
+
+def start_parked(store: Store, client: AccountClient, job_id: str) -> int:
+    """Start the job's parked steps whose time has come, in order; when the budget refuses
+    again, they wait together for its new time. Answers the steps started. Exactly once: a
+    step is claimed (`parked` → `starting`) by one process; one that dies after the claim is
+    settled as a step in doubt (`settle`)."""
+    jobs = JobStore(store)
+    job = jobs.get(job_id)
+    if job is None or job.ended_at is not None or job.parent_ts is None:
+        return 0
+    now = store.clock.now()
+    started = 0
+    for part in job.parts:
+        if part.state != PARKED or part.not_before is None or part.not_before > now:
+            continue
+        spent = _send(store, jobs, client, _reread(jobs, job_id), part, was=PARKED)
+        if spent is not None:
+            jobs.park(job_id, parked_positions(_reread(jobs, job_id)), spent.retry_at)
+            break
+        started += 1 if _reread(jobs, job_id).parts[part.position].activity_id else 0
+    return started
+
+
+def parked_until(job: Job) -> datetime | None:
+    """When the job's parked steps may start (None: none is parked)."""
+    times = [part.not_before for part in job.parts if part.state == PARKED and part.not_before]
+    return max(times) if times else None
+
+
+def parked_positions(job: Job) -> list[int]:
+    return [part.position for part in job.parts if part.state == PARKED]
 
 
 # ---------------------------------------------------------------- a plan taken over
@@ -230,26 +270,32 @@ def _forgotten(store: Store, jobs: JobStore, job: Job) -> bool:
 
 def _send(
     store: Store, jobs: JobStore, client: AccountClient, job: Job, part: JobPart, *, was: str
-) -> None:
-    """Send a step (recorded as starting first); a refusal leaves it not started."""
+) -> BudgetSpent | None:
+    """Send a step (recorded as starting first); a refusal leaves it not started, and the
+    day's budget spent parks it till the budget may allow it (answered, so the caller can
+    stop asking)."""
     if not jobs.starting(job.id, part.position, was=was):
-        return
+        return None
     step = stored_step(job, part)
     summary = _part_summary(job, part)
     try:
         activity = start_step(client, step)
+    except BudgetSpent as spent:  # ours or Constant Contact's 429 quota_exceeded: not sent
+        jobs.park(job.id, [part.position], spent.retry_at)
+        return spent
     except StartInDoubt:
-        return  # in doubt again: settled after the window
+        return None  # in doubt again: settled after the window
     except AmbiguousActivity:
         jobs.in_doubt(job.id, part.position, UNKNOWN)
-        return
+        return None
     except (CCError, LimitError) as exc:
         jobs.not_sent(job.id, part.position)
         _audit(store, job, step, summary, f"refused: {exc}")
-        return
+        return None
     jobs.part_started(job.id, part.position, activity.activity_id, activity.state)
     _audit(store, job, step, summary, f"started {activity.activity_id}")
     _track_part(store, _reread(jobs, job.id), _reread(jobs, job.id).parts[part.position])
+    return None
 
 
 def _part_summary(job: Job, part: JobPart) -> str:

@@ -93,6 +93,7 @@ class Operations:
             refused = Refused(str(exc))
         except CCError as exc:
             refused = Refused(cc_message(exc))
+            refused.__cause__ = exc  # the launcher parks a step the day's budget refused
         self.audit(actor, action, detail, f"refused: {refused.message}")
         refused.audited = True
         raise refused

@@ -10,6 +10,7 @@ import pytest
 from slack_sdk import WebClient
 
 from bot.cc.client import AccountClient, CCApi
+from bot.cc.models import Activity
 from bot.cc.ratelimit import TokenBucketLimiter
 from bot.cc.tokens import StaticTokens
 from bot.clock import FakeClock
@@ -22,6 +23,8 @@ from bot.store.jobs import LAUNCHED, PLANNED, JobStore
 from bot.usecases import Actor, Catalog, Operations
 from bot.usecases.commands import REGISTRY
 from bot.usecases.grammar import parse_bulk_line, split_command
+from bot.usecases.launch import Launcher, launched_message
+from bot.usecases.plans import Step
 from bot.usecases.ports import Message
 from bot.usecases.requests import MAX_CARRIED_LINE, Pipeline, Request, Turn
 from tests.usecases.test_requests import Recorded
@@ -116,20 +119,31 @@ class InSlack(Recorded):
 
 
 def test_a_part_that_cannot_start_is_named_and_the_job_ends_saying_so(world: World) -> None:
+    """A part refused for another reason than the day's budget is not started, as before
+    (the budget's parts wait: tests/jobs/test_budget_wait.py)."""
     line = f"add VIP --contacts {', '.join(subscribed_emails(world, 600))}"
     warm_up(world, line)
+    ops = Operations(world.store, Catalog())
+    client = world.client()
+    command = split_command(line)
+    plan = ops.plan(ACTOR, client, parse_bulk_line(command.name, command.rest))
+
+    def start(account: AccountClient, step: Step, summary: str) -> Activity:
+        activity = ops.start_step(ACTOR, account, step, summary)
+        # Constant Contact throttles the next start (429 throttled; no retries here).
+        world.sandbox.faults.throttle(path="/activities/", method="POST")
+        return activity
+
     with FakeSlackServer() as slack:
         slack_client = WebClient(token="xoxb-test", base_url=slack.api_url)
         talk = InSlack(slack_client)
-        # Planning now costs one call (the tags; the index is warm): the day's quota lets
-        # one part start and refuses the second before it is sent.
-        world.pipeline(world.client(quota=2)).handle(Request(ACTOR, line, "C1"), talk)
+        launched = Launcher(world.store, start, ACTOR, talk).launch(client, plan, "C1")
         [job] = JobStore(world.store).recent("T1")
         assert job.state == LAUNCHED
         assert job.parts[0].activity_id and job.parts[1].state == PLANNED
-        said = talk.said[0]
-        assert "Part 2 of 2 did not start" in said
-        assert "calls for this app are all spent" in said and "00:00 UTC" in said
+        said = launched_message(plan, launched).text
+        assert "Part 2 of 2 did not start" in said and "busy right now" in said
+        assert launched.parked == ()
         [(ref, drawn)] = talk.parents.items()
         assert drawn[-1].endswith("*1 of 2 started*")
 
