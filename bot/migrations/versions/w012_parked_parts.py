@@ -14,7 +14,7 @@ from alembic import op
 from bot.store.tables import UTCDateTime
 
 revision = "w012"
-down_revision = "w009"
+down_revision = "w013"
 branch_labels = None
 depends_on = None
 
