@@ -16,7 +16,7 @@ from bot.cc.models import (
     ActivityState,
     LimitError,
 )
-from bot.store.jobs import PLANNED, SKIPPED, UNKNOWN, WAITING, JobPart
+from bot.store.jobs import PARKED, PLANNED, SKIPPED, UNKNOWN, WAITING, JobPart
 
 NEXT_STEP = {
     ActivityState.FAILED: "see why with `/cctag status` and its id, then run that part again",
@@ -137,6 +137,9 @@ def job_progress(job_id: str, parts: Sequence[JobPart], *, given_up: bool = Fals
         text = f"Job {job_id} processing: {ended} of {len(parts)} activities done, {counts}" + (
             f" ({round(100 * items_done / items_total)}%)." if items_total else "."
         )
+        parked = sum(1 for part in parts if part.state == PARKED)
+        if parked:
+            text += f" {parked} waiting for the day's API budget; they start by themselves."
     else:
         text = _ended_text(job_id, parts, not_started, counts)
     return JobProgress(over, completed, items_done, items_total, ended, len(parts), text)

@@ -136,3 +136,10 @@ def test_parts_that_could_not_start_are_said_so_once_the_job_gives_up() -> None:
         "1 not started (part 2): nothing was sent for them; run the request again for the "
         "contacts they held."
     )
+
+
+def test_parts_parked_for_the_budget_are_named_while_the_job_goes_on() -> None:
+    parts = [part(0, "completed", 500, 500), part(1, "parked", None, None, contacts=100)]
+    waiting = job_progress(JOB, parts)
+    assert not waiting.done and "1 waiting for the day's API budget" in waiting.text
+
