@@ -206,19 +206,6 @@ class ContactIndex(Repository):
             return {c.contact_id: c for c in found if wanted in getattr(c, ids)}
 
     def by_ids(self, account_key: str, contact_ids: Sequence[str]) -> dict[str, IndexedContact]:
-        """The indexed contacts of these ids (those the index holds)."""
-        found: dict[str, IndexedContact] = {}
-        with self._read() as session:
-            for start in range(0, len(contact_ids), LOOKUP_BATCH):
-                chunk = list(contact_ids[start : start + LOOKUP_BATCH])
-                query = select(ContactIndexRow).where(
-                    col(ContactIndexRow.account_key) == account_key,
-                    col(ContactIndexRow.contact_id).in_(chunk),
-                )
-                found.update((row.contact_id, _contact(row)) for row in session.exec(query))
-        return found
-
-    def lookup_ids(self, account_key: str, contact_ids: Sequence[str]) -> dict[str, IndexedContact]:
         """The indexed contacts of these ids (lower-cased UUIDs) that the index holds."""
         found: dict[str, IndexedContact] = {}
         with self._read() as session:
@@ -228,10 +215,7 @@ class ContactIndex(Repository):
                     col(ContactIndexRow.account_key) == account_key,
                     col(ContactIndexRow.contact_id).in_(chunk),
                 )
-                for row in session.exec(query):
-                    found[row.contact_id] = IndexedContact(
-                        row.email, row.contact_id, row.status, row.updated_at
-                    )
+                found.update((row.contact_id, _contact(row)) for row in session.exec(query))
         return found
 
     def size(self, account_key: str) -> int:

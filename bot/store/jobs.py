@@ -207,12 +207,9 @@ class JobStore(Repository):
         now = self._now()
         with self._store.write() as session:
             session.execute(
-                sa.update(JobActivityRow)
-                .where(
-                    col(JobActivityRow.job_id) == job_id,
-                    col(JobActivityRow.position) == position,
+                self._part_update(job_id, position).values(
+                    activity_id=activity_id, state=state, started_at=now, updated_at=now
                 )
-                .values(activity_id=activity_id, state=state, started_at=now, updated_at=now)
             )
             session.execute(
                 sa.update(JobRow)
@@ -224,13 +221,9 @@ class JobStore(Repository):
         """A waiting part will never start: True the first time only."""
         with self._store.write() as session:
             result = session.execute(
-                sa.update(JobActivityRow)
-                .where(
-                    col(JobActivityRow.job_id) == job_id,
-                    col(JobActivityRow.position) == position,
-                    col(JobActivityRow.state) == WAITING,
+                self._part_update(job_id, position, WAITING).values(
+                    state=SKIPPED, updated_at=self._now()
                 )
-                .values(state=SKIPPED, updated_at=self._now())
             )
             return bool(result.rowcount)  # type: ignore[attr-defined]
 
@@ -249,13 +242,7 @@ class JobStore(Repository):
                     .values(launch_until=now + timedelta(seconds=lease_seconds))
                 )
             result = session.execute(
-                sa.update(JobActivityRow)
-                .where(
-                    col(JobActivityRow.job_id) == job_id,
-                    col(JobActivityRow.position) == position,
-                    col(JobActivityRow.state) == was,
-                )
-                .values(
+                self._part_update(job_id, position, was).values(
                     state=STARTING,
                     started_at=now,
                     updated_at=now,
@@ -268,13 +255,9 @@ class JobStore(Repository):
         """Part `position` was refused before Constant Contact started anything."""
         with self._store.write() as session:
             session.execute(
-                sa.update(JobActivityRow)
-                .where(
-                    col(JobActivityRow.job_id) == job_id,
-                    col(JobActivityRow.position) == position,
-                    col(JobActivityRow.state) == STARTING,
+                self._part_update(job_id, position, STARTING).values(
+                    state=PLANNED, started_at=None, updated_at=self._now()
                 )
-                .values(state=PLANNED, started_at=None, updated_at=self._now())
             )
 
     def park(self, job_id: str, positions: Sequence[int], not_before: datetime) -> None:
@@ -325,13 +308,9 @@ class JobStore(Repository):
         Constant Contact's list cannot tell, `planned` when it shows it did not run."""
         with self._store.write() as session:
             session.execute(
-                sa.update(JobActivityRow)
-                .where(
-                    col(JobActivityRow.job_id) == job_id,
-                    col(JobActivityRow.position) == position,
-                    col(JobActivityRow.state) == STARTING,
+                self._part_update(job_id, position, STARTING).values(
+                    state=state, updated_at=self._now()
                 )
-                .values(state=state, updated_at=self._now())
             )
 
     def claim_launch(self, job_id: str, seconds: float) -> bool:
@@ -447,6 +426,15 @@ class JobStore(Repository):
                 .limit(limit)
             ).all()
         return [job for job in (self.get(i) for i in ids) if job is not None]
+
+    @staticmethod
+    def _part_update(job_id: str, position: int, was: str | None = None) -> Any:
+        """An update of the job's part `position`, only while it is `was` (None: whatever its
+        state): the compare-and-set every move of a part is."""
+        where = [col(JobActivityRow.job_id) == job_id, col(JobActivityRow.position) == position]
+        if was is not None:
+            where.append(col(JobActivityRow.state) == was)
+        return sa.update(JobActivityRow).where(*where)
 
     def _update_job(self, job_id: str, **values: Any) -> None:
         with self._store.write() as session:

@@ -347,7 +347,7 @@ class ContactResolver:
                 calls = self._sync(client, key, [], know_size=True).calls
         else:
             return self._get_each(client, wanted)
-        indexed = self._index.lookup_ids(key, wanted)
+        indexed = self._index.by_ids(key, wanted)
         check = IdCheck(calls=calls)
         for contact_id in wanted:
             _check_one(check, contact_id, indexed.get(contact_id))
