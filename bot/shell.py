@@ -47,6 +47,7 @@ USER = "U0SHELL"
 CHANNEL = "C0SHELL"
 TEAM = "T0001"
 DRAIN_SECONDS = 20.0
+ACTIVITY_SECONDS = 3.0  # the demo's activities: long enough to watch them move
 ANSWER_SECONDS = 30.0
 PROMPT = "cctag> "
 INTERRUPTED = "Stopped waiting (what was started goes on). Ctrl-C again, or quit, leaves."
@@ -398,7 +399,11 @@ def _in_flight(store: Store, since: Any) -> int:
 
 @contextmanager
 def poller_thread(
-    store: Store, account: AccountClient, slack: WebClient, rules: RuleRunner | None = None
+    store: Store,
+    account: AccountClient,
+    slack: WebClient,
+    rules: RuleRunner | None = None,
+    interval: float = 1.0,
 ) -> Iterator[None]:
     """The worker in a thread of this process (the shell's, and the simulation's): the poller,
     and the rules' runs when `rules` is given."""
@@ -409,14 +414,14 @@ def poller_thread(
         SingleSlack(slack),
         SYSTEM_CLOCK,
         owner=owner,
-        base_interval=1.0,
+        base_interval=interval,
     )
     cycles = [poller.run_once] + ([rules.run_due] if rules is not None else [])
     stop = threading.Event()
     thread = threading.Thread(
         target=run_cycles,
         args=(stop, cycles),
-        kwargs={"fallback": 1.0, "longest": 1.0},
+        kwargs={"fallback": interval, "longest": interval},
         daemon=True,
     )
     thread.start()
@@ -462,8 +467,10 @@ def run_shell(
     *,
     contacts: int = DEMO_CONTACTS,
     database_url: str | None = None,
+    activity_seconds: float = ACTIVITY_SECONDS,
 ) -> int:
-    """`contacts`: how many demo contacts the session's sandbox account holds.
+    """`contacts`: how many demo contacts the session's sandbox account holds;
+    `activity_seconds`: how long its activities run (long enough to watch them move).
 
     The session keeps its own database (a temporary SQLite file, unless `database_url`): its
     sandbox lives and dies with the process, so nothing an earlier session left (an activity
@@ -471,17 +478,19 @@ def run_shell(
     deployment's, is never touched by a sandbox session."""
     with tempfile.TemporaryDirectory(prefix="cctag-shell-") as folder:
         url = database_url or f"sqlite:///{folder}/shell.db"
-        return _session(url, input_stream, out, contacts)
+        return _session(url, input_stream, out, contacts, activity_seconds)
 
 
-def _session(database_url: str, input_stream: TextIO, out: TextIO, contacts: int) -> int:
+def _session(
+    database_url: str, input_stream: TextIO, out: TextIO, contacts: int, activity_seconds: float
+) -> int:
     store = Store(database_url)
     store.upgrade()
     quiet_logs()
     screen = Screen(out)
     slack = TerminalSlack(screen)
     started_at = SYSTEM_CLOCK.now()
-    with SandboxServer(activity_seconds=3.0, contacts=contacts) as sandbox:
+    with SandboxServer(activity_seconds=activity_seconds, contacts=contacts) as sandbox:
         api = CCApi(sandbox.base_url, fair_limiter(rate_per_second=4.0, headroom=0.05))
         account = api.for_account(StaticTokens(sandbox.access_token))
         operations = Operations(store, Catalog(clock=SYSTEM_CLOCK))
@@ -490,7 +499,8 @@ def _session(database_url: str, input_stream: TextIO, out: TextIO, contacts: int
         talk = TerminalConversation(screen, slack)
         owner = f"shell-{uuid.uuid4().hex[:8]}"
         rules = RuleRunner(pipeline, lambda _: talk, SYSTEM_CLOCK, owner=owner)
-        worker = poller_thread(store, account, slack, rules)
+        poll = min(1.0, activity_seconds / 3)  # a few looks at each activity as it runs
+        worker = poller_thread(store, account, slack, rules, interval=poll)
         with worker, ThreadPoolExecutor(1, "cctag-shell") as work:
             out.write(BANNER)
             session = Session(pipeline, screen, talk, input_stream, work, demo=demo_text(sandbox))

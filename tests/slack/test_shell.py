@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import re
+from functools import partial
 from pathlib import Path
 
 from bot.settings import Settings
@@ -23,6 +24,9 @@ SESSION = (
     "exit\n"
 )
 
+# The shell with its activities shortened (1.2 s, not 3 s): long enough for progress to show.
+run_fast = partial(run_shell, activity_seconds=1.2)
+
 
 class Recording(io.StringIO):
     """Input that notes on the screen when each line is read."""
@@ -40,7 +44,7 @@ class Recording(io.StringIO):
 
 def _run(database: Path, text: str) -> str:
     out = io.StringIO()
-    assert run_shell(Settings(database_url=f"sqlite:///{database}"), io.StringIO(text), out) == 0
+    assert run_fast(Settings(database_url=f"sqlite:///{database}"), io.StringIO(text), out) == 0
     return out.getvalue()
 
 
@@ -70,7 +74,7 @@ class Terminal(io.StringIO):
 def test_progress_is_one_line_rewritten_in_place_on_a_terminal(tmp_path: Path) -> None:
     out = Terminal()
     lines = io.StringIO("add VIP --lists Newsletter\nexit\n")
-    assert run_shell(Settings(), lines, out) == 0
+    assert run_fast(Settings(), lines, out) == 0
     printed = out.getvalue()
     assert printed.count(f"{CLEAR_LINE}[progress]") >= 2
     assert "\n[progress]" not in printed  # never a new line per update
@@ -97,7 +101,7 @@ class Keys(io.StringIO):
 
 def _keys(text: str) -> str:
     out = io.StringIO()
-    assert run_shell(Settings(), Keys(text), out) == 0
+    assert run_fast(Settings(), Keys(text), out) == 0
     return out.getvalue()
 
 
@@ -137,7 +141,7 @@ def test_help_names_the_csv_source_and_the_demo_data(tmp_path: Path) -> None:
 def test_input_is_read_while_a_command_works(tmp_path: Path) -> None:
     out = io.StringIO()
     lines = Recording("add VIP --lists Newsletter\ntags\nexit\n", out)
-    assert run_shell(Settings(database_url=f"sqlite:///{tmp_path}/s.db"), lines, out) == 0
+    assert run_fast(Settings(database_url=f"sqlite:///{tmp_path}/s.db"), lines, out) == 0
     printed = out.getvalue()
     assert printed.index("<read 3>") < printed.index("[cctag] Started: add tag “VIP”")
 
@@ -172,7 +176,7 @@ def test_a_csv_of_1200_emails_runs_as_one_job_in_the_shell(tmp_path: Path) -> No
     text = f"create Webinar\nadd Webinar --csv {attendees}\nyes\nexit\n"
     out = io.StringIO()
     settings = Settings(database_url=f"sqlite:///{tmp_path}/csv.db")
-    assert run_shell(settings, io.StringIO(text), out, contacts=1300) == 0
+    assert run_fast(settings, io.StringIO(text), out, contacts=1300) == 0
     printed = out.getvalue()
     counted = re.search(r"(\d+) contacts found", printed)
     assert counted is not None
@@ -251,7 +255,7 @@ def test_the_shell_decides_requests_as_an_admin(tmp_path: Path) -> None:
     out = io.StringIO()
     lines = f"deny {denied} not before the AGM\napprove {denied}\napprove {stale}\nexit\n"
     url = f"sqlite:///{database}"
-    assert run_shell(Settings(), io.StringIO(lines), out, database_url=url) == 0
+    assert run_fast(Settings(), io.StringIO(lines), out, database_url=url) == 0
     printed = out.getvalue()
     assert "Denied by you at " in printed and "“not before the AGM”" in printed
     assert "[to UPLAIN] Your request" in printed

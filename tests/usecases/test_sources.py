@@ -11,6 +11,7 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +42,9 @@ SPRING = "Spring Newsletter 2026"
 PRICING = "https://example.com/pricing"
 SPRING_LINKS = ("https://example.com/blog/spring", "https://example.com/events")
 NARROW_SCOPE = "contact_data offline_access"
+
+# The shell with its activities shortened (1.2 s, not 3 s): long enough for progress to show.
+run_fast = partial(run_shell, activity_seconds=1.2)
 
 
 @pytest.fixture
@@ -327,7 +331,7 @@ def test_the_shell_tags_a_campaigns_clickers(tmp_path: Path) -> None:
         "exit\n"
     )
     out = io.StringIO()
-    assert run_shell(Settings(database_url=f"sqlite:///{tmp_path}/shell.db"), lines, out) == 0
+    assert run_fast(Settings(database_url=f"sqlite:///{tmp_path}/shell.db"), lines, out) == 0
     printed = out.getvalue()
     summary = f"add tag “Spring clickers” to contacts who clicked {PRICING} in “{SPRING}”"
     assert f"[cctag] You asked to {summary}." in printed and f"\nStarted: {summary}" in printed
