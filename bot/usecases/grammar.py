@@ -230,16 +230,27 @@ def parse_single_name(rest: str) -> str:
 RENAME_SYNTAX = "`/cctag rename <tag> --to <new name>`"
 
 
-def parse_rename(rest: str) -> tuple[str, str]:
-    """`rename "Donor, 2025" --to Donor 2026` → ("Donor, 2025", "Donor 2026")."""
+def _names_and_one_flag(
+    rest: str, flag: str, named: str, given: str, syntax: str
+) -> tuple[str, str]:
+    """`<names> <flag> <name>`, the flag exactly once: the words before it and its one name.
+    `named` says what the words before name, `given` what the flag gives."""
     head, flags = split_flags(rest)
     if not head:
-        raise ParseError(f"Name the tag to rename: {RENAME_SYNTAX}")
-    if [flag for flag, _ in flags] != ["--to"]:
-        raise ParseError(f"Give the new name once, after --to: {RENAME_SYNTAX}")
-    new_name = parse_single_name(flags[0][1])
-    if not new_name:
-        raise ParseError(f"`--to` needs the new name: {RENAME_SYNTAX}")
+        raise ParseError(f"Name {named}: {syntax}")
+    if [found for found, _ in flags] != [flag]:
+        raise ParseError(f"Give {given} once, after {flag}: {syntax}")
+    value = parse_single_name(flags[0][1])
+    if not value:
+        raise ParseError(f"`{flag}` needs {given}: {syntax}")
+    return head, value
+
+
+def parse_rename(rest: str) -> tuple[str, str]:
+    """`rename "Donor, 2025" --to Donor 2026` → ("Donor, 2025", "Donor 2026")."""
+    head, new_name = _names_and_one_flag(
+        rest, "--to", "the tag to rename", "the new name", RENAME_SYNTAX
+    )
     return parse_single_name(head), new_name
 
 
@@ -265,14 +276,9 @@ MERGE_SYNTAX = "`/cctag merge <tag>[, <tag>...] --into <tag>`"
 
 def parse_merge(rest: str) -> tuple[tuple[str, ...], str]:
     """`merge vip, "V.I.P." --into VIP` → (("vip", "V.I.P."), "VIP")."""
-    head, flags = split_flags(rest)
-    if not head:
-        raise ParseError(f"Name the tags to merge: {MERGE_SYNTAX}")
-    if [flag for flag, _ in flags] != ["--into"]:
-        raise ParseError(f"Name the tag they become once, after --into: {MERGE_SYNTAX}")
-    target = parse_single_name(flags[0][1])
-    if not target:
-        raise ParseError(f"`--into` needs the tag they become: {MERGE_SYNTAX}")
+    head, target = _names_and_one_flag(
+        rest, "--into", "the tags to merge", "the tag they become", MERGE_SYNTAX
+    )
     return tuple(split_names(head)), target
 
 
