@@ -575,12 +575,7 @@ class AccountClient:
     ) -> int:
         """How many contacts a selection touches (for previews): one call, limit=1."""
         params: dict[str, Any] = {"include_count": "true", "limit": 1}
-        if list_ids:
-            _check_query_ids(list_ids, MAX_LISTS_PER_CONTACT_QUERY, "lists")
-            params["lists"] = ",".join(list_ids)
-        if tag_ids:
-            _check_query_ids(tag_ids, MAX_TAGS_PER_CONTACT_QUERY, "tags")
-            params["tags"] = ",".join(tag_ids)
+        params |= _members_of(tag_ids or (), list_ids or ())
         if status:
             params["status"] = status
         page = parse_answer(ContactPage, self._get("/contacts", params))
@@ -607,12 +602,7 @@ class AccountClient:
         `include` adds sub-resources (`taggings`, `list_memberships`).
         """
         params: dict[str, Any] = {"limit": _page_size(page_size, MAX_PAGE_LIMIT), "status": status}
-        if tag_ids:
-            _check_query_ids(tag_ids, MAX_TAGS_PER_CONTACT_QUERY, "tags")
-            params["tags"] = ",".join(tag_ids)
-        if list_ids:
-            _check_query_ids(list_ids, MAX_LISTS_PER_CONTACT_QUERY, "lists")
-            params["lists"] = ",".join(list_ids)
+        params |= _members_of(tag_ids, list_ids)
         if include:
             params["include"] = ",".join(include)
         if updated_after is not None:
@@ -645,6 +635,18 @@ def _page_size(value: int, maximum: int) -> int:
     if not 1 <= value <= maximum:
         raise LimitError(f"A page holds 1 to {maximum} items, not {value}")
     return value
+
+
+def _members_of(tag_ids: Sequence[str], list_ids: Sequence[str]) -> dict[str, str]:
+    """GET /contacts narrowed to members of these tags or lists, their limits checked first."""
+    params: dict[str, str] = {}
+    if tag_ids:
+        _check_query_ids(tag_ids, MAX_TAGS_PER_CONTACT_QUERY, "tags")
+        params["tags"] = ",".join(tag_ids)
+    if list_ids:
+        _check_query_ids(list_ids, MAX_LISTS_PER_CONTACT_QUERY, "lists")
+        params["lists"] = ",".join(list_ids)
+    return params
 
 
 def _check_query_ids(ids: Sequence[str], limit: int, what: str) -> None:

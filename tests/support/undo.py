@@ -54,27 +54,30 @@ def ids_of(bot: Bot, emails: list[str]) -> set[str]:
 
 def tag_directly(bot: Bot, tag_name: str, contact_ids: set[str]) -> None:
     """Someone else tags contacts in Constant Contact (not through cctag)."""
-    state = bot.sandbox.state
-    account = state.account()
-    tag = account.tag_by_name(tag_name)
-    assert tag is not None
-    with state.lock:
-        for cid in contact_ids:
-            account.contacts[cid].tags.add(tag.tag_id)
-            account.contacts[cid].updated_at = state.now()
-        account.tag_members.setdefault(tag.tag_id, set()).update(contact_ids)
+    _retag(bot, tag_name, contact_ids, carried=True)
 
 
 def untag_directly(bot: Bot, tag_name: str, contact_ids: set[str]) -> None:
+    """Someone else takes the tag off contacts in Constant Contact."""
+    _retag(bot, tag_name, contact_ids, carried=False)
+
+
+def _retag(bot: Bot, tag_name: str, contact_ids: set[str], *, carried: bool) -> None:
     state = bot.sandbox.state
     account = state.account()
     tag = account.tag_by_name(tag_name)
     assert tag is not None
     with state.lock:
+        tagged = account.tag_members.setdefault(tag.tag_id, set())
         for cid in contact_ids:
-            account.contacts[cid].tags.discard(tag.tag_id)
-            account.contacts[cid].updated_at = state.now()
-        account.tag_members[tag.tag_id] -= contact_ids
+            contact = account.contacts[cid]
+            if carried:
+                contact.tags.add(tag.tag_id)
+                tagged.add(cid)
+            else:
+                contact.tags.discard(tag.tag_id)
+                tagged.discard(cid)
+            contact.updated_at = state.now()
 
 
 def members(bot: Bot, tag_name: str) -> set[str]:
