@@ -11,7 +11,7 @@ on a cold index of 2,000 contacts.
 How it runs (honestly): on a simulated clock, so that four minutes of traffic take seconds on
 two cores. What is real: the decisions (the fair side calls `bot.cc.budget.decide` itself, the
 first-come side is today's database limiter's rule, slot = max(now, next slot), next slot +=
-1/(4 x 0.9)); the call counts of each step (the cold-index sync's pages from
+1/(4 x (1 - HEADROOM))); the call counts of each step (the cold-index sync's pages from
 `bot.usecases.people.sync_cost`, a job's parts from `bot.usecases.jobs.plan_batches`, which
 sync pages run in the background as in `ContactResolver._sync`); and the 429 rule, the
 sandbox's own sliding second (`SandboxState.take_rate`) asked at each request's arrival. What is
@@ -43,6 +43,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from bot.cc.budget import (
+    HEADROOM,
     BudgetState,
     Caller,
     Decision,
@@ -60,7 +61,6 @@ from bot.usecases.jobs import plan_batches
 from bot.usecases.people import sync_cost
 
 RATE = 4.0
-HEADROOM = 0.10  # bot/store/ratelimit.py
 START = datetime(2026, 12, 2, 9, 0, tzinfo=UTC)
 ACTIVITY_SECONDS = 20.0
 POLL_SECONDS = 5.0  # the poller's base interval

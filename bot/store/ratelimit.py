@@ -7,10 +7,14 @@ FOR UPDATE on PostgreSQL, a BEGIN IMMEDIATE transaction on SQLite), reads the re
 bot/cc/budget.py decide, writes back what changed, and waits for its slot outside the
 transaction, so web and poller processes together keep to 4 requests a second, fairly.
 
-Slots are spaced a little wider than 1/rate (`headroom`, 10%): a process may wake for its
-slot late (a busy CPU) and requests reach the API with varying latency, so a server counting a
+Slots are spaced a little wider than 1/rate (`headroom`, 20%): a process may send a granted
+call late (a busy CPU) and requests reach the API with varying latency, so a server counting a
 sliding second would otherwise see a fifth request inside the first one's second now and then.
-With two pollers in bench/poller.py, 5% let a 429 through in 4 runs of 6; 10% in none of 12.
+Five calls span 1/(1 - headroom) s, so a call may arrive that much late less one second without
+a 429. With two pollers in bench/poller.py, 5% (50 ms of slack) let a 429 through in 4 runs of 6
+and 10% (111 ms) in none of 12, but 10% let one through in CI on a busy two-core machine, in
+tests/slack/test_budget.py. 20% allows a quarter second, for 3.2 calls a second at most: the
+day's 10,000 calls, not the second's pace, are what bounds a big job.
 """
 
 from __future__ import annotations
@@ -23,7 +27,7 @@ from typing import cast
 from sqlalchemy import delete
 from sqlmodel import Session, col, select
 
-from bot.cc.budget import BudgetState, Limits, Share, SharedBudget, Waiter
+from bot.cc.budget import HEADROOM, BudgetState, Limits, Share, SharedBudget, Waiter
 from bot.clock import SYSTEM_CLOCK, Clock
 from bot.store.store import Store, key_hash
 from bot.store.tables import RateShareRow, RateWaiterRow
@@ -111,7 +115,7 @@ class DatabaseRateLimiter(SharedBudget):
         rate_per_second: float = 4.0,
         daily_quota: int = 10_000,
         clock: Clock = SYSTEM_CLOCK,
-        headroom: float = 0.10,
+        headroom: float = HEADROOM,
         reserve: float = 0.2,
     ) -> None:
         limits = Limits(rate_per_second, daily_quota, reserve, headroom)
