@@ -25,6 +25,7 @@ import argparse
 import multiprocessing
 import random
 import re
+import sys
 import tempfile
 import threading
 import time
@@ -100,6 +101,7 @@ class Count429:
         async def counting_send(message: dict[str, Any]) -> None:
             if message.get("type") == "http.response.start" and message.get("status") == 429:
                 self.count += 1
+                print(f"429 on {scope.get('method')} {scope.get('path')}", file=sys.stderr)
             await send(message)
 
         await self.app(scope, receive, counting_send)
@@ -184,9 +186,14 @@ def _run(args: argparse.Namespace, mode: str, database_url: str) -> str:
     cipher_key = Fernet.generate_key().decode()
     spawn = multiprocessing.get_context("spawn")
     reports = spawn.Queue()
-    go, stop = spawn.Event(), spawn.Event()
+    # The pollers stop before the sandbox does: a poller whose API is gone retries and backs
+    # off for minutes, and an unjoined child keeps the bench from exiting.
+    go, stop_pollers, stop = spawn.Event(), spawn.Event(), spawn.Event()
     with FakeSlackServer() as slack_server:
         slack_server.fake.listeners.append(on_slack)
+        # One bot token stands for all 10 workspaces here, so the fake would count their edits as
+        # one workspace's; the poller's own Slack pace still applies (tests/poller/test_pace.py).
+        slack_server.fake.relax("rate_limits")
         slack_url = slack_server.api_url
         services = spawn.Process(
             target=run_services, args=(args, mode, database_url, slack_url, reports, go, stop)
@@ -198,7 +205,16 @@ def _run(args: argparse.Namespace, mode: str, database_url: str) -> str:
         pollers = [
             spawn.Process(
                 target=run_poller,
-                args=(args, mode, database_url, sandbox, slack_url, f"bench-{p}", cipher_key, stop),
+                args=(
+                    args,
+                    mode,
+                    database_url,
+                    sandbox,
+                    slack_url,
+                    f"bench-{p}",
+                    cipher_key,
+                    stop_pollers,
+                ),
             )
             for p in range(args.pollers)
         ]
@@ -206,9 +222,14 @@ def _run(args: argparse.Namespace, mode: str, database_url: str) -> str:
             poller.start()
         go.set()
         outcome: Outcome = reports.get(timeout=args.timeout + 60)
+        stop_pollers.set()
+        for poller in pollers:
+            poller.join(30)
         stop.set()
+        services.join(30)
         for process in [*pollers, services]:
-            process.join(30)
+            if process.is_alive():
+                process.terminate()
     return report(args, mode, outcome, notified)
 
 
@@ -342,16 +363,17 @@ def start_activities(
     for n, offset in enumerate(plan):
         time.sleep(max(0.0, began + offset - time.monotonic()))
         workspace = f"T{n % args.accounts}"
+        channel = f"C{n}"  # a channel each: 20 ends in one channel in 10 s outpace Slack's 1 a s
         account = state.account(f"bench-{n % args.accounts}")
         contacts = list(account.contacts)[:10]
         record = state.start_activity(
             account, ActivityKind.ADD_TAGS, contact_ids=contacts, tag_ids=[next(iter(account.tags))]
         )
-        parent = web.chat_postMessage(channel=f"C{workspace}", text=f"Activity {n}")
+        parent = web.chat_postMessage(channel=channel, text=f"Activity {n}")
         store.track_activity(
             NewActivity(
                 workspace_id=workspace,
-                channel_id=f"C{workspace}",
+                channel_id=channel,
                 parent_ts=str(parent["ts"]),
                 requester_id=REQUESTER,
                 kind=ActivityKind.ADD_TAGS,
