@@ -34,6 +34,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
+from multiprocessing.context import SpawnProcess
 from multiprocessing.queues import Queue
 from multiprocessing.synchronize import Event
 from typing import Any
@@ -199,38 +200,35 @@ def _run(args: argparse.Namespace, mode: str, database_url: str) -> str:
             target=run_services, args=(args, mode, database_url, slack_url, reports, go, stop)
         )
         services.start()
-        sandbox = SandboxUrls(reports.get(timeout=60))
-        if mode == "workspaces":
-            connect_workspaces(args, database_url, sandbox, cipher_key)
-        pollers = [
-            spawn.Process(
-                target=run_poller,
-                args=(
-                    args,
-                    mode,
-                    database_url,
-                    sandbox,
-                    slack_url,
-                    f"bench-{p}",
-                    cipher_key,
-                    stop_pollers,
-                ),
-            )
-            for p in range(args.pollers)
-        ]
-        for poller in pollers:
-            poller.start()
-        go.set()
-        outcome: Outcome = reports.get(timeout=args.timeout + 60)
-        stop_pollers.set()
-        for poller in pollers:
-            poller.join(30)
-        stop.set()
-        services.join(30)
-        for process in [*pollers, services]:
-            if process.is_alive():
-                process.terminate()
+        pollers: list[SpawnProcess] = []
+        try:
+            sandbox = SandboxUrls(reports.get(timeout=60))
+            if mode == "workspaces":
+                connect_workspaces(args, database_url, sandbox, cipher_key)
+            for p in range(args.pollers):
+                owner = f"bench-{p}"
+                pollers.append(
+                    spawn.Process(
+                        target=run_poller,
+                        args=(args, mode, database_url, sandbox, slack_url, owner, cipher_key),
+                        kwargs={"stop": stop_pollers},
+                    )
+                )
+                pollers[-1].start()
+            go.set()
+            outcome: Outcome = reports.get(timeout=args.timeout + 60)
+        finally:  # a failed run too: an unjoined child would keep the bench from exiting
+            _stop(pollers, stop_pollers)
+            _stop([services], stop)
     return report(args, mode, outcome, notified)
+
+
+def _stop(processes: list[SpawnProcess], stop: Event) -> None:
+    stop.set()
+    for process in processes:
+        process.join(30)
+        if process.is_alive():
+            process.terminate()
 
 
 def report(
