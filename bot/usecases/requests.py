@@ -580,7 +580,8 @@ class Pipeline:
             self._tell(turn.conversation, message)
         except Exception as exc:
             if turn.started:
-                log.exception("failed after starting %s: %s %s", turn.started, action, detail)
+                # Not the typed text: it may hold email addresses (the audit keeps it).
+                log.exception("failed after starting %s: %s", turn.started, action)
                 turn.audit(action, detail, f"started {', '.join(turn.started)}; then: {exc!r}")
                 self._tell_started(turn)
             elif isinstance(exc, Refused):
@@ -588,7 +589,7 @@ class Pipeline:
                     turn.audit(action, detail, f"refused: {exc.message}")
                 self._tell(turn.conversation, exc.message)
             else:
-                log.exception("failed: %s %s", action, detail)
+                log.exception("failed: %s", action)
                 turn.audit(action, detail, f"refused: error: {exc!r}")
                 self._tell(turn.conversation, OOPS)
 
@@ -604,7 +605,7 @@ class Pipeline:
         try:
             conversation.refuse(message)
         except Exception:
-            log.exception("could not tell the user: %s", message)
+            log.exception("could not tell the user why nothing was done")
 
 
 class Approved:

@@ -18,7 +18,7 @@ from bot.usecases import Actor, BulkInput, Catalog, Operations, Source, SourceKi
 from bot.usecases.commands import REGISTRY
 from bot.usecases.outcomes import Refused
 from bot.usecases.ports import NOT_CONNECTED, Decision, Message, Pending
-from bot.usecases.requests import Pipeline, Request
+from bot.usecases.requests import OOPS, Pipeline, Request
 
 ACTOR = Actor("T1", "U1")
 
@@ -151,3 +151,27 @@ def test_a_bare_bulk_command_opens_its_form_and_no_account_is_refused(world: Wor
     talk = Recorded()
     unconnected.handle(Request(ACTOR, "tags", "C1"), talk)
     assert talk.refused == [NOT_CONNECTED]
+
+
+def test_a_failure_is_logged_without_the_typed_text(
+    world: World, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The typed line may hold email addresses: the audit keeps it, the logs do not."""
+    typed = TaggingInput("add", ("VIP",), Source(SourceKind.CONTACTS, ("contact1@example.com",)))
+
+    def broken(inp: BulkInput) -> BulkInput:
+        raise RuntimeError("a bug")
+
+    talk = Recorded()
+    world.pipeline.confirmed(
+        Request(ACTOR, "add VIP --contacts contact1@example.com", "C1", "form-3"),
+        Pending(None, typed, "C1"),
+        talk,
+        complete=broken,
+    )
+    assert talk.refused == [OOPS]
+    logged = [r for r in caplog.records if r.exc_info]
+    assert logged and "RuntimeError" in caplog.text
+    assert "example.com" not in caplog.text
+    [entry] = [e for e in world.store.audit_log("T1") if e.outcome.startswith("refused: error")]
+    assert "contact1@example.com" in entry.detail
