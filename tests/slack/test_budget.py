@@ -13,7 +13,7 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import ExitStack
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import httpx
 import pytest
@@ -51,13 +51,13 @@ class ByWorkspace:
 
 @dataclass
 class Key:
-    """Both web apps' traffic to Constant Contact, with every 429 counted."""
+    """Both web apps' traffic to Constant Contact, with every call answered 429 noted."""
 
-    http_429: int = 0
+    http_429: list[str] = field(default_factory=list)
 
     def hook(self, response: httpx.Response) -> None:
         if response.status_code == 429:
-            self.http_429 += 1
+            self.http_429.append(f"{response.request.method} {response.request.url.path}")
 
 
 @dataclass
@@ -143,6 +143,7 @@ def test_a_person_of_another_workspace_is_answered_within_3_s_while_a_big_reques
         "the job started",
     )
 
+    assert two.key.http_429 == []  # first: a 429's retry would also add a call below
     for seconds, said in answered:
         assert seconds <= ANSWER_SECONDS, (seconds, said)
     assert "Created the tag *Fresh Leads*" in answered[1][1]
@@ -151,4 +152,4 @@ def test_a_person_of_another_workspace_is_answered_within_3_s_while_a_big_reques
     assert "The API key, for every workspace:" in budget and "UTC*, in" in budget
     big_budget = two.answer(two.big, "budget", "big-budget")
     assert "of them background work" in big_budget and "*0 calls*" not in big_budget
-    assert two.key.http_429 == 0
+    assert two.key.http_429 == []
