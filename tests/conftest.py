@@ -55,6 +55,32 @@ def answers_keep_to_the_contract() -> Iterator[None]:
     assert not problems, "the sandbox answered against the contract:\n" + "\n".join(problems)
 
 
+@pytest.fixture(autouse=True)
+def logging_left_as_found() -> Iterator[None]:
+    """`cli.main` run in-process configures the root logger for a process: its stderr handler
+    (pytest's captured stream, closed after the test) and its redacting filter, which turns a
+    record's exc_info into text, would reach every later test of the worker."""
+    import logging
+    import sys
+    import threading
+
+    def ours(handlers: list[logging.Handler]) -> list[logging.Handler]:
+        # pytest adds and removes its own capturing handlers around each phase.
+        return [h for h in handlers if type(h).__module__ != "_pytest.logging"]
+
+    root = logging.getLogger()
+    handlers, level = ours(root.handlers), root.level
+    hooks = sys.excepthook, threading.excepthook
+    yield
+    for handler in ours(root.handlers):
+        root.removeHandler(handler)
+    for handler in handlers:
+        root.addHandler(handler)
+    root.setLevel(level)
+    sys.excepthook, threading.excepthook = hooks
+    logging.captureWarnings(False)
+
+
 @pytest.fixture
 def sandbox() -> Iterator[object]:
     """A fresh Constant Contact sandbox over real HTTP on 127.0.0.1, with fast activities."""
