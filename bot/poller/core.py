@@ -105,12 +105,6 @@ def _shown_progress(tracked: TrackedActivity) -> tuple[str, int]:
     return tracked.state, (tracked.percent_done or 0) // PROGRESS_STEP
 
 
-def _job_percent(progress: JobProgress) -> int:
-    if not progress.items_total:
-        return 0
-    return 100 * progress.items_done // progress.items_total
-
-
 def _wanted(state: str) -> list[str]:
     """The keys of the replies a poll seeing `state` means to have in the thread."""
     if state == ActivityState.INITIALIZED:
@@ -568,7 +562,7 @@ class Poller:
         wanted = {PROGRESS, JOB_END} if progress.done else {PROGRESS}
         self._reconcile(poll, thread, wanted=wanted | ({parked[0]} if parked else set()))
         shown = poll.posts.get(post_key(PROGRESS))
-        step = (progress.parts_ended, _job_percent(progress) // PROGRESS_STEP)
+        step = (progress.parts_ended, progress.percent // PROGRESS_STEP)
         if shown is None or shown.pending:
             self._post_once(poll, thread, PROGRESS, messages.job_progress(tracked, progress))
             self._job_shown[tracked.job_id] = step

@@ -277,9 +277,7 @@ def _job_id(tracked: TrackedActivity) -> str:
 
 def job_progress(tracked: TrackedActivity, progress: JobProgress) -> Message:
     """The one progress reply of a whole job, edited in place."""
-    percent = 100 * progress.items_done // progress.items_total if progress.items_total else 0
-    if progress.completed:
-        percent = 100
+    percent = progress.percent
     text = f"`{progress_bar(percent)}` {percent}% · " + escape(progress.text)
     return _message(text, context=fit(_job_summary(tracked), f" · {_job_id(tracked)}"))
 

@@ -83,6 +83,7 @@ class JobProgress:
     parts_ended: int
     parts: int
     text: str
+    percent: int  # never goes back: each part's share of the bar is fixed when the job starts
 
 
 def _state(part: JobPart) -> ActivityState | None:
@@ -112,6 +113,26 @@ def _items(part: JobPart) -> tuple[int, int]:
     return min(done, total) if total else done, total
 
 
+def _part_done(part: JobPart) -> float:
+    if _state(part) == ActivityState.COMPLETED:
+        return 1.0
+    done, total = _items(part)
+    return done / total if total else 0.0
+
+
+def _percent(parts: Sequence[JobPart]) -> int:
+    """Each part weighs its planned contacts when every part names them, else the same.
+
+    Weighing by the items counted so far would move the bar back: a step that waits for
+    another has no count until it starts (a merge read 100%, then 93%)."""
+    if not parts:
+        return 0
+    planned = [_planned_items(part) for part in parts]
+    weights = planned if all(planned) else [1] * len(parts)
+    share = sum(w * _part_done(part) for w, part in zip(weights, parts, strict=True))
+    return math.floor(100 * share / sum(weights))
+
+
 def job_progress(job_id: str, parts: Sequence[JobPart], *, given_up: bool = False) -> JobProgress:
     """All of a job's activities together, in words; `given_up`: parts not started never will.
 
@@ -134,15 +155,15 @@ def job_progress(job_id: str, parts: Sequence[JobPart], *, given_up: bool = Fals
         every = f"all {len(parts)} activities" if len(parts) > 1 else "its one activity"
         text = f"Job {job_id} completed: {every}, {counts}."
     elif not over:
-        text = f"Job {job_id} processing: {ended} of {len(parts)} activities done, {counts}" + (
-            f" ({round(100 * items_done / items_total)}%)." if items_total else "."
-        )
+        counted = f", {counts}" if items_total else ""
+        text = f"Job {job_id} processing: {ended} of {len(parts)} activities done{counted}."
         parked = sum(1 for part in parts if part.state == PARKED)
         if parked:
             text += f" {parked} waiting for the day's API budget; they start by themselves."
     else:
         text = _ended_text(job_id, parts, not_started, counts)
-    return JobProgress(over, completed, items_done, items_total, ended, len(parts), text)
+    percent = 100 if completed else _percent(parts)
+    return JobProgress(over, completed, items_done, items_total, ended, len(parts), text, percent)
 
 
 def _ended_text(

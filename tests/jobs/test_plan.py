@@ -87,15 +87,14 @@ def test_a_job_is_completed_only_when_every_activity_completed() -> None:
     running = job_progress(
         JOB,
         [
-            part(0, "completed", 500, 500),
-            part(1, "processing", 100, 500),
+            part(0, "completed", 500, 500, contacts=500),
+            part(1, "processing", 100, 500, contacts=500),
             part(2, "initialized", None, None, contacts=200),
         ],
     )
     assert not running.done and not running.completed
-    assert (
-        running.text == f"Job {JOB} processing: 1 of 3 activities done, 600 of 1,200 items (50%)."
-    )
+    assert running.text == f"Job {JOB} processing: 1 of 3 activities done, 600 of 1,200 items."
+    assert running.percent == 50
     over = job_progress(
         JOB,
         [
@@ -106,6 +105,27 @@ def test_a_job_is_completed_only_when_every_activity_completed() -> None:
     )
     assert over.done and over.completed and (over.items_done, over.items_total) == (1_200, 1_200)
     assert over.text == f"Job {JOB} completed: all 3 activities, 1,200 of 1,200 items."
+
+
+def test_the_bar_of_a_job_whose_second_step_waits_never_goes_back() -> None:
+    """A merge: tags given to 29 contacts of two tags, then the two tags deleted (2 items)."""
+
+    def step(position: int, state: str, done: int | None, total: int | None) -> JobPart:
+        return part(position, state, done, total).model_copy(
+            update={"request": {"source": {"tag_ids": ["a", "b"]}, "tag_ids": ["t"]}}
+        )
+
+    seen = [
+        job_progress(JOB, [step(0, "processing", 10, 29), step(1, "waiting", None, None)]),
+        job_progress(JOB, [step(0, "completed", 29, 29), step(1, "waiting", None, None)]),
+        job_progress(JOB, [step(0, "completed", 29, 29), step(1, "processing", 0, 2)]),
+        job_progress(JOB, [step(0, "completed", 29, 29), step(1, "processing", 1, 2)]),
+        job_progress(JOB, [step(0, "completed", 29, 29), step(1, "completed", 2, 2)]),
+    ]
+    assert [progress.percent for progress in seen] == [17, 50, 50, 75, 100]
+    assert seen[1].text == f"Job {JOB} processing: 1 of 2 activities done, 29 of 29 items."
+    waiting = job_progress(JOB, [step(0, "waiting", None, None), step(1, "waiting", None, None)])
+    assert waiting.text == f"Job {JOB} processing: 0 of 2 activities done."
 
 
 def test_a_job_whose_parts_partly_fail_names_each_state_and_what_to_do() -> None:
