@@ -50,6 +50,7 @@ DRAIN_SECONDS = 20.0
 ACTIVITY_SECONDS = 3.0  # the demo's activities: long enough to watch them move
 ANSWER_SECONDS = 30.0
 PROMPT = "cctag> "
+OPENING_MENTION = re.compile(r"^<@[A-Z0-9]+(?:\|[^>]*)?>\s*")
 INTERRUPTED = "Stopped waiting (what was started goes on). Ctrl-C again, or quit, leaves."
 CLEAR_LINE = "\r\x1b[2K"
 BANNER = """cctag shell: the bot in your terminal (a sandbox Constant Contact, no Slack needed).
@@ -210,10 +211,15 @@ class TerminalSlack(WebClient):
         if thread and thread not in self.messages:
             return {"ok": False, "error": "thread_not_found"}  # as Slack answers
         self.messages[ts] = _Posted(str(args["channel"]), thread, args.get("metadata"))
+        text = str(args.get("text", ""))
         if self._is_progress(ts):
-            self.screen.progress(str(args.get("text", "")))
+            self.screen.progress(text)
+        elif thread:
+            # A reply opens with the requester's mention, Slack's notification: the terminal has
+            # one reader, and "you completed: …" would read as if they did the work.
+            self.screen.line("thread", OPENING_MENTION.sub("", text, count=1))
         else:
-            self.screen.line("thread" if thread else "#channel", str(args.get("text", "")))
+            self.screen.line("#channel", text)
         return {"ok": True, "ts": ts, "channel": args["channel"]}
 
     def _update(self, args: dict[str, Any]) -> dict[str, Any]:

@@ -59,7 +59,7 @@ def test_a_session_reads_as_plain_text_and_runs_to_its_end(tmp_path: Path) -> No
     assert "Tags to add (separated by commas): Which contacts" in printed  # a form, as questions
     assert "you asked to add tag “Spring fair 2026” to contacts tagged “VIP”" in printed
     assert "! I do not know frobnicate" in printed and "(nothing was changed)" in printed
-    assert sum("[thread] you completed" in line for line in printed.split("\n")) == 3
+    assert sum("[thread] completed" in line for line in printed.split("\n")) == 3
     for raw in ("*", "`", "<@", ":warning:", "Traceback"):
         assert raw not in printed.split("Answer yes or no")[1], raw
 
@@ -124,7 +124,7 @@ def test_a_second_shell_after_a_ctrl_c_during_an_activity_starts_cleanly_and_sta
     first = _keys("add VIP --lists Newsletter\n^C\n^C\n")
     assert "[cctag] Started:" in first and first.rstrip().endswith("bye")
     second = _keys("add Volunteer --tags VIP\nexit\n")
-    assert second.count("[#channel]") == 1 and second.count("[thread] you completed") == 1
+    assert second.count("[#channel]") == 1 and second.count("[thread] completed") == 1
     first_summary = "list “Newsletter”"  # nothing of the first session is followed again
     for noise in ("message_not_found", "Slack said", "went wrong", "Traceback", first_summary):
         assert noise not in second, noise
@@ -151,7 +151,7 @@ def test_a_second_run_in_the_same_folder_behaves_like_the_first(tmp_path: Path) 
     for _ in range(2):
         printed = _run(tmp_path / "same.db", text)
         assert printed.count("[cctag] Started:") == 2, printed
-        assert sum("[thread] you completed" in line for line in printed.split("\n")) == 2
+        assert sum("[thread] completed" in line for line in printed.split("\n")) == 2
         assert "went wrong" not in printed
 
 
@@ -188,7 +188,7 @@ def test_a_csv_of_1200_emails_runs_as_one_job_in_the_shell(tmp_path: Path) -> No
     assert int(skipped.group(1)) == 1196 - found == int(skipped.group(2)) + int(skipped.group(3))
     assert "It runs as a job of 3 activities: 3 API calls to start" in printed
     assert "(answer yes or no)" in printed and "[cctag] Started job " in printed
-    ends = [line for line in printed.split("\n") if line.startswith("[thread] you Job ")]
+    ends = [line for line in printed.split("\n") if line.startswith("[thread] Job ")]
     assert len(ends) == 1, ends
     assert f"completed: all 3 activities, {found:,} of {found:,} items." in ends[0]
     assert "Traceback" not in printed

@@ -336,7 +336,7 @@ def test_the_shell_tags_a_campaigns_clickers(tmp_path: Path) -> None:
     summary = f"add tag “Spring clickers” to contacts who clicked {PRICING} in “{SPRING}”"
     assert f"[cctag] You asked to {summary}." in printed and f"\nStarted: {summary}" in printed
     assert "(finding the contacts took 6 calls)" in printed
-    assert sum("[thread] you completed" in line for line in printed.split("\n")) == 1
+    assert sum("[thread] completed" in line for line in printed.split("\n")) == 1
     assert "Traceback" not in printed
 
 
