@@ -203,19 +203,23 @@ class Poller:
         self._tries: dict[int, dict[str, int]] = {}
 
     # ------------------------------------------------------------------ cycles
-    def run_once(self) -> float:
+    def run_once(self, stop: threading.Event | None = None) -> float:
         """One cycle; answers the seconds until the next one is worth running.
 
         Each due workspace is leased and served on its own, the most overdue first: a poll
         waits for the rate budget only behind polls more urgent than itself, and two pollers
         split the workspaces between them as they go. An account is listed once a cycle.
+        Once `stop` is set no other workspace is leased: during a Constant Contact outage each
+        one spends its retries, and a shutdown would wait for all of them.
         """
         self._settle_plans()
         self._start_parked()
         self._sweep()
         served: set[str] = set()
         listings: _Listings = {}
-        while claimed := self._store.claim_workspace_due(self._owner, self._lease, exclude=served):
+        while not (stop is not None and stop.is_set()) and (
+            claimed := self._store.claim_workspace_due(self._owner, self._lease, exclude=served)
+        ):
             served.update(tracked.workspace_id for tracked in claimed)
             try:
                 self._serve(claimed, listings)
@@ -249,7 +253,7 @@ class Poller:
         """Cycle until `stop` is set; a cycle under way finishes first, so nothing is lost."""
         while not stop.is_set():
             try:
-                wait = self.run_once()
+                wait = self.run_once(stop)
             except Exception:
                 log.exception("poll cycle failed; leases expire and the next cycle resumes")
                 wait = self._base

@@ -7,6 +7,7 @@ each time it is asked: one listing per account a cycle must come from the accoun
 
 from __future__ import annotations
 
+import threading
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -112,6 +113,41 @@ def test_each_connected_account_is_listed_once_a_cycle(connected: Connected) -> 
         payloads = [(m.metadata or {}).get("event_payload") or {} for m in thread]
         ends = [p for p in payloads if p.get("state") == "completed"]
         assert [p["activity_id"] for p in ends] == [tracked.activity_id], "once, in its thread"
+
+
+class SetOnSecondLook(threading.Event):
+    """A stop asked for while the cycle serves its first workspace."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.looks = 0
+
+    def is_set(self) -> bool:
+        self.looks += 1
+        if self.looks == 2:
+            self.set()
+        return super().is_set()
+
+
+def test_a_stop_leases_no_other_workspace_and_the_next_cycle_serves_them(
+    connected: Connected,
+) -> None:
+    for workspace in WORKSPACES:
+        connected.start(workspace)
+    poller = connected.poller()
+    lists_before = connected.list_calls()
+    poller.run_once(SetOnSecondLook())
+    assert connected.list_calls() - lists_before == 1, "one workspace served, then the stop"
+    connected.h.clock.advance(0.5)
+    lists_before = connected.list_calls()
+    Poller(
+        connected.h.store,
+        connected.h.accounts,
+        SingleSlack(WebClient(token="xoxb-test", base_url=connected.slack.api_url)),
+        connected.h.clock,
+        owner="poller-2",
+    ).run_once()
+    assert connected.list_calls() - lists_before == len(WORKSPACES) - 1, "none left leased"
 
 
 def test_an_activity_constant_contact_no_longer_knows_is_said_to_be_lost(world: World) -> None:
