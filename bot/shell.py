@@ -18,6 +18,7 @@ from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import partial
 from typing import Any, TextIO
 
 from slack_sdk import WebClient
@@ -422,8 +423,8 @@ def poller_thread(
         owner=owner,
         base_interval=interval,
     )
-    cycles = [poller.run_once] + ([rules.run_due] if rules is not None else [])
     stop = threading.Event()
+    cycles = [partial(poller.run_once, stop)] + ([rules.run_due] if rules is not None else [])
     thread = threading.Thread(
         target=run_cycles,
         args=(stop, cycles),

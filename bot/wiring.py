@@ -11,6 +11,7 @@ from collections.abc import Callable
 from concurrent.futures import Executor
 from dataclasses import dataclass
 from datetime import timedelta
+from functools import partial
 from typing import Any
 
 import uvicorn
@@ -66,7 +67,7 @@ from bot.usecases.requests import Pipeline
 from bot.usecases.rules.book import rule_words
 from bot.usecases.rules.runner import RuleRunner
 from bot.web import create_web_app
-from bot.worker import run_cycles
+from bot.worker import Cycle, run_cycles
 
 log = logging.getLogger(__name__)
 
@@ -244,7 +245,8 @@ def run_worker(parts: Parts, stop: threading.Event) -> None:
     owner = worker_owner()
     poller, rules = build_poller(parts, owner), build_rule_runner(parts, owner)
     interval = parts.settings.cctag_poll_interval
-    run_cycles(stop, [poller.run_once, rules.run_due], fallback=interval, longest=interval)
+    cycles: list[Cycle] = [partial(poller.run_once, stop), rules.run_due]
+    run_cycles(stop, cycles, fallback=interval, longest=interval)
 
 
 def poll(settings: Settings, stop: threading.Event, metrics_port: int | None = None) -> int:

@@ -19,8 +19,12 @@ def run_cycles(
     nothing is lost. A failing cycle is logged and retried after `fallback` seconds; no wait
     is longer than `longest` (tests make it short: their clock is not the wall's)."""
     while not stop.is_set():
-        waits = [_guarded(cycle, fallback) for cycle in cycles]
-        stop.wait(min([*waits, longest]))
+        waits = [longest]
+        for cycle in cycles:
+            if stop.is_set():  # a stop asked for during one cycle starts no other
+                return
+            waits.append(_guarded(cycle, fallback))
+        stop.wait(min(waits))
 
 
 def _guarded(cycle: Cycle, fallback: float) -> float:
