@@ -16,7 +16,8 @@ from bot.slack.conversation import ChannelPosts
 from bot.store.rules import RuleRow, RuleStore
 from bot.usecases.rules.runner import RuleRunner
 from tests.support.rules import pipeline_of
-from tests.support.slack import Bot, text_of
+from tests.support.slack import Bot, run_poller, text_of
+from tests.support.undo import click_undo_and_confirm, end_with_undo, members
 
 DAY = 24 * 3600
 # The clock starts at 23:58 UTC; the creator's zone is UTC here.
@@ -100,6 +101,23 @@ def test_a_lost_record_does_not_run_twice(rules_bot: Bot, clock: FakeClock) -> N
     runner(bot, clock, "w2").run_due()
     assert len(run_parents(bot)) == 1 and bot.activities() == 1
     assert (rule(bot).last_result or "").startswith("ran")
+
+
+def test_a_runs_end_offers_undo_and_the_undo_takes_the_run_back(
+    rules_bot: Bot, clock: FakeClock
+) -> None:
+    bot = rules_bot
+    before = members(bot, "Volunteer")
+    make(bot)
+    clock.advance(180)
+    runner(bot, clock, "w1").run_due()
+    [parent] = [m.ts for m in bot.parents() if "asked to" in m.text]
+    run_poller(bot, clock)
+    assert members(bot, "Volunteer") > before
+    end, button = end_with_undo(bot, parent)
+    assert "completed" in end.text
+    click_undo_and_confirm(bot, button, "undo", clock)
+    assert members(bot, "Volunteer") == before
 
 
 def test_pause_and_resume(rules_bot: Bot, clock: FakeClock) -> None:
