@@ -276,6 +276,8 @@ class Poller:
                 continue
             if settled is not None and settled.nothing_sent:
                 self._tell_not_started(settled.job)
+            elif settled is not None and settled.over:
+                self._tell_over(settled.job)
 
     def _start_parked(self) -> None:
         """Job steps parked for the day's budget whose time has come: started, as background
@@ -301,6 +303,24 @@ class Poller:
             )
         except Exception as exc:
             log.warning("could not tell %s by DM (%s)", job.requester_id, classify(exc).error)
+
+    def _tell_over(self, job: Job) -> None:
+        """A plan taken over with no step started (each refused, or unknown): its end in its
+        thread, and its parent. Said at most once: the plan was ended before this is sent."""
+        assert job.parent_ts is not None
+        progress = job_progress(job.id, job.parts, given_up=True)
+        end, parent = messages.plan_over(job, progress), messages.plan_over_parent(job)
+        client = self._slack.client_for(job.workspace_id)
+        try:
+            posted = client.chat_postMessage(
+                channel=job.channel_id, thread_ts=job.parent_ts, text=end.text, blocks=end.blocks
+            )
+            self._jobs.end_posted(job.id, str(posted["ts"]))
+            client.chat_update(
+                channel=job.channel_id, ts=job.parent_ts, text=parent.text, blocks=parent.blocks
+            )
+        except Exception as exc:
+            log.warning("could not end plan %s in its thread (%s)", job.id, classify(exc).error)
 
     def _seconds_to_next(self) -> float:
         due = self._store.next_due_at()

@@ -23,6 +23,7 @@ from bot.cc.budget import BudgetSpent
 from bot.cc.models import ActivityKind
 from bot.mrkdwn import MAX_SECTION, escape, fit, safe
 from bot.store import TrackedActivity
+from bot.store.jobs import Job
 from bot.usecases.jobs import JobProgress
 from bot.usecases.parent import job_parent, parent_message
 from bot.usecases.undo import UNDO_BUTTON
@@ -305,6 +306,20 @@ def job_parent_final(tracked: TrackedActivity, progress: JobProgress) -> Message
     drawn = job_parent(
         tracked.requester_id, tracked.summary.rsplit(" (part ", 1)[0], state, tracked.job_id or "?"
     )
+    return _message(safe(drawn.text), context=drawn.note and safe(drawn.note))
+
+
+def plan_over(job: Job, progress: JobProgress) -> Message:
+    """The end of a plan none of whose steps started, in words of each step's state."""
+    context = fit(fit(escape(job.summary), limit=MAX_SUMMARY), f" · job `{escape(job.id)}`")
+    return _message(f"<@{job.requester_id}> " + escape(progress.text), context=context)
+
+
+def plan_over_parent(job: Job) -> Message:
+    if len(job.parts) > 1:
+        drawn = job_parent(job.requester_id, job.summary, "ended; see the thread", job.id)
+    else:
+        drawn = parent_message(job.requester_id, job.summary, "ended; see the thread")
     return _message(safe(drawn.text), context=drawn.note and safe(drawn.note))
 
 

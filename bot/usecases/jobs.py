@@ -193,8 +193,8 @@ def _ended_text(
     if not_started:
         positions = ", ".join(str(part.position + 1) for part in not_started)
         lines.append(
-            f"{len(not_started)} not started (part {positions}): nothing was sent for them; "
-            "run the request again for the contacts they held."
+            f"{len(not_started)} not started (part {positions}): Constant Contact started "
+            "nothing for them; run the request again for the contacts they held."
         )
     return "\n".join(lines)
 

@@ -160,6 +160,7 @@ class Settled:
 
     job: Job
     nothing_sent: bool = False
+    over: bool = False  # ended with no step started or left to start: told in its thread
 
 
 def settle(store: Store, client: AccountClient, job_id: str) -> Settled | None:
@@ -187,10 +188,21 @@ def settle(store: Store, client: AccountClient, job_id: str) -> Settled | None:
             _track_part(store, job, part)
     if launcher_gone:
         for part in job.parts:
-            if part.state == PLANNED and part.after is None:
+            if part.state == PLANNED and part.after is None and part.attempts < MAX_ATTEMPTS:
                 _send(store, jobs, client, _reread(jobs, job_id), part, was=PLANNED)
     jobs.launched(job_id)
-    return Settled(_reread(jobs, job_id))
+    job = _reread(jobs, job_id)
+    # No poll will ever end a plan none of whose steps started: it ends here, once.
+    if _nothing_to_follow(job) and jobs.end(job_id):
+        return Settled(_reread(jobs, job_id), over=True)
+    return Settled(job)
+
+
+def _nothing_to_follow(job: Job) -> bool:
+    """No step started, in doubt or parked: nothing for a poll to follow or to start."""
+    return all(
+        part.activity_id is None and part.state not in (STARTING, PARKED) for part in job.parts
+    )
 
 
 def _reread(jobs: JobStore, job_id: str) -> Job:

@@ -35,7 +35,7 @@ from bot.store.jobs import STARTING, JobStore
 from bot.usecases import Actor
 from bot.usecases.commands.tags import job_status_message
 from bot.usecases.jobs import job_progress
-from bot.usecases.launch import Launcher, start_step
+from bot.usecases.launch import MAX_ATTEMPTS, Launcher, start_step
 from bot.usecases.plans import Plan, Step, independent
 from bot.usecases.ports import Message
 from bot.usecases.service import JobReport
@@ -285,6 +285,47 @@ def test_a_step_not_in_the_list_after_the_window_is_sent_once_more(world: World)
     seconds = world.poll_until_quiet(after_restart=40.0)
     assert len(world.activities()) == 1
     assert seconds <= 60 + ACTIVITY_SECONDS + 30
+
+
+def test_a_step_is_sent_at_most_max_attempts_times_then_ends_in_words(world: World) -> None:
+    """The bound on sends: each one lost (the launcher died, then Constant Contact failed),
+    the step is given up as not started, and the plan ends saying so."""
+    world.sandbox.faults.fail(path=ADD_TAGS, method="POST", times=10, status=500)
+    launch_and_die(world, world.plan(1), dying("before_post", 1), InSlack(world.web))
+    world.poll_until_quiet(after_restart=60.0)
+    posts = world.sandbox.state.request_count(ADD_TAGS, "POST")
+    # The first send died before its POST; the second is the last (MAX_ATTEMPTS): its POST,
+    # then the client's one more after a 500 and an activity list showing nothing.
+    assert MAX_ATTEMPTS == 2 and posts == 2
+    world.clock.advance(3600)
+    world.poll_until_quiet(after_restart=60.0)
+    assert world.sandbox.state.request_count(ADD_TAGS, "POST") == posts and world.activities() == []
+    [job] = JobStore(world.store).recent("T1")
+    assert job.ended_at is not None and job.parent_ts is not None
+    [end] = [m.text for m in world.slack.fake.thread("C1", job.parent_ts) if "ended" in m.text]
+    assert "1 not started (part 1): Constant Contact started nothing for them" in end
+    assert job.end_posted
+    parent = world.slack.fake.message("C1", job.parent_ts)
+    assert parent is not None and "*ended; see the thread*" in parent.text
+
+
+def test_a_step_the_list_cannot_tell_apart_ends_the_plan_saying_unknown(world: World) -> None:
+    """Killed after its POST while someone else started an activity of the same size: the
+    list cannot tell which is ours, so the plan ends once, in its thread, as unknown."""
+    launch_and_die(world, world.plan(1), dying("after_post", 1), InSlack(world.web))
+    account = world.sandbox.state.account()
+    vip = next(t.tag_id for t in account.tags.values() if t.name == "VIP")
+    others = sorted(c.contact_id for c in account.contacts.values() if c.is_active)[-5:]
+    world.sandbox.state.start_activity(
+        account, ActivityKind.ADD_TAGS, contact_ids=others, tag_ids=[vip]
+    )
+    world.poll_until_quiet(after_restart=60.0)
+    assert len(world.activities()) == 2, "nothing sent again"
+    [job] = JobStore(world.store).recent("T1")
+    assert job.ended_at is not None and job.end_posted and job.parent_ts is not None
+    [end] = [m.text for m in world.slack.fake.thread("C1", job.parent_ts)]
+    assert "1 unknown (part 1)" in end and "Check the account's recent activities" in end
+    assert "not started" not in end
 
 
 def test_a_launcher_killed_by_sigkill_after_a_post(world: World) -> None:

@@ -162,7 +162,7 @@ def test_a_part_that_cannot_start_is_named_and_the_job_ends_saying_so(world: Wor
         assert world.store.in_flight_count() == 0
         [_progress, end] = slack.fake.thread("C1", ref)
         assert "1 of 2 activities completed" in end.text and "completed:" not in end.text
-        assert "1 not started (part 2): nothing was sent for them" in end.text
+        assert "1 not started (part 2): Constant Contact started nothing for them" in end.text
         assert "ended" in slack.fake.message("C1", ref).text
     ended = JobStore(world.store).get(job.id)
     assert ended is not None and ended.end_posted and ended.ended_at is not None

@@ -153,8 +153,8 @@ def test_parts_that_could_not_start_are_said_so_once_the_job_gives_up() -> None:
     given_up = job_progress(JOB, parts, given_up=True)
     assert given_up.done and not given_up.completed
     assert given_up.text.split("\n")[1] == (
-        "1 not started (part 2): nothing was sent for them; run the request again for the "
-        "contacts they held."
+        "1 not started (part 2): Constant Contact started nothing for them; run the request "
+        "again for the contacts they held."
     )
 
 
