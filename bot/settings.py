@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import errno
+import re
 import socket
 from typing import Literal
 from urllib.parse import urlsplit
@@ -13,6 +14,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 DEFAULT_SLACK_API_URL = "https://slack.com/api/"
 DEFAULT_CC_API_URL = "https://api.cc.email/v3"
 DEFAULT_CC_AUTH_URL = "https://authz.constantcontact.com/oauth2/default/v1"
+CHANNEL_ID = re.compile(r"[CG][A-Z0-9]{2,}")  # public (C) or older private (G) channels
 
 
 class SettingsError(Exception):
@@ -69,6 +71,14 @@ class Settings(BaseSettings):
     cctag_approval_hours: float = Field(default=24.0, gt=0)
     # How long a change can be undone, in days.
     cctag_undo_days: float = Field(default=7.0, gt=0)
+
+    @field_validator("cctag_approvers_channel")
+    @classmethod
+    def _a_channel_id(cls, value: str | None) -> str | None:
+        # Shown as Slack's channel mention `<#id>`: a name would read as broken markup.
+        if value and not CHANNEL_ID.fullmatch(value):
+            raise ValueError("must be a channel's id such as C0123ABCD, not its name")
+        return value or None
 
     @field_validator("database_url")
     @classmethod

@@ -114,6 +114,7 @@ def with_csv_emails(text: str) -> str:
 def plain(text: str) -> str:
     """The small markup of the bot's messages, as a person reads it in a terminal."""
     text = re.sub(r"<@([A-Z0-9]+)(?:\|[^>]*)?>", _mention, text)
+    text = re.sub(r"<#([A-Z0-9]+)(?:\|([^>]*))?>", lambda m: f"#{m.group(2) or m.group(1)}", text)
     text = re.sub(r"<((?:https?|mailto):[^|>]+)\|([^>]+)>", r"\2 (\1)", text)
     text = re.sub(r"(?<![\w*])\*([^*\n]+)\*(?![\w*])", r"\1", text)
     text = re.sub(r"`([^`\n]+)`", r"\1", text)

@@ -25,6 +25,19 @@ def test_a_malformed_variable_is_named_in_one_line(monkeypatch: pytest.MonkeyPat
     assert "\n" not in str(caught.value)
 
 
+def test_the_approvers_channel_is_a_channel_id_not_a_name(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("CCTAG_APPROVERS_CHANNEL", "#approvals")
+    with pytest.raises(SettingsError) as caught:
+        load_settings()
+    assert str(caught.value).startswith("CCTAG_APPROVERS_CHANNEL:") and "id" in str(caught.value)
+    monkeypatch.setenv("CCTAG_APPROVERS_CHANNEL", "C0APPROVE")
+    assert load_settings().cctag_approvers_channel == "C0APPROVE"
+    monkeypatch.setenv("CCTAG_APPROVERS_CHANNEL", "")
+    assert load_settings().cctag_approvers_channel is None
+
+
 def test_cli_reports_a_bad_setting_in_one_line(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:

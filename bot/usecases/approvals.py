@@ -250,7 +250,7 @@ class Approvals:
         self._requests.set_posts(approval.id, posts)
         self._audit(actor, approval, f"requested ({len(posts)} posted)")
         where = (
-            f"in the approvers' channel `{self.rules.channel}`"
+            f"in the approvers' channel <#{self.rules.channel}>"
             if self.rules.channel
             else "with " + ", ".join(f"<@{user}>" for user in targets) + " by direct message"
         )

@@ -61,7 +61,7 @@ def test_a_rule_of_all_active_contacts_waits_for_an_admin_then_runs_as_approved(
     asked = world.ask(LINE, "r1")
     assert "You asked to *add tag “VIP” to all active contacts*" in asked
     assert f"This makes a rule*: *every day at 09:00* ({ZONE})" in asked
-    assert "This needs an approver" in asked and f"approvers' channel `{APPROVERS}`" in asked
+    assert "This needs an approver" in asked and f"approvers' channel <#{APPROVERS}>" in asked
     assert rules(world) == []
     post = world.request_post()
     shown = _shown(post)

@@ -172,7 +172,7 @@ def test_a_delete_waits_the_requester_cannot_approve_an_admin_runs_it_a_deny_sta
 ) -> None:
     asked = world.ask('delete "Volunteer"', "d1")
     assert "*Volunteer*: 16 contacts" in asked  # the preview, as the approver sees it
-    assert "This needs an approver" in asked and f"approvers' channel `{APPROVERS}`" in asked
+    assert "This needs an approver" in asked and f"approvers' channel <#{APPROVERS}>" in asked
     post = world.request_post()
     assert [b["text"]["text"] for b in _buttons(post.blocks)] == ["Approve", "Deny"]
     assert "<@UPLAIN> asks for an approval" in _shown(post)

@@ -8,7 +8,7 @@ from functools import partial
 from pathlib import Path
 
 from bot.settings import Settings
-from bot.shell import CLEAR_LINE, run_shell
+from bot.shell import CLEAR_LINE, plain, run_shell
 
 SESSION = (
     "help\n"
@@ -272,3 +272,8 @@ def test_rules_are_made_listed_and_paused_in_the_shell(tmp_path: Path) -> None:
     assert "1 every weekday at 07:30 (UTC)" in printed and "next run" in printed
     assert "Paused rule 1" in printed and "paused (paused by" in printed
     assert "[#channel]" not in printed, "making a rule starts nothing"
+
+
+def test_mentions_of_people_and_channels_read_plainly() -> None:
+    said = "<@U0SHELL> asked; it waits in <#C0APPROVE> and <#C0NAMED|approvals> for <@U0ADMIN>"
+    assert plain(said) == "you asked; it waits in #C0APPROVE and #approvals for @U0ADMIN"
