@@ -190,12 +190,13 @@ def settle(store: Store, client: AccountClient, job_id: str) -> Settled | None:
         for part in job.parts:
             if part.state == PLANNED and part.after is None and part.attempts < MAX_ATTEMPTS:
                 _send(store, jobs, client, _reread(jobs, job_id), part, was=PLANNED)
+    # No poll will ever end a plan none of whose steps started: it ends here, once. Until it
+    # is ended or launched, the claim's lease stands: a crash before either, and the next
+    # process settles it again.
+    if _nothing_to_follow(_reread(jobs, job_id)):
+        return Settled(_reread(jobs, job_id), over=True) if jobs.end(job_id) else None
     jobs.launched(job_id)
-    job = _reread(jobs, job_id)
-    # No poll will ever end a plan none of whose steps started: it ends here, once.
-    if _nothing_to_follow(job) and jobs.end(job_id):
-        return Settled(_reread(jobs, job_id), over=True)
-    return Settled(job)
+    return Settled(_reread(jobs, job_id))
 
 
 def _nothing_to_follow(job: Job) -> bool:

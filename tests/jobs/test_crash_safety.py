@@ -35,7 +35,7 @@ from bot.store.jobs import STARTING, JobStore
 from bot.usecases import Actor
 from bot.usecases.commands.tags import job_status_message
 from bot.usecases.jobs import job_progress
-from bot.usecases.launch import MAX_ATTEMPTS, Launcher, start_step
+from bot.usecases.launch import LAUNCH_LEASE, MAX_ATTEMPTS, Launcher, start_step
 from bot.usecases.plans import Plan, Step, independent
 from bot.usecases.ports import Message
 from bot.usecases.service import JobReport
@@ -307,6 +307,31 @@ def test_a_step_is_sent_at_most_max_attempts_times_then_ends_in_words(world: Wor
     assert job.end_posted
     parent = world.slack.fake.message("C1", job.parent_ts)
     assert parent is not None and "*ended; see the thread*" in parent.text
+
+
+def test_killed_while_ending_a_plan_with_nothing_started_the_next_process_ends_it(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    world.sandbox.faults.fail(path=ADD_TAGS, method="POST", times=10, status=500)
+    launch_and_die(world, world.plan(1), dying("before_post", 1), InSlack(world.web))
+    end, deaths = JobStore.end, [Killed()]
+
+    def dies_once(jobs: JobStore, job_id: str) -> bool:
+        if deaths:
+            raise deaths.pop()
+        return end(jobs, job_id)
+
+    monkeypatch.setattr(JobStore, "end", dies_once)
+    with pytest.raises(Killed):
+        world.poll_until_quiet(after_restart=60.0)
+    [job] = JobStore(world.store).recent("T1")
+    assert job.ended_at is None and job.parent_ts is not None
+    world.poll_until_quiet(after_restart=LAUNCH_LEASE)
+    [job] = JobStore(world.store).recent("T1")
+    assert job.ended_at is not None and job.end_posted and job.parent_ts is not None
+    ends = [m for m in world.slack.fake.thread("C1", job.parent_ts) if "not started" in m.text]
+    assert len(ends) == 1
+    assert world.sandbox.state.request_count(ADD_TAGS, "POST") == 2, "sent no more"
 
 
 def test_a_step_the_list_cannot_tell_apart_ends_the_plan_saying_unknown(world: World) -> None:
