@@ -193,7 +193,11 @@ def settle(store: Store, client: AccountClient, job_id: str) -> Settled | None:
     # No poll will ever end a plan none of whose steps started: it ends here, once. Until it
     # is ended or launched, the claim's lease stands: a crash before either, and the next
     # process settles it again.
-    if _nothing_to_follow(_reread(jobs, job_id)):
+    job = _reread(jobs, job_id)
+    if _nothing_to_follow(job):
+        for part in job.parts:
+            if part.state == WAITING:  # what it waits for never started
+                jobs.skip(job_id, part.position)
         return Settled(_reread(jobs, job_id), over=True) if jobs.end(job_id) else None
     jobs.launched(job_id)
     return Settled(_reread(jobs, job_id))

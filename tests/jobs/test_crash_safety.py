@@ -12,7 +12,7 @@ import signal
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -307,6 +307,21 @@ def test_a_step_is_sent_at_most_max_attempts_times_then_ends_in_words(world: Wor
     assert job.end_posted
     parent = world.slack.fake.message("C1", job.parent_ts)
     assert parent is not None and "*ended; see the thread*" in parent.text
+
+
+def test_a_plan_whose_first_step_never_starts_ends_its_waiting_step_too(world: World) -> None:
+    world.sandbox.faults.fail(path=ADD_TAGS, method="POST", times=10, status=500)
+    first, second = world.plan(2).steps
+    plan = Plan("add_tags", "add tag “VIP” to 10 contacts", (first, replace(second, after=0)))
+    launch_and_die(world, plan, dying("before_post", 1), InSlack(world.web))
+    world.poll_until_quiet(after_restart=60.0)
+    [job] = JobStore(world.store).recent("T1")
+    assert job.ended_at is not None and job.parent_ts is not None
+    [end] = [m.text for m in world.slack.fake.thread("C1", job.parent_ts)]
+    assert "Job" in end and "ended: 0 of 2 activities completed" in end
+    assert "1 not started (part 2, after part 1)" in end
+    assert "1 not started (part 1): Constant Contact started nothing" in end
+    assert world.activities() == []
 
 
 def test_killed_while_ending_a_plan_with_nothing_started_the_next_process_ends_it(
